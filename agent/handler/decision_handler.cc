@@ -1,0 +1,102 @@
+#include "agent/handler/decision_handler.h"
+
+#include <optional>
+#include <string_view>
+
+#include "agent/handler/error_body.h"
+#include "agent/router/upstream_report.h"
+#include "agent/spop/header_block.h"
+#include "agent/version.h"
+
+namespace keymux::handler {
+namespace {
+
+using spop::TypedValue;
+using spop::VarScope;
+
+std::optional<std::string_view> text_arg(const spop::Message& message, std::string_view name) {
+  const TypedValue* value = message.arg(name);
+  return value == nullptr ? std::nullopt : value->as_text();
+}
+
+std::uint64_t count_arg(const spop::Message& message, std::string_view name) {
+  const TypedValue* value = message.arg(name);
+  return value == nullptr ? 0 : value->as_uint().value_or(0);
+}
+
+void set(spop::AckEncoder& ack, std::string_view name, const TypedValue& value) {
+  ack.set_var(VarScope::kTransaction, name, value);
+}
+
+// Whole seconds, rounded up, at least 1: what a client should wait.
+std::int64_t retry_after_seconds(router::Duration wait) {
+  constexpr std::int64_t kMicrosPerSecond = 1'000'000;
+  const std::int64_t seconds = (wait.count() + kMicrosPerSecond - 1) / kMicrosPerSecond;
+  return seconds < 1 ? 1 : seconds;
+}
+
+}  // namespace
+
+spop::NotifyHandler::Reply DecisionHandler::on_notify(spop::Session& /*session*/,
+                                                      const spop::NotifyRequest& request,
+                                                      spop::AckEncoder& ack) {
+  for (const spop::Message& message : request.messages) {
+    if (message.name == "route") {
+      route(message, ack);
+    } else if (message.name == "settle") {
+      settle(message);
+    } else if (message.name == "version") {
+      set(ack, "agent_version", TypedValue::of_string(kAgentVersion));
+    }
+    // Other messages are not ours to answer; the session keeps the ACK non-empty.
+  }
+  return Reply::kNow;
+}
+
+void DecisionHandler::route(const spop::Message& message, spop::AckEncoder& ack) {
+  router::RouteRequest request;
+  request.method = text_arg(message, "method").value_or("");
+  request.path = text_arg(message, "path").value_or("");
+  request.model = text_arg(message, "model");
+  request.request_id = text_arg(message, "request_id").value_or("");
+  request.body_size = count_arg(message, "body_size");
+  request.body_prefix = text_arg(message, "body").value_or("");
+
+  const router::Decision decision = router_.decide(request);
+  if (decision.routed()) {
+    const router::KeyEntry& key = *decision.key;
+    set(ack, "backend", TypedValue::of_string(key.provider->backend));
+    set(ack, "secret", TypedValue::of_string(key.secret));
+    set(ack, "key_id", TypedValue::of_string(key.id));
+    set(ack, "provider", TypedValue::of_string(key.provider->name));
+    set(ack, "ticket", TypedValue::of_int64(static_cast<std::int64_t>(decision.ticket)));
+    set(ack, "attempt", TypedValue::of_int32(static_cast<std::int32_t>(decision.attempt)));
+    return;
+  }
+  error_body_ = openai_error_body(decision.message, decision.error_type, decision.error_code);
+  set(ack, "error_status", TypedValue::of_int32(decision.http_status));
+  set(ack, "error_code", TypedValue::of_string(decision.error_code));
+  set(ack, "error_body", TypedValue::of_string(error_body_));
+  if (decision.retry_after) {
+    set(ack, "retry_after", TypedValue::of_int64(retry_after_seconds(*decision.retry_after)));
+  }
+}
+
+void DecisionHandler::settle(const spop::Message& message) {
+  router::SettleRequest request;
+  request.ticket = count_arg(message, "ticket");
+  request.key_id = text_arg(message, "key_id").value_or("");
+  // Anything but an HTTP status means HAProxy had no response to report.
+  const std::uint64_t status = count_arg(message, "status");
+  request.status = status >= 100 && status <= 999 ? static_cast<int>(status) : 0;
+  router::UpstreamReportBuilder report(router_.clock().now());
+  if (const std::optional<std::string_view> headers = text_arg(message, "headers")) {
+    spop::for_each_header(*headers, [&report](std::string_view name, std::string_view value) {
+      report.add(name, value);
+    });
+  }
+  request.report = report.finish();
+  router_.settle(request);
+}
+
+}  // namespace keymux::handler

@@ -1,0 +1,321 @@
+// keymux-agent: the SPOP agent HAProxy asks for routing decisions.
+#include <event2/event.h>
+#include <getopt.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "agent/config/bundled.h"
+#include "agent/config/loader.h"
+#include "agent/handler/decision_handler.h"
+#include "agent/router/clock.h"
+#include "agent/router/key_registry.h"
+#include "agent/router/router.h"
+#include "agent/router/snapshot.h"
+#include "agent/server/server.h"
+#include "agent/server/socket_address.h"
+#include "agent/spop/session.h"
+#include "agent/version.h"
+
+namespace {
+
+constexpr std::string_view kDefaultListen = "127.0.0.1:12345";
+constexpr int kMaxThreads = 1024;
+
+struct Flags {
+  keymux::server::ServerOptions server;
+  spdlog::level::level_enum log_level = spdlog::level::info;
+  std::string config_path;  // empty: the bundled default
+  std::string haproxy_config_path;
+  bool check_only = false;
+};
+
+enum class ParseOutcome { kRun, kExitOk, kBadUsage };
+
+void print_usage(std::FILE* out) {
+  std::fprintf(out,
+               "Usage: keymux-agent [FLAGS]\n"
+               "\n"
+               "The keymux SPOP agent: answers HAProxy's SPOE with routing decisions.\n"
+               "\n"
+               "Flags:\n"
+               "  --config FILE          the keymux YAML configuration (default: the bundled\n"
+               "                         deploy/keymux.yaml, serving the local mock provider)\n"
+               "  --check                validate the configuration, print what is wrong\n"
+               "                         (file:line:column: problem) and exit: 0 when valid,\n"
+               "                         1 when not\n"
+               "  --haproxy-config FILE  with --check: also verify that every provider's\n"
+               "                         backend exists in this haproxy.cfg\n"
+               "  --listen ADDR          where to accept SPOP connections; repeatable.\n"
+               "                         HOST:PORT, [IPV6]:PORT (port 0: any free port) or\n"
+               "                         unix:/path/to/socket (default %s)\n"
+               "  --threads N            worker threads, 0 = one per CPU (default: one per\n"
+               "                         CPU, %u here)\n"
+               "  --max-frame-size N     largest SPOP frame accepted, in bytes, %u..%u;\n"
+               "                         the agreed size is the smaller of this and\n"
+               "                         HAProxy's (default %u)\n"
+               "  --log-level LEVEL      trace, debug, info, warn or error (default info)\n"
+               "  --help                 print this help and exit\n"
+               "  --version              print the version and exit\n"
+               "\n"
+               "SIGTERM or SIGINT stops gracefully: answers what has arrived, sends\n"
+               "AGENT-DISCONNECT to HAProxy and exits 0.\n",
+               std::string(kDefaultListen).c_str(), std::thread::hardware_concurrency(),
+               keymux::spop::kMinFrameSize, keymux::spop::kLargestMaxFrameSize,
+               keymux::spop::kDefaultMaxFrameSize);
+}
+
+std::optional<std::uint64_t> parse_number(std::string_view text) {
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+std::optional<spdlog::level::level_enum> parse_level(std::string_view text) {
+  if (text == "trace") return spdlog::level::trace;
+  if (text == "debug") return spdlog::level::debug;
+  if (text == "info") return spdlog::level::info;
+  if (text == "warn") return spdlog::level::warn;
+  if (text == "error") return spdlog::level::err;
+  return std::nullopt;
+}
+
+int bad_usage(const std::string& message) {
+  std::fprintf(stderr, "keymux-agent: %s\nTry 'keymux-agent --help'.\n", message.c_str());
+  return 2;
+}
+
+// Returns an exit code, or -1 to run.
+int parse_flags(int argc, char** argv, Flags& flags) {
+  enum : int {
+    kListen = 1000,
+    kThreads,
+    kMaxFrameSize,
+    kLogLevel,
+    kHelp,
+    kVersion,
+    kConfig,
+    kCheck,
+    kHaproxyConfig
+  };
+  static const option kOptions[] = {
+      {"config", required_argument, nullptr, kConfig},
+      {"check", no_argument, nullptr, kCheck},
+      {"haproxy-config", required_argument, nullptr, kHaproxyConfig},
+      {"listen", required_argument, nullptr, kListen},
+      {"threads", required_argument, nullptr, kThreads},
+      {"max-frame-size", required_argument, nullptr, kMaxFrameSize},
+      {"log-level", required_argument, nullptr, kLogLevel},
+      {"help", no_argument, nullptr, kHelp},
+      {"version", no_argument, nullptr, kVersion},
+      {nullptr, 0, nullptr, 0},
+  };
+  std::vector<std::string> listen;
+  opterr = 0;  // our own messages
+  int code;
+  while ((code = getopt_long(argc, argv, ":", kOptions, nullptr)) != -1) {
+    const std::string_view value = optarg != nullptr ? optarg : "";
+    switch (code) {
+      case kListen: {
+        keymux::server::ListenSpec spec;
+        std::string error;
+        if (!keymux::server::parse_listen_spec(value, spec, error)) return bad_usage(error);
+        listen.emplace_back(value);
+        break;
+      }
+      case kThreads: {
+        const auto n = parse_number(value);
+        if (!n || *n > kMaxThreads) {
+          return bad_usage("--threads wants a number 0.." + std::to_string(kMaxThreads) +
+                           ", got '" + std::string(value) + "'");
+        }
+        flags.server.threads = static_cast<int>(*n);
+        break;
+      }
+      case kMaxFrameSize: {
+        const auto n = parse_number(value);
+        if (!n || *n < keymux::spop::kMinFrameSize || *n > keymux::spop::kLargestMaxFrameSize) {
+          return bad_usage("--max-frame-size wants a number " +
+                           std::to_string(keymux::spop::kMinFrameSize) + ".." +
+                           std::to_string(keymux::spop::kLargestMaxFrameSize) + ", got '" +
+                           std::string(value) + "'");
+        }
+        flags.server.max_frame_size = static_cast<std::uint32_t>(*n);
+        break;
+      }
+      case kLogLevel: {
+        const auto level = parse_level(value);
+        if (!level) {
+          return bad_usage("--log-level wants trace, debug, info, warn or error, got '" +
+                           std::string(value) + "'");
+        }
+        flags.log_level = *level;
+        break;
+      }
+      case kConfig:
+        flags.config_path = value;
+        break;
+      case kCheck:
+        flags.check_only = true;
+        break;
+      case kHaproxyConfig:
+        flags.haproxy_config_path = value;
+        break;
+      case kHelp:
+        print_usage(stdout);
+        return 0;
+      case kVersion:
+        std::printf("keymux-agent %s\n", keymux::kAgentVersion);
+        return 0;
+      case ':':
+        return bad_usage(std::string("option '") + argv[optind - 1] + "' needs a value");
+      default:
+        return bad_usage(std::string("unknown option '") + argv[optind - 1] + "'");
+    }
+  }
+  if (optind < argc) return bad_usage(std::string("unexpected argument '") + argv[optind] + "'");
+  if (!listen.empty()) flags.server.listen = std::move(listen);
+  if (!flags.haproxy_config_path.empty() && !flags.check_only) {
+    return bad_usage("--haproxy-config goes with --check");
+  }
+  return -1;
+}
+
+// Loads --config (or the bundled default) and, with --haproxy-config, checks
+// the backends. Prints every problem to stderr; nullopt when there was one.
+std::optional<keymux::config::Config> load_config(const Flags& flags) {
+  namespace config = keymux::config;
+  const config::Environment env = config::Environment::process();
+  config::LoadResult result =
+      flags.config_path.empty()
+          ? config::load_config_text(config::bundled_config_yaml(),
+                                     std::string(config::kBundledConfigName), env)
+          : config::load_config_file(flags.config_path, env);
+  if (result.config && !flags.haproxy_config_path.empty()) {
+    const config::Environment files = config::Environment::process();
+    std::string error;
+    const std::optional<std::string> text = files.read_file(flags.haproxy_config_path, error);
+    if (!text) {
+      result.errors.push_back({flags.haproxy_config_path, 0, 0, error});
+    } else {
+      for (config::ConfigError& e :
+           config::check_haproxy_backends(*result.config, *text, flags.haproxy_config_path)) {
+        result.errors.push_back(std::move(e));
+      }
+    }
+  }
+  for (const config::ConfigError& error : result.errors) {
+    std::fprintf(stderr, "%s\n", config::format_error(error).c_str());
+  }
+  if (!result.errors.empty()) {
+    std::fprintf(stderr, "keymux-agent: %zu problem%s in the configuration\n", result.errors.size(),
+                 result.errors.size() == 1 ? "" : "s");
+    return std::nullopt;
+  }
+  return std::move(result.config);
+}
+
+std::string describe(const keymux::config::Config& config) {
+  std::size_t keys = 0;
+  for (const auto& provider : config.providers()) keys += provider.keys_size();
+  return std::to_string(config.providers_size()) + " providers, " + std::to_string(keys) +
+         " keys, " + std::to_string(config.routes_size()) + " routes";
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) {
+    if (!out.empty()) out += ", ";
+    out += item;
+  }
+  return out;
+}
+
+void on_stop_signal(evutil_socket_t signal_number, short /*what*/, void* arg) {
+  spdlog::info("{} received, stopping", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+  event_base_loopbreak(static_cast<event_base*>(arg));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Flags flags;
+  const int exit_code = parse_flags(argc, argv, flags);
+  if (exit_code >= 0) return exit_code;
+
+  const std::optional<keymux::config::Config> config = load_config(flags);
+  if (!config) return 1;
+  const std::string config_name = flags.config_path.empty()
+                                      ? std::string(keymux::config::kBundledConfigName)
+                                      : flags.config_path;
+  if (flags.check_only) {
+    std::printf("%s: valid (%s)\n", config_name.c_str(), describe(*config).c_str());
+    return 0;
+  }
+
+  auto logger = spdlog::stderr_color_mt("keymux");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(flags.log_level);
+  spdlog::flush_on(spdlog::level::warn);
+
+  // A write to a peer that reset is an error code, not a process kill.
+  std::signal(SIGPIPE, SIG_IGN);
+
+  // Signals are turned into loop events before any thread starts, so that a
+  // SIGTERM during startup also ends in a graceful stop.
+  event_base* base = event_base_new();
+  if (base == nullptr) {
+    spdlog::error("cannot create the main event loop");
+    return 1;
+  }
+  event* sigterm = evsignal_new(base, SIGTERM, on_stop_signal, base);
+  event* sigint = evsignal_new(base, SIGINT, on_stop_signal, base);
+  if (sigterm == nullptr || sigint == nullptr || evsignal_add(sigterm, nullptr) != 0 ||
+      evsignal_add(sigint, nullptr) != 0) {
+    spdlog::error("cannot install the signal handlers");
+    return 1;
+  }
+
+  int threads = flags.server.threads;
+  if (threads == 0) threads = static_cast<int>(std::thread::hardware_concurrency());
+  if (threads <= 0) threads = 1;
+  flags.server.threads = threads;
+
+  const keymux::router::SystemClock clock;
+  keymux::router::KeyRegistry registry;
+  keymux::router::Router router(clock, keymux::router::Snapshot::build(*config, registry),
+                                registry);
+  spdlog::info("configuration {}: {}", config_name, describe(*config));
+
+  keymux::server::Server server(flags.server, [&router](int /*worker_index*/) {
+    return std::make_unique<keymux::handler::DecisionHandler>(router);
+  });
+  std::string error;
+  if (!server.start(error)) {
+    spdlog::error("cannot start: {}", error);
+    return 1;
+  }
+  spdlog::info("keymux-agent {} listening on {} with {} worker threads, max-frame-size {}",
+               keymux::kAgentVersion, join(server.bound_addresses()), threads,
+               flags.server.max_frame_size);
+
+  event_base_dispatch(base);
+  server.stop();
+
+  event_free(sigterm);
+  event_free(sigint);
+  event_base_free(base);
+  spdlog::shutdown();
+  return 0;
+}

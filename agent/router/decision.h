@@ -1,0 +1,66 @@
+// Decisions are values: what to do with one request, and why. The SPOP
+// handler turns them into variables; tests and metrics read them as they are.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "agent/router/clock.h"
+#include "agent/router/snapshot.h"
+#include "agent/router/upstream_report.h"
+
+namespace keymux::router {
+
+// The "route" message, as HAProxy sends it. Views live as long as the NOTIFY.
+struct RouteRequest {
+  std::string_view method;
+  std::string_view path;
+  std::optional<std::string_view> model;  // nullopt: HAProxy found none
+  std::string_view request_id;            // empty: no retry memory
+  std::uint64_t body_size = 0;
+  std::string_view body_prefix;
+};
+
+enum class Outcome : std::uint8_t {
+  kRouted,
+  kUnknownModel,       // 404 model_not_found
+  kNoModel,            // 400 model_required (no model, no default route)
+  kKeysExhausted,      // 429 with retry-after: every eligible key is busy or cooling
+  kKeysUnavailable,    // 503: every key of the route is quarantined
+  kAttemptsExhausted,  // 503: this request already used its attempts
+};
+std::string_view outcome_name(Outcome outcome);
+
+struct Decision {
+  Outcome outcome = Outcome::kRouted;
+  // kRouted: the key (with its provider) and the ticket to settle.
+  const KeyEntry* key = nullptr;
+  std::uint64_t ticket = 0;
+  std::uint64_t reserved_tokens = 0;
+  std::uint32_t attempt = 1;  // 1 for the first try of a request id
+  // Errors: what the client gets, in the OpenAI error shape.
+  int http_status = 200;
+  std::string_view error_type;  // e.g. "rate_limit_error"
+  std::string_view error_code;  // e.g. "keys_exhausted"
+  std::string message;          // never holds a secret
+  // kKeysExhausted: until the soonest key of the route frees up, exact (may be
+  // 0); the caller rounds it up to whole seconds, at least 1, for retry-after.
+  std::optional<Duration> retry_after;
+  // Keeps `key` (and its strings) alive while the decision is used.
+  std::shared_ptr<const Snapshot> snapshot;
+
+  bool routed() const { return outcome == Outcome::kRouted; }
+};
+
+// The "settle" message: how the upstream answered one attempt.
+struct SettleRequest {
+  std::uint64_t ticket = 0;
+  std::string_view key_id;  // used when the ticket is no longer known
+  int status = 0;           // HTTP status; 0: no response (connection failure)
+  UpstreamReport report;
+};
+
+}  // namespace keymux::router

@@ -1,0 +1,246 @@
+#include "agent/router/key_state.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace keymux::router {
+namespace {
+
+// The in-flight limit frees up when some request ends, which we cannot know;
+// a second is a fair guess for a client's retry-after.
+constexpr Duration kInFlightGuess = std::chrono::seconds(1);
+
+std::int64_t micros(Time t) { return t.time_since_epoch().count(); }
+
+// policy.server_error * 2^(failures-1), capped, without overflowing.
+Duration backoff(std::uint32_t failures, const CooldownPolicy& policy) {
+  Duration d = policy.server_error;
+  for (std::uint32_t i = 1; i < failures && d < policy.server_error_max; ++i) d *= 2;
+  return std::min(d, policy.server_error_max);
+}
+
+}  // namespace
+
+std::string_view cooldown_cause_name(CooldownCause cause) {
+  switch (cause) {
+    case CooldownCause::kNone:
+      return "none";
+    case CooldownCause::kRateLimited:
+      return "rate_limited";
+    case CooldownCause::kServerError:
+      return "server_error";
+    case CooldownCause::kConnectionFailure:
+      return "connection_failure";
+    case CooldownCause::kExhausted:
+      return "exhausted";
+  }
+  return "unknown";
+}
+
+KeyState::KeyState(std::string id) : id_(std::move(id)), requests_(0), tokens_(0) {}
+
+void KeyState::configure(const KeyLimits& limits) {
+  std::lock_guard lock(mu_);
+  limits_ = limits;
+  requests_.set_limit(limits.rpm);
+  tokens_.set_limit(limits.tpm);
+  max_in_flight_hint_.store(limits.max_in_flight, std::memory_order_relaxed);
+  // Window hints are recomputed by the next try_admit; only the cooldown is sure.
+  blocked_until_us_.store(micros(cooldown_until_), std::memory_order_relaxed);
+}
+
+std::optional<std::uint64_t> KeyState::reported_requests_left_locked(Time now) const {
+  if (!reported_requests_ || now >= reported_requests_reset_) return std::nullopt;
+  return *reported_requests_ - std::min(*reported_requests_, requests_since_report_);
+}
+
+std::optional<std::uint64_t> KeyState::reported_tokens_left_locked(Time now) const {
+  if (!reported_tokens_ || now >= reported_tokens_reset_) return std::nullopt;
+  return *reported_tokens_ - std::min(*reported_tokens_, tokens_since_report_);
+}
+
+Time KeyState::blocked_until_locked(Time now, std::uint64_t tokens) {
+  if (!quarantine_reason_.empty()) return Time::max();
+  Time until = now;
+  if (now < cooldown_until_) until = cooldown_until_;
+  if (limits_.max_in_flight != 0 && in_flight_ >= limits_.max_in_flight) {
+    until = std::max(until, now + kInFlightGuess);
+  }
+  if (!requests_.has_room(now)) until = std::max(until, requests_.next_room(now));
+  if (!tokens_.has_room(now, tokens)) until = std::max(until, tokens_.next_room(now, tokens));
+  if (reported_requests_left_locked(now) == 0u) {
+    until = std::max(until, reported_requests_reset_);
+  }
+  if (reported_tokens_left_locked(now) == 0u) until = std::max(until, reported_tokens_reset_);
+  return until;
+}
+
+void KeyState::refresh_hints_locked(Time now) {
+  Time blocked = cooldown_until_;
+  if (!requests_.has_room(now)) blocked = std::max(blocked, requests_.next_room(now));
+  if (tokens_.limit() != 0 && !tokens_.has_room(now, 1)) {
+    blocked = std::max(blocked, tokens_.next_room(now, 1));
+  }
+  if (reported_requests_left_locked(now) == 0u) {
+    blocked = std::max(blocked, reported_requests_reset_);
+  }
+  if (reported_tokens_left_locked(now) == 0u) blocked = std::max(blocked, reported_tokens_reset_);
+  blocked_until_us_.store(micros(blocked), std::memory_order_relaxed);
+  quarantined_.store(!quarantine_reason_.empty(), std::memory_order_relaxed);
+  in_flight_hint_.store(in_flight_, std::memory_order_relaxed);
+}
+
+KeyState::Admission KeyState::try_admit(Time now, std::uint64_t tokens) {
+  std::lock_guard lock(mu_);
+  const Time until = blocked_until_locked(now, tokens);
+  if (until != now) {
+    refresh_hints_locked(now);
+    return {false, until};
+  }
+  requests_.admit(now);
+  tokens_.admit(now, tokens);
+  ++in_flight_;
+  ++requests_since_report_;
+  tokens_since_report_ += tokens;
+  served_.fetch_add(1, std::memory_order_relaxed);
+  refresh_hints_locked(now);
+  return {true, now};
+}
+
+Time KeyState::next_chance(Time now, std::uint64_t tokens) {
+  std::lock_guard lock(mu_);
+  return blocked_until_locked(now, tokens);
+}
+
+void KeyState::release() {
+  std::lock_guard lock(mu_);
+  if (in_flight_ > 0) --in_flight_;
+  in_flight_hint_.store(in_flight_, std::memory_order_relaxed);
+}
+
+void KeyState::store_report_locked(Time now, const UpstreamReport& report) {
+  // A count without its reset is not trusted to block the key: we would not
+  // know when to try it again.
+  if (report.remaining_requests) {
+    reported_requests_ = report.remaining_requests;
+    reported_requests_reset_ = report.requests_reset.value_or(now);
+    requests_since_report_ = 0;
+  }
+  if (report.remaining_tokens) {
+    reported_tokens_ = report.remaining_tokens;
+    reported_tokens_reset_ = report.tokens_reset.value_or(now);
+    tokens_since_report_ = 0;
+  }
+}
+
+void KeyState::on_success(Time now, const UpstreamReport& report) {
+  std::lock_guard lock(mu_);
+  consecutive_failures_ = 0;
+  // The key answers again: a failure cooldown is over. A 429 cooldown is the
+  // provider's word and runs to its end (this response may predate it).
+  const bool failure_cooldown = cooldown_cause_ == CooldownCause::kServerError ||
+                                cooldown_cause_ == CooldownCause::kConnectionFailure;
+  if (failure_cooldown || now >= cooldown_until_) {
+    if (failure_cooldown) cooldown_until_ = Time{};
+    cooldown_cause_ = CooldownCause::kNone;
+  }
+  store_report_locked(now, report);
+  refresh_hints_locked(now);
+}
+
+void KeyState::on_rate_limited(Time now, const UpstreamReport& report,
+                               const CooldownPolicy& policy) {
+  std::lock_guard lock(mu_);
+  store_report_locked(now, report);
+  Time until = now + policy.rate_limit;
+  if (report.retry_at) {
+    until = *report.retry_at;
+  } else {
+    // Prefer the reset of the dimension that ran out; else any reset given.
+    std::optional<Time> exhausted_reset;
+    std::optional<Time> any_reset;
+    auto consider = [&](const std::optional<std::uint64_t>& remaining,
+                        const std::optional<Time>& reset) {
+      if (!reset) return;
+      any_reset = std::max(any_reset.value_or(*reset), *reset);
+      if (remaining == 0u) exhausted_reset = std::max(exhausted_reset.value_or(*reset), *reset);
+    };
+    consider(report.remaining_requests, report.requests_reset);
+    consider(report.remaining_tokens, report.tokens_reset);
+    if (exhausted_reset) {
+      until = *exhausted_reset;
+    } else if (any_reset) {
+      until = *any_reset;
+    }
+  }
+  if (until > cooldown_until_) {
+    cooldown_until_ = until;
+    cooldown_cause_ = CooldownCause::kRateLimited;
+  }
+  refresh_hints_locked(now);
+}
+
+void KeyState::quarantine(std::string reason) {
+  std::lock_guard lock(mu_);
+  quarantine_reason_ = reason.empty() ? std::string("quarantined") : std::move(reason);
+  quarantined_.store(true, std::memory_order_relaxed);
+}
+
+void KeyState::on_failure(Time now, CooldownCause cause, const CooldownPolicy& policy) {
+  std::lock_guard lock(mu_);
+  const std::uint32_t failures = ++consecutive_failures_;
+  const Time until = now + backoff(failures, policy);
+  if (until > cooldown_until_) {
+    cooldown_until_ = until;
+    cooldown_cause_ = cause;
+  }
+  refresh_hints_locked(now);
+}
+
+void KeyState::enable() {
+  std::lock_guard lock(mu_);
+  quarantine_reason_.clear();
+  cooldown_until_ = Time{};
+  cooldown_cause_ = CooldownCause::kNone;
+  consecutive_failures_ = 0;
+  // Window hints come back with the next try_admit.
+  blocked_until_us_.store(0, std::memory_order_relaxed);
+  quarantined_.store(false, std::memory_order_relaxed);
+}
+
+KeyView KeyState::view(Time now) {
+  std::lock_guard lock(mu_);
+  KeyView v;
+  v.in_flight = in_flight_;
+  v.requests_in_window = requests_.used(now);
+  v.tokens_in_window = tokens_.used(now);
+  v.reported_remaining_requests = reported_requests_left_locked(now);
+  v.reported_remaining_tokens = reported_tokens_left_locked(now);
+  v.consecutive_failures = consecutive_failures_;
+  v.admitted_total = served_.load(std::memory_order_relaxed);
+  if (!quarantine_reason_.empty()) {
+    v.condition = KeyCondition::kQuarantined;
+    v.quarantine_reason = quarantine_reason_;
+  }
+  if (now < cooldown_until_) {
+    v.cooldown_until = cooldown_until_;
+    v.cooldown_cause = cooldown_cause_;
+  } else {
+    // The provider said "none left until the reset": as good as a cooldown.
+    Time exhausted_until{};
+    if (v.reported_remaining_requests == 0u) exhausted_until = reported_requests_reset_;
+    if (v.reported_remaining_tokens == 0u) {
+      exhausted_until = std::max(exhausted_until, reported_tokens_reset_);
+    }
+    if (exhausted_until > now) {
+      v.cooldown_until = exhausted_until;
+      v.cooldown_cause = CooldownCause::kExhausted;
+    }
+  }
+  if (v.condition == KeyCondition::kOk && v.cooldown_until > now) {
+    v.condition = KeyCondition::kCooling;
+  }
+  return v;
+}
+
+}  // namespace keymux::router

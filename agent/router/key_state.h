@@ -1,0 +1,146 @@
+// The live state of one upstream key: windows, in-flight count, cooldown,
+// quarantine, what the provider last reported. Lives in the KeyRegistry and
+// survives config reloads (by key id). Exact state is guarded by a mutex; a few
+// atomics mirror it so the selection scan can skip hopeless keys without locking.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "agent/router/clock.h"
+#include "agent/router/rate_window.h"
+#include "agent/router/upstream_report.h"
+
+namespace keymux::router {
+
+struct KeyLimits {
+  std::uint32_t rpm = 0;  // 0: no limit
+  std::uint64_t tpm = 0;
+  std::uint32_t max_in_flight = 0;
+};
+
+// As exported to metrics: 0 ok, 1 cooling, 2 quarantined.
+enum class KeyCondition : std::uint8_t { kOk = 0, kCooling = 1, kQuarantined = 2 };
+
+enum class CooldownCause : std::uint8_t {
+  kNone,
+  kRateLimited,        // upstream 429
+  kServerError,        // upstream 5xx
+  kConnectionFailure,  // no response at all
+  kExhausted,          // upstream reported 0 remaining until its reset
+};
+std::string_view cooldown_cause_name(CooldownCause cause);
+
+struct CooldownPolicy {
+  Duration rate_limit = std::chrono::seconds(10);
+  Duration server_error = std::chrono::seconds(1);
+  Duration server_error_max = std::chrono::seconds(60);
+};
+
+// A consistent copy for the admin API and metrics (never the secret).
+struct KeyView {
+  KeyCondition condition = KeyCondition::kOk;
+  std::uint32_t in_flight = 0;
+  std::uint32_t requests_in_window = 0;
+  std::uint64_t tokens_in_window = 0;
+  std::optional<std::uint64_t> reported_remaining_requests;
+  std::optional<std::uint64_t> reported_remaining_tokens;
+  Time cooldown_until{};
+  CooldownCause cooldown_cause = CooldownCause::kNone;
+  std::uint32_t consecutive_failures = 0;
+  std::string quarantine_reason;  // empty unless quarantined
+  std::uint64_t admitted_total = 0;
+};
+
+class KeyState {
+ public:
+  explicit KeyState(std::string id);
+  const std::string& id() const { return id_; }
+
+  // Applies (new) limits; the admission history is kept.
+  void configure(const KeyLimits& limits);
+
+  // Lock-free pre-check for the selection scan: false means "certainly not
+  // now" (quarantined, cooling, window known full, in-flight at its limit).
+  bool may_admit(Time now) const {  // inline: called for every key of a tier
+    if (quarantined_.load(std::memory_order_relaxed)) return false;
+    if (now.time_since_epoch().count() < blocked_until_us_.load(std::memory_order_relaxed)) {
+      return false;
+    }
+    const std::uint32_t max = max_in_flight_hint_.load(std::memory_order_relaxed);
+    return max == 0 || in_flight_hint_.load(std::memory_order_relaxed) < max;
+  }
+  // Admissions so far, for weighted fair sharing (served / weight).
+  std::uint64_t served() const { return served_.load(std::memory_order_relaxed); }
+
+  // Exact check and reservation of one request of `tokens` (under the lock).
+  // On refusal, returns the soonest moment this key could take it.
+  struct Admission {
+    bool admitted = false;
+    Time next_chance{};  // on refusal; Time::max() when only an operator can help
+  };
+  Admission try_admit(Time now, std::uint64_t tokens);
+  // The soonest moment this key could take a request of `tokens` (now when it
+  // could at once; Time::max() when quarantined), reserving nothing: the
+  // retry-after of a refusal.
+  Time next_chance(Time now, std::uint64_t tokens);
+
+  // Frees the in-flight slot of an admitted request (settle, timeout or retry).
+  void release();
+
+  // What the response said. Each releases nothing: call release() as well.
+  void on_success(Time now, const UpstreamReport& report);
+  // 429: cool until retry-after-ms, retry-after, the reported reset, else the
+  // policy default; never shortens a longer cooldown already running.
+  void on_rate_limited(Time now, const UpstreamReport& report, const CooldownPolicy& policy);
+  // 401/403: out of service until an operator re-enables the key.
+  void quarantine(std::string reason);
+  // 5xx or no response: policy.server_error * 2^(n-1), capped, n = consecutive failures.
+  void on_failure(Time now, CooldownCause cause, const CooldownPolicy& policy);
+  // Operator actions (admin API).
+  void enable();
+
+  KeyView view(Time now);
+
+ private:
+  void refresh_hints_locked(Time now);
+  // Now when a request of `tokens` may be admitted, else the soonest moment.
+  Time blocked_until_locked(Time now, std::uint64_t tokens);
+  // The provider's remaining count, less our admissions since; nullopt when
+  // unknown or past its reset.
+  std::optional<std::uint64_t> reported_requests_left_locked(Time now) const;
+  std::optional<std::uint64_t> reported_tokens_left_locked(Time now) const;
+  void store_report_locked(Time now, const UpstreamReport& report);
+
+  // Hints for may_admit() and served(), written under mu_. First and on one
+  // cache line: the selection scan reads only these for most keys.
+  alignas(64) std::atomic<std::int64_t> blocked_until_us_{0};
+  std::atomic<bool> quarantined_{false};
+  std::atomic<std::uint32_t> in_flight_hint_{0};
+  std::atomic<std::uint32_t> max_in_flight_hint_{0};
+  std::atomic<std::uint64_t> served_{0};
+
+  const std::string id_;
+  mutable std::mutex mu_;
+  KeyLimits limits_;
+  RequestWindow requests_;
+  TokenWindow tokens_;
+  std::uint32_t in_flight_ = 0;
+  Time cooldown_until_{};
+  CooldownCause cooldown_cause_ = CooldownCause::kNone;
+  std::uint32_t consecutive_failures_ = 0;
+  std::string quarantine_reason_;
+  // The provider's own count, valid until its reset; admissions since the
+  // report are subtracted from it.
+  std::optional<std::uint64_t> reported_requests_;
+  Time reported_requests_reset_{};
+  std::uint64_t requests_since_report_ = 0;
+  std::optional<std::uint64_t> reported_tokens_;
+  Time reported_tokens_reset_{};
+  std::uint64_t tokens_since_report_ = 0;
+};
+
+}  // namespace keymux::router

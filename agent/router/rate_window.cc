@@ -1,0 +1,102 @@
+#include "agent/router/rate_window.h"
+
+#include <algorithm>
+
+namespace keymux::router {
+
+RequestWindow::RequestWindow(std::uint32_t limit, Duration span) : limit_(limit), span_(span) {}
+
+void RequestWindow::set_limit(std::uint32_t limit) {
+  if (limit == limit_) return;
+  // Keep the newest admissions, oldest first, so a smaller limit still counts
+  // what was already sent in the window.
+  std::vector<Time> kept;
+  const std::size_t n = ring_.size();
+  const std::size_t keep = std::min<std::size_t>(n, limit);
+  kept.reserve(keep);
+  for (std::size_t i = n - keep; i < n; ++i) kept.push_back(ring_[(next_ + i) % n]);
+  ring_ = std::move(kept);
+  next_ = 0;
+  limit_ = limit;
+}
+
+std::uint32_t RequestWindow::used(Time now) const {
+  const Time horizon = now - span_;
+  return static_cast<std::uint32_t>(
+      std::count_if(ring_.begin(), ring_.end(), [&](Time t) { return t > horizon; }));
+}
+
+bool RequestWindow::has_room(Time now) const {
+  if (limit_ == 0 || ring_.size() < limit_) return true;
+  // The oldest of the last `limit` admissions has left the window.
+  return ring_[next_] <= now - span_;
+}
+
+void RequestWindow::admit(Time now) {
+  if (limit_ == 0) return;  // nothing to enforce, nothing to remember
+  if (ring_.size() < limit_) {
+    ring_.push_back(now);
+    return;
+  }
+  ring_[next_] = now;
+  next_ = (next_ + 1) % limit_;
+}
+
+Time RequestWindow::next_room(Time now) const {
+  if (has_room(now)) return now;
+  return ring_[next_] + span_;
+}
+
+TokenWindow::TokenWindow(std::uint64_t limit, Duration span) : limit_(limit), span_(span) {}
+
+void TokenWindow::set_limit(std::uint64_t limit) { limit_ = limit; }
+
+void TokenWindow::expire(Time now) {
+  const Time horizon = now - span_;
+  while (!entries_.empty() && entries_.front().first <= horizon) {
+    sum_ -= entries_.front().second;
+    entries_.pop_front();
+  }
+}
+
+std::uint64_t TokenWindow::used(Time now) {
+  expire(now);
+  return sum_;
+}
+
+// A request bigger than the whole limit counts as exactly the limit: it fits
+// an empty window instead of being refused forever.
+std::uint64_t TokenWindow::charge(std::uint64_t tokens) const { return std::min(tokens, limit_); }
+
+bool TokenWindow::has_room(Time now, std::uint64_t tokens) {
+  if (limit_ == 0) return true;
+  expire(now);
+  return sum_ <= limit_ - charge(tokens);
+}
+
+void TokenWindow::admit(Time now, std::uint64_t tokens) {
+  if (limit_ == 0) return;
+  const std::uint64_t charged = charge(tokens);
+  if (charged == 0) return;
+  expire(now);
+  if (!entries_.empty() && entries_.back().first == now) {
+    entries_.back().second += charged;
+  } else {
+    entries_.emplace_back(now, charged);
+  }
+  sum_ += charged;
+}
+
+Time TokenWindow::next_room(Time now, std::uint64_t tokens) {
+  if (has_room(now, tokens)) return now;
+  // Walk the oldest entries until enough would have left.
+  const std::uint64_t need = charge(tokens);
+  std::uint64_t remaining = sum_;
+  for (const auto& [time, amount] : entries_) {
+    remaining -= amount;
+    if (remaining <= limit_ - need) return time + span_;
+  }
+  return now;  // unreachable: an empty window always has room
+}
+
+}  // namespace keymux::router

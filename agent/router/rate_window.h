@@ -1,0 +1,60 @@
+// Exact sliding windows (not fixed minutes): a request admitted at t counts
+// against every window that contains t, i.e. until t + span.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <vector>
+
+#include "agent/router/clock.h"
+
+namespace keymux::router {
+
+inline constexpr Duration kRateWindowSpan = std::chrono::seconds(60);
+
+// At most `limit` admissions in any window of `span`. Keeps the last `limit`
+// admission times in a ring: admission is O(1) and exact.
+class RequestWindow {
+ public:
+  RequestWindow(std::uint32_t limit, Duration span = kRateWindowSpan);
+  std::uint32_t limit() const { return limit_; }  // 0: no limit (nothing is recorded)
+  // A reload's new limit; the newest admissions (up to the new limit) are kept.
+  void set_limit(std::uint32_t limit);
+  // Admissions in (now - span, now].
+  std::uint32_t used(Time now) const;
+  bool has_room(Time now) const;
+  void admit(Time now);  // caller checked has_room()
+  // When the next admission becomes possible (now when there is room).
+  Time next_room(Time now) const;
+
+ private:
+  std::uint32_t limit_;
+  Duration span_;
+  std::vector<Time> ring_;  // grows up to limit_
+  std::size_t next_ = 0;    // oldest entry once the ring is full
+};
+
+// At most `limit` tokens in any window of `span`: (time, tokens) entries with a
+// running sum; expired entries leave as time passes. A request of more tokens
+// than the whole limit is charged as the limit: it fits only an empty window.
+class TokenWindow {
+ public:
+  TokenWindow(std::uint64_t limit, Duration span = kRateWindowSpan);
+  std::uint64_t limit() const { return limit_; }  // 0: no limit (nothing is recorded)
+  void set_limit(std::uint64_t limit);            // the history is kept
+  std::uint64_t used(Time now);
+  bool has_room(Time now, std::uint64_t tokens);
+  void admit(Time now, std::uint64_t tokens);  // caller checked has_room()
+  // When `tokens` more would fit (now when they do).
+  Time next_room(Time now, std::uint64_t tokens);
+
+ private:
+  void expire(Time now);
+  std::uint64_t charge(std::uint64_t tokens) const;
+  std::uint64_t limit_;
+  Duration span_;
+  std::deque<std::pair<Time, std::uint64_t>> entries_;
+  std::uint64_t sum_ = 0;
+};
+
+}  // namespace keymux::router

@@ -1,0 +1,66 @@
+// What is remembered per request id across its attempts (keys already tried)
+// and per admitted attempt (a ticket holding an in-flight slot until settled).
+// Bounded in entries and in time; sharded so worker threads rarely meet (the
+// bound on request ids is split evenly over the shards).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "agent/router/clock.h"
+#include "agent/router/key_state.h"
+
+namespace keymux::router {
+
+struct Ticket {
+  std::uint64_t id = 0;
+  KeyState* key = nullptr;
+  std::uint64_t tokens = 0;
+  Time expires{};
+};
+
+class RequestMemory {
+ public:
+  static constexpr std::size_t kShards = 16;
+
+  RequestMemory(Duration request_ttl, Duration ticket_ttl, std::size_t max_requests);
+  ~RequestMemory();  // Shard is complete only in the .cc
+  RequestMemory(const RequestMemory&) = delete;
+  RequestMemory& operator=(const RequestMemory&) = delete;
+  void set_limits(Duration request_ttl, Duration ticket_ttl, std::size_t max_requests);
+
+  struct Attempt {
+    std::vector<const KeyState*> tried;  // keys already given to this request id
+    // Tickets of earlier attempts never settled: the attempt failed without a
+    // response (HAProxy retried after a connection failure or timeout).
+    std::vector<Ticket> abandoned;
+  };
+  // Called before choosing a key. An empty request id has no memory.
+  Attempt begin(std::string_view request_id, Time now);
+
+  // Records the chosen key for the request and opens a ticket for it.
+  std::uint64_t admit(std::string_view request_id, KeyState& key, std::uint64_t tokens, Time now);
+
+  // Closes a ticket; nullopt when unknown (already settled, expired, evicted).
+  std::optional<Ticket> settle(std::uint64_t ticket_id);
+
+  // Tickets whose time ran out or whose request was evicted; the caller
+  // releases their slots. Also forgets expired request ids.
+  std::vector<Ticket> expire(Time now);
+
+  std::size_t requests() const;  // remembered request ids, for metrics
+  std::size_t open_tickets() const;
+
+ private:
+  struct Shard;  // defined in the .cc
+  std::vector<std::unique_ptr<Shard>> shards_;
+};
+
+}  // namespace keymux::router

@@ -1,0 +1,217 @@
+#include "agent/router/router.h"
+
+#include <algorithm>
+#include <array>
+#include <limits>
+
+#include "agent/router/token_estimate.h"
+
+namespace keymux::router {
+namespace {
+
+constexpr std::size_t kMaxModelInMessage = 100;
+
+// Keys a scan must pass over. Almost always a handful: inline, no allocation.
+class KeySet {
+ public:
+  bool contains(const KeyState* key) const {
+    if (std::find(inline_.begin(), inline_.begin() + inline_size_, key) !=
+        inline_.begin() + inline_size_) {
+      return true;
+    }
+    return std::find(spill_.begin(), spill_.end(), key) != spill_.end();
+  }
+  void insert(const KeyState* key) {
+    if (inline_size_ < inline_.size()) {
+      inline_[inline_size_++] = key;
+    } else {
+      spill_.push_back(key);
+    }
+  }
+  void clear() {
+    inline_size_ = 0;
+    spill_.clear();
+  }
+
+ private:
+  std::array<const KeyState*, 8> inline_{};
+  std::size_t inline_size_ = 0;
+  std::vector<const KeyState*> spill_;
+};
+
+// The model as it may appear in an error message: printable and short.
+std::string quote_model(std::string_view model) {
+  std::string out;
+  out.reserve(std::min(model.size(), kMaxModelInMessage));
+  for (char c : model) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) continue;
+    if (out.size() == kMaxModelInMessage) break;
+    out.push_back(c);
+  }
+  // Do not end inside a UTF-8 sequence.
+  if (out.size() == kMaxModelInMessage) {
+    std::size_t end = out.size();
+    while (end > 0 && (static_cast<unsigned char>(out[end - 1]) & 0xC0) == 0x80) --end;
+    if (end > 0 && static_cast<unsigned char>(out[end - 1]) >= 0xC0) out.resize(end - 1);
+  }
+  return out;
+}
+
+void fail(Decision& d, Outcome outcome, int status, std::string_view type, std::string_view code,
+          std::string message) {
+  d.outcome = outcome;
+  d.http_status = status;
+  d.error_type = type;
+  d.error_code = code;
+  d.message = std::move(message);
+}
+
+// Among the keys of one tier, the one furthest behind its weighted share that
+// may take the request now; nullptr when none.
+const KeyEntry* pick(const Tier& tier, Time now, std::string_view model,
+                     const std::vector<const KeyState*>& tried, const KeySet& refused) {
+  const KeyEntry* best = nullptr;
+  double best_share = std::numeric_limits<double>::infinity();
+  for (const Tier::Candidate& c : tier.candidates) {
+    const KeyState* state = c.state;
+    // Shares are close to equal under load, so most keys stop at the first test.
+    const double share = static_cast<double>(state->served()) * c.inverse_weight;
+    if (share >= best_share) continue;
+    if (!state->may_admit(now)) continue;
+    if (!c.key->allows_model(model)) continue;
+    if (std::find(tried.begin(), tried.end(), state) != tried.end()) continue;
+    if (refused.contains(state)) continue;
+    best = c.key;
+    best_share = share;
+  }
+  return best;
+}
+
+}  // namespace
+
+Router::Router(const Clock& clock, std::shared_ptr<const Snapshot> snapshot, KeyRegistry& registry)
+    : clock_(clock),
+      registry_(registry),
+      snapshot_(snapshot),
+      memory_(snapshot->policy().request_memory, snapshot->policy().in_flight_timeout,
+              snapshot->policy().request_memory_entries) {}
+
+void Router::apply(std::shared_ptr<const Snapshot> snapshot) {
+  const PolicyValues& policy = snapshot->policy();
+  memory_.set_limits(policy.request_memory, policy.in_flight_timeout,
+                     policy.request_memory_entries);
+  snapshot_.store(std::move(snapshot));
+}
+
+std::shared_ptr<const Snapshot> Router::snapshot() const { return snapshot_.load(); }
+
+void Router::reclaim() {
+  // Slots whose settle never came (or whose request was evicted): free them.
+  // No verdict on the key: a lost settle says nothing about it.
+  for (const Ticket& ticket : memory_.expire(clock_.now())) ticket.key->release();
+}
+
+Decision Router::decide(const RouteRequest& request) {
+  const Time now = clock_.now();
+  Decision d;
+  d.snapshot = snapshot_.load();
+  const Snapshot& snap = *d.snapshot;
+  const PolicyValues& policy = snap.policy();
+  for (const Ticket& ticket : memory_.expire(now)) ticket.key->release();
+
+  RequestMemory::Attempt attempt = memory_.begin(request.request_id, now);
+  for (const Ticket& ticket : attempt.abandoned) {
+    // HAProxy retried without a response: the key failed to answer.
+    ticket.key->release();
+    ticket.key->on_failure(now, CooldownCause::kConnectionFailure, policy.cooldowns);
+  }
+  d.attempt = static_cast<std::uint32_t>(attempt.tried.size()) + 1;
+  if (attempt.tried.size() >= policy.attempts) {
+    fail(d, Outcome::kAttemptsExhausted, 503, "service_unavailable", "attempts_exhausted",
+         "Every attempt allowed for this request has been used.");
+    return d;
+  }
+
+  const std::string_view model = request.model.value_or(std::string_view());
+  const RouteEntry* route = snap.find_route(model);
+  if (route == nullptr) {
+    if (model.empty()) {
+      fail(d, Outcome::kNoModel, 400, "invalid_request_error", "model_required",
+           "The request names no model and no default route is configured.");
+    } else {
+      fail(d, Outcome::kUnknownModel, 404, "invalid_request_error", "model_not_found",
+           "The model '" + quote_model(model) + "' does not exist or is not served here.");
+    }
+    return d;
+  }
+
+  const std::uint64_t tokens =
+      estimate_request_tokens(request.body_size, request.body_prefix, policy.default_max_tokens);
+  KeySet refused;
+  for (const Tier& tier : route->tiers) {
+    refused.clear();
+    // Another thread may take the last room of the key we pick; then the
+    // scan goes on without it.
+    while (const KeyEntry* key = pick(tier, now, model, attempt.tried, refused)) {
+      if (key->state->try_admit(now, tokens).admitted) {
+        d.key = key;
+        d.reserved_tokens = tokens;
+        d.ticket = memory_.admit(request.request_id, *key->state, tokens, now);
+        return d;
+      }
+      refused.insert(key->state);
+    }
+  }
+
+  // Nothing could take it: 503 when only an operator can help, else 429 with
+  // the soonest moment a key of the route frees up.
+  Time soonest = Time::max();
+  for (const KeyEntry* key : route->keys) {
+    if (!key->allows_model(model)) continue;
+    soonest = std::min(soonest, key->state->next_chance(now, tokens));
+  }
+  if (soonest == Time::max()) {
+    fail(d, Outcome::kKeysUnavailable, 503, "service_unavailable", "keys_unavailable",
+         "No upstream key of this route is in service.");
+    return d;
+  }
+  fail(d, Outcome::kKeysExhausted, 429, "rate_limit_error", "keys_exhausted",
+       "Every upstream key of this route is at its limit; retry later.");
+  d.retry_after = std::max(Duration::zero(), soonest - now);
+  return d;
+}
+
+void Router::settle(const SettleRequest& request) {
+  const Time now = clock_.now();
+  const std::shared_ptr<const Snapshot> snap = snapshot_.load();
+  for (const Ticket& ticket : memory_.expire(now)) ticket.key->release();
+
+  KeyState* key = nullptr;
+  if (auto ticket = memory_.settle(request.ticket)) {
+    key = ticket->key;
+    key->release();
+  } else if (const KeyEntry* entry = snap->find_key(request.key_id)) {
+    // The slot is already gone (expired or evicted); what the provider said
+    // about the key still counts.
+    key = entry->state;
+  }
+  if (key == nullptr) return;
+
+  const CooldownPolicy& cooldowns = snap->policy().cooldowns;
+  const int status = request.status;
+  if (status >= 200 && status < 300) {
+    key->on_success(now, request.report);
+  } else if (status == 429) {
+    key->on_rate_limited(now, request.report, cooldowns);
+  } else if (status == 401 || status == 403) {
+    key->quarantine(status == 401 ? "upstream 401" : "upstream 403");
+  } else if (status >= 500 || status == 0) {
+    key->on_failure(now,
+                    status == 0 ? CooldownCause::kConnectionFailure : CooldownCause::kServerError,
+                    cooldowns);
+  }
+  // Other statuses (400, 404, 408, ...) are about the request, not the key.
+}
+
+}  // namespace keymux::router

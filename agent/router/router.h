@@ -1,0 +1,49 @@
+// The routing brain: decide(route request) and settle(response), pure (no
+// I/O; time from a Clock) and safe to call from every worker thread at once.
+//
+// Selection within a route: tiers in priority order; within a tier, among keys
+// that may take the request now (not quarantined, not cooling, not tried for
+// this request id, window and in-flight headroom, model allowed), the one
+// furthest behind its weighted share (served / weight) -- load follows the
+// weights exactly and a key with no room is skipped, never waited on. The
+// chosen key is then checked and reserved exactly under its own lock; if
+// another thread took the last room first, the scan goes on without it.
+#pragma once
+
+#include <atomic>
+#include <memory>
+
+#include "agent/router/clock.h"
+#include "agent/router/decision.h"
+#include "agent/router/key_registry.h"
+#include "agent/router/request_memory.h"
+#include "agent/router/snapshot.h"
+
+namespace keymux::router {
+
+class Router {
+ public:
+  Router(const Clock& clock, std::shared_ptr<const Snapshot> snapshot, KeyRegistry& registry);
+
+  // Swaps the configuration in between decisions; states of kept keys stay.
+  void apply(std::shared_ptr<const Snapshot> snapshot);
+  std::shared_ptr<const Snapshot> snapshot() const;
+
+  Decision decide(const RouteRequest& request);
+  void settle(const SettleRequest& request);
+
+  // Releases slots whose settle never came; decide() and settle() also do it
+  // as they pass, so calling it is only needed when traffic stops.
+  void reclaim();
+
+  KeyRegistry& registry() { return registry_; }
+  const Clock& clock() const { return clock_; }
+
+ private:
+  const Clock& clock_;
+  KeyRegistry& registry_;
+  std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
+  RequestMemory memory_;
+};
+
+}  // namespace keymux::router

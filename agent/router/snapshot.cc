@@ -1,0 +1,113 @@
+#include "agent/router/snapshot.h"
+
+#include <algorithm>
+#include <map>
+#include <unordered_set>
+
+namespace keymux::router {
+namespace {
+
+Duration to_duration(const google::protobuf::Duration& d) {
+  return std::chrono::duration_cast<Duration>(std::chrono::seconds(d.seconds()) +
+                                              std::chrono::nanoseconds(d.nanos()));
+}
+
+PolicyValues compile_policy(const config::Policy& p) {
+  PolicyValues out;
+  if (p.has_attempts()) out.attempts = p.attempts();
+  if (p.has_rate_limit_cooldown()) out.cooldowns.rate_limit = to_duration(p.rate_limit_cooldown());
+  if (p.has_server_error_cooldown()) {
+    out.cooldowns.server_error = to_duration(p.server_error_cooldown());
+  }
+  if (p.has_server_error_cooldown_max()) {
+    out.cooldowns.server_error_max = to_duration(p.server_error_cooldown_max());
+  }
+  if (p.has_default_max_tokens()) out.default_max_tokens = p.default_max_tokens();
+  if (p.has_in_flight_timeout()) out.in_flight_timeout = to_duration(p.in_flight_timeout());
+  if (p.has_request_memory()) out.request_memory = to_duration(p.request_memory());
+  if (p.has_request_memory_entries()) out.request_memory_entries = p.request_memory_entries();
+  return out;
+}
+
+}  // namespace
+
+std::shared_ptr<const Snapshot> Snapshot::build(const config::Config& config,
+                                                KeyRegistry& registry) {
+  auto snap = std::make_shared<Snapshot>();
+  snap->policy_ = compile_policy(config.policy());
+
+  // Entries point at each other: reserve first so addresses never move.
+  std::size_t key_count = 0;
+  for (const auto& provider : config.providers()) key_count += provider.keys_size();
+  snap->providers_.reserve(config.providers_size());
+  snap->keys_.reserve(key_count);
+  std::map<std::string_view, ProviderEntry*> provider_by_name;
+
+  for (const auto& provider : config.providers()) {
+    ProviderEntry& p = snap->providers_.emplace_back();
+    p.name = provider.name();
+    p.backend = provider.backend();
+    p.auth = provider.auth();
+    provider_by_name[p.name] = &p;
+    for (const auto& key : provider.keys()) {
+      KeyEntry& k = snap->keys_.emplace_back();
+      k.id = key.id();
+      k.secret = key.secret();
+      k.provider = &p;
+      k.weight = std::max<std::uint32_t>(1, key.has_weight() ? key.weight() : 1);
+      k.model_patterns.assign(key.models().begin(), key.models().end());
+      k.limits = {key.rpm(), key.tpm(), key.max_in_flight()};
+      k.state = &registry.get(k.id);
+      k.state->configure(k.limits);
+      p.keys.push_back(&k);
+    }
+  }
+
+  snap->routes_.reserve(config.routes_size());
+  for (const auto& route : config.routes()) {
+    RouteEntry& r = snap->routes_.emplace_back();
+    std::unordered_set<const KeyEntry*> seen;
+    r.model_patterns.assign(route.models().begin(), route.models().end());
+    r.name =
+        route.name().empty() && !r.model_patterns.empty() ? r.model_patterns.front() : route.name();
+    r.is_default = route.default_();
+
+    // Targets of one priority form one tier, in priority order.
+    std::vector<const config::Target*> targets;
+    for (const auto& target : route.targets()) targets.push_back(&target);
+    std::stable_sort(targets.begin(), targets.end(),
+                     [](auto* a, auto* b) { return a->priority() < b->priority(); });
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+      if (i == 0 || targets[i]->priority() != targets[i - 1]->priority()) r.tiers.emplace_back();
+      auto it = provider_by_name.find(targets[i]->provider());
+      if (it == provider_by_name.end()) continue;  // validation rules this out
+      const double target_weight =
+          std::max<std::uint32_t>(1, targets[i]->has_weight() ? targets[i]->weight() : 1);
+      for (const KeyEntry* key : it->second->keys) {
+        r.tiers.back().candidates.push_back({key, key->state, 1.0 / (target_weight * key->weight)});
+        if (seen.insert(key).second) r.keys.push_back(key);
+      }
+    }
+    if (r.is_default && snap->default_route_ == nullptr) snap->default_route_ = &r;
+  }
+  return snap;
+}
+
+const RouteEntry* Snapshot::find_route(std::string_view model) const {
+  if (model.empty()) return default_route_;
+  for (const auto& route : routes_) {
+    for (const auto& pattern : route.model_patterns) {
+      if (glob_match(pattern, model)) return &route;
+    }
+  }
+  return nullptr;
+}
+
+const KeyEntry* Snapshot::find_key(std::string_view id) const {
+  for (const auto& key : keys_) {
+    if (key.id == id) return &key;
+  }
+  return nullptr;
+}
+
+}  // namespace keymux::router

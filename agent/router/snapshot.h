@@ -1,0 +1,92 @@
+// An immutable, compiled view of a validated Config: what decide() reads from
+// start to end of one decision. A reload builds a new one and swaps it in.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/router/clock.h"
+#include "agent/router/key_registry.h"
+#include "agent/router/key_state.h"
+#include "proto/keymux/config.pb.h"
+
+namespace keymux::router {
+
+struct ProviderEntry;
+
+struct KeyEntry {
+  std::string id;
+  std::string secret;
+  const ProviderEntry* provider = nullptr;
+  std::uint32_t weight = 1;
+  std::vector<std::string> model_patterns;  // empty: every model
+  KeyLimits limits;
+  KeyState* state = nullptr;  // owned by the KeyRegistry
+
+  bool allows_model(std::string_view model) const;
+};
+
+struct ProviderEntry {
+  std::string name;
+  std::string backend;
+  config::AuthStyle auth = config::BEARER;
+  std::vector<const KeyEntry*> keys;
+};
+
+// Keys of one priority level of a route, spread by weight.
+struct Tier {
+  struct Candidate {
+    const KeyEntry* key;
+    KeyState* state;        // key->state, here so the scan reads one fewer line per key
+    double inverse_weight;  // 1 / (target weight * key weight)
+  };
+  std::vector<Candidate> candidates;
+};
+
+struct RouteEntry {
+  std::string name;
+  std::vector<std::string> model_patterns;
+  bool is_default = false;
+  std::vector<Tier> tiers;            // lowest priority value first
+  std::vector<const KeyEntry*> keys;  // every key of the route, once
+};
+
+struct PolicyValues {
+  std::uint32_t attempts = 3;
+  CooldownPolicy cooldowns;
+  std::uint32_t default_max_tokens = 256;
+  Duration in_flight_timeout = std::chrono::seconds(330);
+  Duration request_memory = std::chrono::seconds(120);
+  std::uint32_t request_memory_entries = 100000;
+};
+
+class Snapshot {
+ public:
+  // `config` must be validated (config::load_*); applies key limits to the
+  // registry's states.
+  static std::shared_ptr<const Snapshot> build(const config::Config& config, KeyRegistry& registry);
+
+  // The first route whose patterns match `model`; the default route for an
+  // empty model; nullptr when none.
+  const RouteEntry* find_route(std::string_view model) const;
+  const KeyEntry* find_key(std::string_view id) const;
+
+  const std::vector<ProviderEntry>& providers() const { return providers_; }
+  const std::vector<KeyEntry>& keys() const { return keys_; }
+  const std::vector<RouteEntry>& routes() const { return routes_; }
+  const PolicyValues& policy() const { return policy_; }
+
+ private:
+  std::vector<ProviderEntry> providers_;
+  std::vector<KeyEntry> keys_;
+  std::vector<RouteEntry> routes_;
+  const RouteEntry* default_route_ = nullptr;
+  PolicyValues policy_;
+};
+
+// Shell-style glob: '*' any run, '?' one character; everything else literal.
+bool glob_match(std::string_view pattern, std::string_view text);
+
+}  // namespace keymux::router

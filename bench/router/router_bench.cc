@@ -1,0 +1,103 @@
+// One decide + settle on a Router with N keys in one route tier: the cost of
+// the routing brain per request. Target (issue 3): under 2 us at 1,000 keys.
+//
+//   cmake -S . -B build-rel -G Ninja -DCMAKE_BUILD_TYPE=Release
+//   cmake --build build-rel --target router-bench && build-rel/router-bench
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <string>
+
+#include "agent/router/router.h"
+
+namespace keymux::router {
+namespace {
+
+// rpm per key in the limited variant; the clock moves so that the traffic is
+// half of what the keys may take, so windows fill and empty as in service.
+constexpr std::uint32_t kRpm = 600;
+
+config::Config MakeConfig(int keys, bool limited) {
+  config::Config c;
+  config::Provider* p = c.add_providers();
+  p->set_name("p");
+  p->set_backend("be_p");
+  p->set_auth(config::BEARER);
+  for (int i = 0; i < keys; ++i) {
+    config::Key* k = p->add_keys();
+    k->set_id("key-" + std::to_string(i));
+    k->set_secret("sk-" + std::to_string(i));
+    k->set_weight(1 + i % 4);
+    if (limited) {
+      k->set_rpm(kRpm);
+      k->set_tpm(kRpm * 2000);
+      k->set_max_in_flight(16);
+    }
+  }
+  config::Route* r = c.add_routes();
+  r->add_models("gpt-*");
+  r->set_default_(true);
+  config::Target* t = r->add_targets();
+  t->set_provider("p");
+  t->set_weight(1);
+  config::Policy* policy = c.mutable_policy();
+  policy->set_attempts(3);
+  policy->mutable_rate_limit_cooldown()->set_seconds(10);
+  policy->mutable_server_error_cooldown()->set_seconds(1);
+  policy->mutable_server_error_cooldown_max()->set_seconds(60);
+  policy->set_default_max_tokens(256);
+  policy->mutable_in_flight_timeout()->set_seconds(330);
+  policy->mutable_request_memory()->set_seconds(120);
+  policy->set_request_memory_entries(100000);
+  return c;
+}
+
+// Args: keys, limited (0/1), with a request id (0/1).
+void BM_DecideSettle(benchmark::State& state) {
+  const int keys = static_cast<int>(state.range(0));
+  const bool limited = state.range(1) != 0;
+  const bool with_id = state.range(2) != 0;
+  FakeClock clock;
+  KeyRegistry registry;
+  Router router(clock, Snapshot::build(MakeConfig(keys, limited), registry), registry);
+  const Duration step = Duration(std::chrono::seconds(120)) / (std::int64_t{keys} * kRpm);
+
+  const std::string body = R"({"model":"gpt-4o","max_tokens":200,"messages":[]})";
+  RouteRequest request;
+  request.method = "POST";
+  request.path = "/v1/chat/completions";
+  request.model = "gpt-4o";
+  request.body_size = 2000;
+  request.body_prefix = body;
+  char id[32];
+  std::uint64_t n = 0;
+  std::uint64_t routed = 0;
+  for (auto _ : state) {
+    clock.advance(step);
+    if (with_id) {
+      const int len = std::snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(++n));
+      request.request_id = std::string_view(id, static_cast<std::size_t>(len));
+    }
+    Decision d = router.decide(request);
+    SettleRequest settle;
+    settle.ticket = d.ticket;
+    settle.status = 200;
+    if (d.routed()) {
+      ++routed;
+      settle.key_id = d.key->id;
+      router.settle(settle);
+    }
+    benchmark::DoNotOptimize(d);
+  }
+  state.counters["routed"] =
+      benchmark::Counter(static_cast<double>(routed) / static_cast<double>(state.iterations()));
+}
+
+BENCHMARK(BM_DecideSettle)
+    ->ArgNames({"keys", "limited", "request_id"})
+    ->ArgsProduct({{10, 1000, 10000}, {0, 1}, {0, 1}});
+
+}  // namespace
+}  // namespace keymux::router
+
+BENCHMARK_MAIN();

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Installs the Debian packages needed to build keymux and run every test tier.
+# Idempotent: asks dpkg what is missing and only then runs apt-get (update + install).
+# Runs as root, or through sudo when it is available.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  build-essential cmake ninja-build pkg-config
+  # libraries
+  libevent-dev libssl-dev libprotobuf-dev protobuf-compiler
+  libspdlog-dev libfmt-dev libyaml-cpp-dev libhiredis-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev googletest libbenchmark-dev
+  # fuzzing: clang 14 with its runtime (libFuzzer, ASan, UBSan)
+  clang libclang-rt-14-dev
+  # end to end: HAProxy 2.6 from Debian 12, a Debian sid root for HAProxy 3.x
+  haproxy debootstrap debian-archive-keyring
+  # tools used by the tests and the bench
+  wrk curl socat python3 ca-certificates
+)
+
+is_installed() {
+  [[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" == installed ]]
+}
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  is_installed "$p" || missing+=("$p")
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+else
+  echo "install-deps: missing: ${missing[*]}"
+  SUDO=()
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || { echo "install-deps: need root or sudo" >&2; exit 1; }
+    SUDO=(sudo)
+  fi
+  apt=("${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get)
+  "${apt[@]}" update -q
+  "${apt[@]}" install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# The fuzz tier needs clang's libFuzzer: check that -fsanitize=fuzzer links.
+if [[ "${KEYMUX_SKIP_FUZZ_CHECK:-}" != 1 ]]; then
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  cat >"$tmp/f.cc" <<'CC'
+#include <cstddef>
+#include <cstdint>
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t*, size_t) { return 0; }
+CC
+  if clang++ -fsanitize=fuzzer,address,undefined "$tmp/f.cc" -o "$tmp/f" 2>"$tmp/err" &&
+     "$tmp/f" -runs=1 >/dev/null 2>&1; then
+    echo "install-deps: clang -fsanitize=fuzzer links and runs"
+  else
+    cat "$tmp/err" >&2
+    echo "install-deps: clang -fsanitize=fuzzer does not link (libclang-rt-14-dev?)" >&2
+    exit 1
+  fi
+fi

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# End-to-end tests: the agent behind a real HAProxy, once with Debian's HAProxy 2.6
+# (/usr/sbin/haproxy) and once with HAProxy 3.x from a Debian sid root (tests/e2e/sid-root.sh).
+#   run.sh [--only 2.6|3]
+#   KEYMUX_AGENT        agent binary (default build/keymux-agent)
+#   KEYMUX_HAPROXY_26   the 2.x haproxy (default /usr/sbin/haproxy)
+#   KEYMUX_HAPROXY_3    the 3.x haproxy (default: the sid root's wrapper, built when missing)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+ROOT=$PWD
+
+only=
+while (($#)); do
+  case $1 in
+    --only) only=$2; shift 2 ;;
+    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+AGENT=${KEYMUX_AGENT:-$ROOT/build/keymux-agent}
+[[ -x "$AGENT" ]] || { echo "run.sh: no agent at $AGENT (build it first)" >&2; exit 1; }
+
+targets=()
+if [[ -z "$only" || "$only" == 2* ]]; then
+  targets+=("${KEYMUX_HAPROXY_26:-/usr/sbin/haproxy}")
+fi
+if [[ -z "$only" || "$only" == 3* ]]; then
+  targets+=("${KEYMUX_HAPROXY_3:-$(tests/e2e/sid-root.sh)}")
+fi
+
+status=0
+summary=()
+for haproxy in "${targets[@]}"; do
+  version=$("$haproxy" -v 2>/dev/null | sed -n '1s/^HAProxy version \([^ ]*\).*/\1/p')
+  echo "== e2e on HAProxy ${version:-unknown} ($haproxy)"
+  start=$SECONDS
+  if tests/e2e/suite.sh "$haproxy" "$AGENT"; then
+    summary+=("PASS e2e on HAProxy $version ($((SECONDS - start)) s)")
+  else
+    summary+=("FAIL e2e on HAProxy ${version:-unknown} ($((SECONDS - start)) s)")
+    status=1
+  fi
+done
+echo "== e2e summary"
+printf '  %s\n' "${summary[@]}"
+exit $status

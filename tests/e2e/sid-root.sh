@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Makes (or checks) a Debian sid minbase root holding HAProxy 3.x, for the end-to-end tests,
+# and prints the path of a wrapper that runs that haproxy through the root's own loader.
+#
+#   KEYMUX_SID_ROOT   where the root lives (default /var/cache/keymux/sid-root), outside the clone
+#   KEYMUX_SID_MIRROR Debian mirror (default: the first Debian archive this machine's apt uses,
+#                     else debootstrap's own default)
+#
+# The root is built in a temporary directory beside its final place and renamed only once it is
+# complete and its haproxy runs, so an interrupted run never leaves half a root behind.
+set -euo pipefail
+
+ROOT=${KEYMUX_SID_ROOT:-/var/cache/keymux/sid-root}
+MIRROR=${KEYMUX_SID_MIRROR:-}
+if [[ -z "$MIRROR" ]]; then
+  # The archive apt already uses here (deb822 "URIs:" or a one-line "deb URI suite" entry).
+  MIRROR=$(cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null |
+    awk '$1 == "URIs:" && $2 ~ /\/debian\/?$/ { print $2; exit }
+         $1 == "deb" && $2 !~ /^\[/ && $2 ~ /\/debian\/?$/ { print $2; exit }') || true
+fi
+WRAPPER_NAME=keymux-haproxy
+MARKER=.keymux-sid-root   # written into every root this script makes; nothing else is ever removed
+
+log() { echo "sid-root: $*" >&2; }
+
+write_wrapper() {  # $1: root directory
+  cat >"$1/$WRAPPER_NAME" <<'WRAP'
+#!/bin/sh
+# Runs the sid root's haproxy with the root's own dynamic loader and libraries.
+R=$(dirname "$(readlink -f "$0")")
+exec "$R/usr/lib64/ld-linux-x86-64.so.2" \
+  --library-path "$R/usr/lib/x86_64-linux-gnu:$R/lib/x86_64-linux-gnu" \
+  "$R/usr/sbin/haproxy" "$@"
+WRAP
+  chmod 755 "$1/$WRAPPER_NAME"
+}
+
+root_ok() {  # $1: root directory; true if its haproxy 3.x runs
+  [[ -x "$1/usr/sbin/haproxy" && -e "$1/usr/lib64/ld-linux-x86-64.so.2" ]] || return 1
+  [[ -x "$1/$WRAPPER_NAME" ]] || write_wrapper "$1"
+  local v
+  v=$("$1/$WRAPPER_NAME" -v 2>/dev/null) || return 1
+  [[ "$v" =~ ^HAProxy\ version\ [3-9]\. ]]
+}
+
+parent=$(dirname "$ROOT")
+mkdir -p "$parent"
+
+# One builder at a time.
+exec 9>"$ROOT.lock"
+flock 9
+
+if [[ -d "$ROOT" ]]; then
+  if root_ok "$ROOT"; then
+    log "using $ROOT ($("$ROOT/$WRAPPER_NAME" -v | sed -n 1p))"
+    echo "$ROOT/$WRAPPER_NAME"
+    exit 0
+  fi
+  if [[ ! -e "$ROOT/$MARKER" ]]; then
+    log "$ROOT exists, has no working haproxy 3.x and was not made by this script: remove it or set KEYMUX_SID_ROOT"
+    exit 1
+  fi
+  log "$ROOT exists but its haproxy does not run; rebuilding"
+  rm -rf --one-file-system "$ROOT"
+fi
+
+command -v debootstrap >/dev/null || { log "debootstrap missing (deploy/install-deps.sh)"; exit 1; }
+[[ $(id -u) -eq 0 ]] || { log "debootstrap needs root"; exit 1; }
+
+# Leftovers of interrupted runs.
+rm -rf --one-file-system "$parent"/.sid-root.tmp.* 2>/dev/null || true
+
+tmp=$(mktemp -d "$parent/.sid-root.tmp.XXXXXX")
+trap 'rm -rf --one-file-system "$tmp" "$tmp.log"' EXIT
+trap 'exit 130' INT TERM
+chmod 755 "$tmp"
+
+for attempt in 1 2; do
+  log "debootstrap --variant=minbase --include=haproxy sid ${MIRROR:-(default mirror)} (attempt $attempt)"
+  start=$SECONDS
+  if debootstrap --variant=minbase --include=haproxy sid "$tmp" ${MIRROR:+"$MIRROR"} >"$tmp.log" 2>&1; then
+    log "debootstrap done in $((SECONDS - start)) s"
+    break
+  fi
+  tail -20 "$tmp.log" >&2
+  if ((attempt == 2)); then
+    rm -f "$tmp.log"
+    log "debootstrap failed"
+    exit 1
+  fi
+  rm -rf --one-file-system "$tmp"
+  mkdir -m 755 "$tmp"
+done
+rm -f "$tmp.log"
+
+write_wrapper "$tmp"
+date -u +%FT%TZ >"$tmp/$MARKER"
+root_ok "$tmp" || { log "the new root's haproxy does not run"; exit 1; }
+mv -T "$tmp" "$ROOT"
+trap - EXIT
+log "built $ROOT ($("$ROOT/$WRAPPER_NAME" -v | sed -n 1p))"
+echo "$ROOT/$WRAPPER_NAME"

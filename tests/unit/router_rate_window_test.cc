@@ -1,0 +1,102 @@
+// Sliding request and token windows: exact counts and the moment room returns.
+#include <gtest/gtest.h>
+
+#include "agent/router/rate_window.h"
+
+namespace keymux::router {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+const Time kT0 = Time(seconds(1'700'000'000));
+
+TEST(RequestWindowTest, UnlimitedAlwaysHasRoom) {
+  RequestWindow w(0);
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_TRUE(w.has_room(kT0));
+    w.admit(kT0);
+  }
+  EXPECT_EQ(w.next_room(kT0), kT0);
+}
+
+TEST(RequestWindowTest, ExactlyLimitInAnySpan) {
+  RequestWindow w(3);
+  w.admit(kT0);
+  w.admit(kT0 + seconds(10));
+  w.admit(kT0 + seconds(20));
+  EXPECT_EQ(w.used(kT0 + seconds(20)), 3u);
+  EXPECT_FALSE(w.has_room(kT0 + seconds(20)));
+  // The first admission counts until exactly t + 60 s.
+  EXPECT_FALSE(w.has_room(kT0 + seconds(60) - Duration(1)));
+  EXPECT_EQ(w.next_room(kT0 + seconds(30)), kT0 + seconds(60));
+  EXPECT_TRUE(w.has_room(kT0 + seconds(60)));
+  EXPECT_EQ(w.used(kT0 + seconds(60)), 2u);
+  w.admit(kT0 + seconds(60));
+  EXPECT_FALSE(w.has_room(kT0 + seconds(61)));
+  EXPECT_EQ(w.next_room(kT0 + seconds(61)), kT0 + seconds(70));
+}
+
+TEST(RequestWindowTest, NextRoomIsNowWithRoom) {
+  RequestWindow w(2);
+  w.admit(kT0);
+  EXPECT_EQ(w.next_room(kT0 + seconds(1)), kT0 + seconds(1));
+}
+
+TEST(RequestWindowTest, SmallerLimitKeepsNewestAdmissions) {
+  RequestWindow w(4);
+  for (int i = 0; i < 4; ++i) w.admit(kT0 + seconds(i));
+  w.set_limit(2);
+  EXPECT_EQ(w.used(kT0 + seconds(4)), 2u);
+  EXPECT_FALSE(w.has_room(kT0 + seconds(4)));
+  EXPECT_EQ(w.next_room(kT0 + seconds(4)), kT0 + seconds(62));
+  w.set_limit(5);
+  EXPECT_TRUE(w.has_room(kT0 + seconds(4)));
+  for (int i = 0; i < 3; ++i) w.admit(kT0 + seconds(5));
+  EXPECT_FALSE(w.has_room(kT0 + seconds(5)));
+  EXPECT_EQ(w.next_room(kT0 + seconds(5)), kT0 + seconds(62));
+}
+
+TEST(TokenWindowTest, SumsAndExpires) {
+  TokenWindow w(1000);
+  EXPECT_TRUE(w.has_room(kT0, 600));
+  w.admit(kT0, 600);
+  w.admit(kT0 + seconds(30), 300);
+  EXPECT_EQ(w.used(kT0 + seconds(30)), 900u);
+  EXPECT_TRUE(w.has_room(kT0 + seconds(30), 100));
+  EXPECT_FALSE(w.has_room(kT0 + seconds(30), 101));
+  EXPECT_EQ(w.next_room(kT0 + seconds(30), 101), kT0 + seconds(60));
+  EXPECT_EQ(w.next_room(kT0 + seconds(30), 800), kT0 + seconds(90));
+  EXPECT_EQ(w.used(kT0 + seconds(60)), 300u);
+  EXPECT_EQ(w.used(kT0 + seconds(90)), 0u);
+}
+
+TEST(TokenWindowTest, RequestOverTheWholeLimitFitsOnlyAnEmptyWindow) {
+  TokenWindow w(1000);
+  EXPECT_TRUE(w.has_room(kT0, 5000));
+  w.admit(kT0, 5000);
+  EXPECT_EQ(w.used(kT0), 1000u);  // charged as the limit
+  EXPECT_FALSE(w.has_room(kT0 + seconds(1), 1));
+  EXPECT_EQ(w.next_room(kT0 + seconds(1), 5000), kT0 + seconds(60));
+  w.admit(kT0 + seconds(60), 1);
+  EXPECT_FALSE(w.has_room(kT0 + seconds(60), 5000));
+  EXPECT_EQ(w.next_room(kT0 + seconds(61), 5000), kT0 + seconds(120));
+}
+
+TEST(TokenWindowTest, UnlimitedAlwaysHasRoom) {
+  TokenWindow w(0);
+  w.admit(kT0, 1'000'000);
+  EXPECT_TRUE(w.has_room(kT0, 1'000'000));
+  EXPECT_EQ(w.next_room(kT0, 5), kT0);
+}
+
+TEST(TokenWindowTest, SameMomentEntriesMerge) {
+  TokenWindow w(100);
+  w.admit(kT0, 40);
+  w.admit(kT0, 40);
+  EXPECT_FALSE(w.has_room(kT0 + milliseconds(1), 21));
+  EXPECT_EQ(w.next_room(kT0 + milliseconds(1), 21), kT0 + seconds(60));
+}
+
+}  // namespace
+}  // namespace keymux::router

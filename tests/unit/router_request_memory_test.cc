@@ -1,0 +1,123 @@
+// Per-request memory of tried keys and per-attempt tickets: bounded, expiring.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+#include "agent/router/request_memory.h"
+
+namespace keymux::router {
+namespace {
+
+using std::chrono::seconds;
+
+const Time kT0 = Time(seconds(1'700'000'000));
+
+TEST(RequestMemoryTest, RemembersTriedKeysPerRequestId) {
+  RequestMemory memory(seconds(120), seconds(330), 1000);
+  KeyState a("a"), b("b");
+  EXPECT_TRUE(memory.begin("req-1", kT0).tried.empty());
+  const auto t1 = memory.admit("req-1", a, 10, kT0);
+  ASSERT_TRUE(memory.settle(t1).has_value());
+  auto attempt = memory.begin("req-1", kT0 + seconds(1));
+  ASSERT_EQ(attempt.tried.size(), 1u);
+  EXPECT_EQ(attempt.tried[0], &a);
+  EXPECT_TRUE(attempt.abandoned.empty());
+  memory.admit("req-1", b, 10, kT0 + seconds(1));
+  EXPECT_EQ(memory.begin("req-1", kT0 + seconds(2)).tried.size(), 2u);
+  EXPECT_TRUE(memory.begin("req-2", kT0).tried.empty());
+  EXPECT_TRUE(memory.begin("", kT0).tried.empty());
+}
+
+TEST(RequestMemoryTest, SettleClosesATicketOnce) {
+  RequestMemory memory(seconds(120), seconds(330), 1000);
+  KeyState a("a");
+  const auto t = memory.admit("", a, 42, kT0);
+  EXPECT_NE(t, 0u);
+  EXPECT_EQ(memory.open_tickets(), 1u);
+  const auto ticket = memory.settle(t);
+  ASSERT_TRUE(ticket.has_value());
+  EXPECT_EQ(ticket->key, &a);
+  EXPECT_EQ(ticket->tokens, 42u);
+  EXPECT_FALSE(memory.settle(t).has_value());
+  EXPECT_FALSE(memory.settle(0).has_value());
+  EXPECT_FALSE(memory.settle(~std::uint64_t{0}).has_value());
+  EXPECT_EQ(memory.open_tickets(), 0u);
+}
+
+TEST(RequestMemoryTest, ReusedSlotsDoNotAnswerToOldIds) {
+  RequestMemory memory(seconds(120), seconds(330), 1000);
+  KeyState a("a");
+  std::set<std::uint64_t> ids;
+  for (int i = 0; i < 100; ++i) {
+    const auto t = memory.admit("", a, 1, kT0);
+    EXPECT_TRUE(ids.insert(t).second);
+    ASSERT_TRUE(memory.settle(t).has_value());
+  }
+  for (auto id : ids) EXPECT_FALSE(memory.settle(id).has_value());
+}
+
+TEST(RequestMemoryTest, OpenTicketsOfEarlierAttemptsAreAbandoned) {
+  RequestMemory memory(seconds(120), seconds(330), 1000);
+  KeyState a("a"), b("b");
+  const auto t1 = memory.admit("req", a, 10, kT0);
+  auto attempt = memory.begin("req", kT0 + seconds(5));
+  ASSERT_EQ(attempt.abandoned.size(), 1u);
+  EXPECT_EQ(attempt.abandoned[0].id, t1);
+  EXPECT_EQ(attempt.abandoned[0].key, &a);
+  EXPECT_FALSE(memory.settle(t1).has_value());  // closed by begin()
+  memory.admit("req", b, 10, kT0 + seconds(5));
+  EXPECT_EQ(memory.begin("req", kT0 + seconds(6)).abandoned.size(), 1u);
+  EXPECT_TRUE(memory.begin("req", kT0 + seconds(7)).abandoned.empty());
+}
+
+TEST(RequestMemoryTest, TicketsExpireAfterTheirTtl) {
+  RequestMemory memory(seconds(120), seconds(330), 1000);
+  KeyState a("a");
+  const auto t1 = memory.admit("", a, 1, kT0);
+  const auto t2 = memory.admit("r", a, 1, kT0 + seconds(10));
+  EXPECT_TRUE(memory.expire(kT0 + seconds(329)).empty());
+  auto expired = memory.expire(kT0 + seconds(330));
+  ASSERT_EQ(expired.size(), 1u);
+  EXPECT_EQ(expired[0].id, t1);
+  expired = memory.expire(kT0 + seconds(340));
+  ASSERT_EQ(expired.size(), 1u);
+  EXPECT_EQ(expired[0].id, t2);
+  EXPECT_EQ(memory.open_tickets(), 0u);
+}
+
+TEST(RequestMemoryTest, RequestIdsExpireAndSeenAgainRefreshes) {
+  RequestMemory memory(seconds(120), seconds(330), 1000);
+  KeyState a("a"), b("b");
+  memory.settle(memory.admit("old", a, 1, kT0));
+  memory.settle(memory.admit("kept", a, 1, kT0));
+  memory.settle(memory.admit("kept", b, 1, kT0 + seconds(100)));
+  memory.expire(kT0 + seconds(120));
+  EXPECT_EQ(memory.requests(), 1u);
+  EXPECT_TRUE(memory.begin("old", kT0 + seconds(120)).tried.empty());
+  EXPECT_EQ(memory.begin("kept", kT0 + seconds(150)).tried.size(), 2u);
+  memory.expire(kT0 + seconds(220));
+  EXPECT_EQ(memory.requests(), 0u);
+}
+
+TEST(RequestMemoryTest, BoundedEvictsOldestAndHandsBackTheirTickets) {
+  RequestMemory memory(seconds(120), seconds(330), RequestMemory::kShards);  // 1 per shard
+  KeyState a("a");
+  std::set<std::uint64_t> open;
+  for (int i = 0; i < 1000; ++i) {
+    open.insert(memory.admit("req-" + std::to_string(i), a, 1, kT0 + Duration(i)));
+  }
+  EXPECT_LE(memory.requests(), RequestMemory::kShards);
+  EXPECT_TRUE(memory.begin("req-0", kT0 + seconds(1)).tried.empty());
+  const auto evicted = memory.expire(kT0 + seconds(1));
+  EXPECT_EQ(evicted.size() + memory.open_tickets(), 1000u);
+  EXPECT_GE(evicted.size(), 1000u - RequestMemory::kShards);
+  for (const Ticket& t : evicted) {
+    EXPECT_EQ(open.erase(t.id), 1u);
+    EXPECT_FALSE(memory.settle(t.id).has_value());
+  }
+  EXPECT_TRUE(memory.expire(kT0 + seconds(2)).empty());
+}
+
+}  // namespace
+}  // namespace keymux::router
