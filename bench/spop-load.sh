@@ -4,6 +4,7 @@
 #   2. agent with 2 worker threads, nothing pinned (closed loop)
 #   3. as 1, open loop at half the rate found in 1: the latency at moderate load
 # and prints decisions/s, p50/p99/p999 and the agent's CPU time per decision.
+# The agent runs with bench/keymux-bench.yaml: every decision is a real routing decision.
 #
 # Usage: bench/spop-load.sh            (from the repository root)
 # Environment: BUILD_DIR (default build), DURATION (10), WARMUP (1),
@@ -74,7 +75,7 @@ trap 'stop_agent; rm -rf "$WORK"' EXIT
 
 start_agent() {  # start_agent PORT THREADS [CPU]
   local port=$1 threads=$2 cpu=${3:-}
-  local cmd=("$AGENT" --listen "127.0.0.1:$port" --threads "$threads" --log-level warn)
+  local cmd=("$AGENT" --config bench/keymux-bench.yaml --listen "127.0.0.1:$port" --threads "$threads" --log-level warn)
   if [[ -n "$cpu" && "$cpus" -ge 2 ]] && command -v taskset >/dev/null; then
     cmd=(taskset -c "$cpu" "${cmd[@]}")  # taskset execs the agent: $! is the agent's PID
   fi

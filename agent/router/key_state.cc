@@ -103,6 +103,7 @@ KeyState::Admission KeyState::try_admit(Time now, std::uint64_t tokens) {
   ++requests_since_report_;
   tokens_since_report_ += tokens;
   served_.fetch_add(1, std::memory_order_relaxed);
+  admitted_total_.fetch_add(1, std::memory_order_relaxed);
   refresh_hints_locked(now);
   return {true, now};
 }
@@ -217,7 +218,7 @@ KeyView KeyState::view(Time now) {
   v.reported_remaining_requests = reported_requests_left_locked(now);
   v.reported_remaining_tokens = reported_tokens_left_locked(now);
   v.consecutive_failures = consecutive_failures_;
-  v.admitted_total = served_.load(std::memory_order_relaxed);
+  v.admitted_total = admitted_total_.load(std::memory_order_relaxed);
   if (!quarantine_reason_.empty()) {
     v.condition = KeyCondition::kQuarantined;
     v.quarantine_reason = quarantine_reason_;
@@ -241,6 +242,13 @@ KeyView KeyState::view(Time now) {
     v.condition = KeyCondition::kCooling;
   }
   return v;
+}
+
+void KeyState::lift_served(std::uint64_t floor) {
+  std::uint64_t current = served_.load(std::memory_order_relaxed);
+  while (current < floor &&
+         !served_.compare_exchange_weak(current, floor, std::memory_order_relaxed)) {
+  }
 }
 
 }  // namespace keymux::router

@@ -73,8 +73,12 @@ class KeyState {
     const std::uint32_t max = max_in_flight_hint_.load(std::memory_order_relaxed);
     return max == 0 || in_flight_hint_.load(std::memory_order_relaxed) < max;
   }
-  // Admissions so far, for weighted fair sharing (served / weight).
+  // Admissions so far, for weighted fair sharing (served / weight); lifted
+  // when the key falls far behind its tier (see Router), so not a total.
   std::uint64_t served() const { return served_.load(std::memory_order_relaxed); }
+  // Raises served() to at least `floor`: a key back from a long cooldown
+  // rejoins the rotation instead of taking every request until it catches up.
+  void lift_served(std::uint64_t floor);
 
   // Exact check and reservation of one request of `tokens` (under the lock).
   // On refusal, returns the soonest moment this key could take it.
@@ -122,6 +126,7 @@ class KeyState {
   std::atomic<std::uint32_t> in_flight_hint_{0};
   std::atomic<std::uint32_t> max_in_flight_hint_{0};
   std::atomic<std::uint64_t> served_{0};
+  std::atomic<std::uint64_t> admitted_total_{0};
 
   const std::string id_;
   mutable std::mutex mu_;

@@ -68,24 +68,38 @@ void fail(Decision& d, Outcome outcome, int status, std::string_view type, std::
 }
 
 // Among the keys of one tier, the one furthest behind its weighted share that
-// may take the request now; nullptr when none.
+// may take the request now; nullptr when none. A key more than one step
+// behind every other eligible key (back from a cooldown, new in a reload) is
+// lifted to just behind them: it rejoins the rotation instead of drawing every
+// request until its count catches up.
 const KeyEntry* pick(const Tier& tier, Time now, std::string_view model,
                      const std::vector<const KeyState*>& tried, const KeySet& refused) {
-  const KeyEntry* best = nullptr;
+  const Tier::Candidate* best = nullptr;
   double best_share = std::numeric_limits<double>::infinity();
+  double second_share = std::numeric_limits<double>::infinity();
   for (const Tier::Candidate& c : tier.candidates) {
     const KeyState* state = c.state;
     // Shares are close to equal under load, so most keys stop at the first test.
     const double share = static_cast<double>(state->served()) * c.inverse_weight;
-    if (share >= best_share) continue;
+    if (share >= second_share) continue;
     if (!state->may_admit(now)) continue;
     if (!c.key->allows_model(model)) continue;
     if (std::find(tried.begin(), tried.end(), state) != tried.end()) continue;
     if (refused.contains(state)) continue;
-    best = c.key;
-    best_share = share;
+    if (share < best_share) {
+      second_share = best_share;
+      best = &c;
+      best_share = share;
+    } else {
+      second_share = share;
+    }
   }
-  return best;
+  if (best == nullptr) return nullptr;
+  const double floor = second_share - tier.max_inverse_weight;
+  if (second_share != std::numeric_limits<double>::infinity() && best_share < floor) {
+    best->state->lift_served(static_cast<std::uint64_t>(floor / best->inverse_weight));
+  }
+  return best->key;
 }
 
 }  // namespace

@@ -84,7 +84,10 @@ std::shared_ptr<const Snapshot> Snapshot::build(const config::Config& config,
       const double target_weight =
           std::max<std::uint32_t>(1, targets[i]->has_weight() ? targets[i]->weight() : 1);
       for (const KeyEntry* key : it->second->keys) {
-        r.tiers.back().candidates.push_back({key, key->state, 1.0 / (target_weight * key->weight)});
+        Tier& tier = r.tiers.back();
+        const double inverse_weight = 1.0 / (target_weight * key->weight);
+        tier.candidates.push_back({key, key->state, inverse_weight});
+        tier.max_inverse_weight = std::max(tier.max_inverse_weight, inverse_weight);
         if (seen.insert(key).second) r.keys.push_back(key);
       }
     }

@@ -43,6 +43,7 @@ struct Tier {
     double inverse_weight;  // 1 / (target weight * key weight)
   };
   std::vector<Candidate> candidates;
+  double max_inverse_weight = 0;  // the largest step one admission moves a share
 };
 
 struct RouteEntry {

@@ -39,6 +39,31 @@ TEST(RouterBudgetTest, WeightsAreRespectedWithinTwoPercent) {
   }
 }
 
+TEST(RouterBudgetTest, AKeyBackFromACooldownRejoinsTheRotationWithoutABurst) {
+  RouterRig rig(OneRoute({{.id = "a"}, {.id = "b"}}));
+  // "a" cools for a while; "b" serves everything meanwhile.
+  const Decision first = rig.Decide();
+  ASSERT_EQ(first.key->id, "a");
+  UpstreamReport report;
+  report.retry_at = rig.clock.now() + seconds(30);
+  rig.Settle(first, 429, report);
+  for (int i = 0; i < 1000; ++i) {
+    const Decision d = rig.Decide();
+    ASSERT_EQ(d.key->id, "b");
+    rig.Settle(d, 200);
+  }
+  rig.clock.advance(seconds(31));
+  // Back in service, "a" alternates with "b" instead of taking 1000 in a row.
+  std::map<std::string, int> count;
+  for (int i = 0; i < 20; ++i) {
+    const Decision d = rig.Decide();
+    ++count[d.key->id];
+    rig.Settle(d, 200);
+  }
+  EXPECT_LE(count["a"], 11);
+  EXPECT_GE(count["b"], 9);
+}
+
 TEST(RouterBudgetTest, TargetWeightsMultiplyKeyWeights) {
   config::Config c;
   test::AddProvider(c, "a", {{.id = "a1"}, {.id = "a2", .weight = 3}});

@@ -1,0 +1,208 @@
+// The routing brain behind the SPOP server, spoken to as HAProxy would: a
+// "route" message gets the variables HAProxy routes with, a "settle" message
+// teaches the router about the key that served.
+#include "agent/handler/decision_handler.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+#include "agent/config/loader.h"
+#include "agent/router/clock.h"
+#include "agent/router/key_registry.h"
+#include "agent/router/router.h"
+#include "agent/router/snapshot.h"
+#include "agent/spop/writer.h"
+#include "tests/integration/server_fixture.h"
+
+namespace keymux::testing {
+namespace {
+
+using spop::TypedValue;
+
+constexpr std::string_view kConfig = R"(
+providers:
+  - name: openai
+    backend: be_openai
+    auth: bearer
+    keys:
+      - {id: oa-1, secret: test-secret-oa-1}
+      - {id: oa-2, secret: test-secret-oa-2}
+  - name: anthropic
+    backend: be_anthropic
+    auth: x-api-key
+    keys:
+      - {id: an-1, secret: test-secret-an-1}
+routes:
+  - models: ["gpt-*"]
+    targets: [{provider: openai}]
+  - models: ["claude-*"]
+    default: true
+    targets: [{provider: anthropic}]
+)";
+
+// HAProxy's res.hdrs_bin: (name, value) length-prefixed pairs, then two zero bytes.
+std::string header_block(const std::vector<std::pair<std::string, std::string>>& headers) {
+  std::string out;
+  spop::Writer writer(out);
+  for (const auto& [name, value] : headers) {
+    writer.length_prefixed(name);
+    writer.length_prefixed(value);
+  }
+  writer.varint(0);
+  writer.varint(0);
+  return out;
+}
+
+class DecisionHandlerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    config::LoadResult loaded =
+        config::load_config_text(kConfig, "test.yaml", config::Environment::process());
+    ASSERT_TRUE(loaded.errors.empty()) << config::format_error(loaded.errors.front());
+    router_ = std::make_unique<router::Router>(
+        clock_, router::Snapshot::build(*loaded.config, registry_), registry_);
+    server_ = std::make_unique<RunningServer>(
+        [this](int) { return std::make_unique<handler::DecisionHandler>(*router_); });
+    ASSERT_TRUE(server_->ok()) << server_->error();
+    connect_and_handshake(client_, server_->address());
+  }
+
+  // Sends one "route" message; `model` empty means HAProxy found none (NULL).
+  std::vector<AckAction> route(std::string_view model, std::string_view request_id) {
+    const std::string body = R"({"messages":[{"role":"user","content":"hi"}],"max_tokens":50})";
+    std::vector<TestArg> args = {
+        {"method", TypedValue::of_string("POST")},
+        {"path", TypedValue::of_string("/v1/chat/completions")},
+        {"request_id", TypedValue::of_string(request_id)},
+        {"model", model.empty() ? TypedValue::null() : TypedValue::of_string(model)},
+        {"body_size", TypedValue::of_int64(static_cast<std::int64_t>(body.size()))},
+        {"body", TypedValue::of_binary(body)},
+    };
+    return exchange({{"route", args}});
+  }
+
+  void settle(const std::vector<AckAction>& routed, int status, const std::string& headers) {
+    const std::string key_id = var(routed, "key_id");
+    std::vector<TestArg> args = {
+        {"status", TypedValue::of_int64(status)},
+        {"ticket", TypedValue::of_int64(ticket(routed))},
+        {"key_id", TypedValue::of_string(key_id)},
+        {"headers", TypedValue::of_binary(headers)},
+    };
+    exchange({{"settle", args}});
+  }
+
+  std::vector<AckAction> exchange(const std::vector<TestMessage>& messages) {
+    next_stream_ += 2;
+    EXPECT_TRUE(client_.send_notify(next_stream_, 1, messages)) << client_.last_error();
+    ReceivedFrame frame;
+    auto actions = client_.read_ack(&frame);
+    EXPECT_TRUE(actions.has_value()) << client_.last_error();
+    EXPECT_EQ(frame.stream_id, next_stream_);
+    return actions.value_or(std::vector<AckAction>{});
+  }
+
+  static std::string var(const std::vector<AckAction>& actions, std::string_view name) {
+    return find_var_text(actions, name).value_or("");
+  }
+  static std::int64_t int_var(const std::vector<AckAction>& actions, std::string_view name) {
+    for (const AckAction& a : actions) {
+      if (a.name == name) return a.value.sint;
+    }
+    return -1;
+  }
+  static std::int64_t ticket(const std::vector<AckAction>& actions) {
+    return int_var(actions, "ticket");
+  }
+
+  router::SystemClock clock_;
+  router::KeyRegistry registry_;
+  std::unique_ptr<router::Router> router_;
+  std::unique_ptr<RunningServer> server_;
+  SpopClient client_;
+  std::uint64_t next_stream_ = 1;
+};
+
+TEST_F(DecisionHandlerTest, RouteGivesTheVariablesHaproxyRoutesWith) {
+  const auto actions = route("gpt-4o", "req-1");
+  EXPECT_EQ(var(actions, "backend"), "be_openai");
+  EXPECT_EQ(var(actions, "provider"), "openai");
+  const std::string key = var(actions, "key_id");
+  ASSERT_TRUE(key == "oa-1" || key == "oa-2") << key;
+  EXPECT_EQ(var(actions, "secret"), "test-secret-" + key);
+  EXPECT_GT(ticket(actions), 0);
+  EXPECT_EQ(int_var(actions, "attempt"), 1);
+  for (const AckAction& a : actions) EXPECT_EQ(a.scope, spop::VarScope::kTransaction);
+}
+
+TEST_F(DecisionHandlerTest, ARetryOfTheSameRequestGetsAnotherKey) {
+  const auto first = route("gpt-4o", "req-retry");
+  const auto second = route("gpt-4o", "req-retry");
+  EXPECT_NE(var(first, "key_id"), var(second, "key_id"));
+  EXPECT_EQ(int_var(second, "attempt"), 2);
+}
+
+TEST_F(DecisionHandlerTest, ARateLimitedKeyIsNotChosenDuringItsCooldown) {
+  const auto routed = route("gpt-4o", "req-429");
+  const std::string limited = var(routed, "key_id");
+  settle(routed, 429, header_block({{"retry-after", "30"}, {"content-type", "application/json"}}));
+  for (int i = 0; i < 10; ++i) {
+    const auto next = route("gpt-4o", "req-after-" + std::to_string(i));
+    EXPECT_NE(var(next, "key_id"), limited);
+    settle(next, 200, header_block({{"x-ratelimit-remaining-requests", "99"}}));
+  }
+}
+
+TEST_F(DecisionHandlerTest, RevokedKeysAreQuarantinedThen503) {
+  const auto routed = route("claude-3-5-sonnet", "req-401");
+  ASSERT_EQ(var(routed, "key_id"), "an-1");
+  settle(routed, 401, header_block({}));
+  const auto next = route("claude-3-5-sonnet", "req-after-401");
+  EXPECT_EQ(int_var(next, "error_status"), 503);
+  EXPECT_EQ(var(next, "error_code"), "keys_unavailable");
+  EXPECT_EQ(var(next, "backend"), "");
+}
+
+TEST_F(DecisionHandlerTest, UnknownModelIsAnOpenAiStyle404) {
+  const auto actions = route("no-such-model", "req-404");
+  EXPECT_EQ(int_var(actions, "error_status"), 404);
+  EXPECT_EQ(var(actions, "error_code"), "model_not_found");
+  const std::string body = var(actions, "error_body");
+  EXPECT_NE(body.find(R"("type":"invalid_request_error")"), std::string::npos) << body;
+  EXPECT_NE(body.find(R"("code":"model_not_found")"), std::string::npos) << body;
+  EXPECT_NE(body.find("no-such-model"), std::string::npos) << body;
+  EXPECT_EQ(var(actions, "secret"), "");
+}
+
+TEST_F(DecisionHandlerTest, NoModelGoesToTheDefaultRoute) {
+  const auto actions = route("", "req-default");
+  EXPECT_EQ(var(actions, "backend"), "be_anthropic");
+}
+
+TEST_F(DecisionHandlerTest, EveryKeyBusyIs429WithRetryAfter) {
+  for (const char* id : {"a", "b"}) {
+    const auto routed = route("gpt-4o", std::string("req-busy-") + id);
+    settle(routed, 429, header_block({{"retry-after-ms", "2500"}}));
+  }
+  const auto actions = route("gpt-4o", "req-busy-c");
+  EXPECT_EQ(int_var(actions, "error_status"), 429);
+  EXPECT_EQ(var(actions, "error_code"), "keys_exhausted");
+  const std::int64_t retry_after = int_var(actions, "retry_after");
+  EXPECT_GE(retry_after, 1);
+  EXPECT_LE(retry_after, 3);
+}
+
+TEST_F(DecisionHandlerTest, VersionMessageAnswersTheAgentVersion) {
+  const auto actions = exchange({{"version", {}}});
+  EXPECT_FALSE(var(actions, "agent_version").empty());
+}
+
+TEST_F(DecisionHandlerTest, UnknownMessageStillGetsAnAction) {
+  const auto actions = exchange({{"something-else", {}}});
+  EXPECT_EQ(actions.size(), 1u);
+}
+
+}  // namespace
+}  // namespace keymux::testing
