@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <atomic>
-#include <functional>
+#include <cstring>
 #include <limits>
+#include <utility>
 
 namespace keymux::router {
 namespace {
@@ -21,9 +22,50 @@ std::uint32_t slot_of_ticket(std::uint64_t id) {
   return static_cast<std::uint32_t>((id >> kShardBits) & ((1u << kSlotBits) - 1));
 }
 
-std::size_t shard_of_request(std::string_view request_id) {
-  return std::hash<std::string_view>{}(request_id) % RequestMemory::kShards;
+// Request ids are remembered by a 64-bit hash only, never as strings: a lookup
+// is one hash and (almost always) one cache line. Two different ids with the
+// same hash would be taken for the same request; among the at most ~1e5..1e6
+// ids remembered at once the chance of any such pair is below 1e-7, and the
+// harm would be one retry skipping a key it could have used. 0 marks an empty
+// table cell, so a hash of 0 is moved to 1.
+inline std::uint64_t mum(std::uint64_t a, std::uint64_t b) {
+  __extension__ using u128 = unsigned __int128;
+  const u128 r = static_cast<u128>(a) * b;
+  return static_cast<std::uint64_t>(r) ^ static_cast<std::uint64_t>(r >> 64);
 }
+
+inline std::uint64_t load64(const char* p) {
+  std::uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// A wyhash-style mix: 8 bytes per multiply, the tail zero-padded.
+std::uint64_t hash_request_id(std::string_view s) {
+  constexpr std::uint64_t kP0 = 0xa0761d6478bd642full;
+  constexpr std::uint64_t kP1 = 0xe7037ed1a0b428dbull;
+  constexpr std::uint64_t kP2 = 0x8ebc6af09c88c6e3ull;
+  const char* p = s.data();
+  std::size_t n = s.size();
+  std::uint64_t h = kP0 ^ mum(s.size() ^ kP1, kP2);
+  for (; n >= 16; n -= 16, p += 16) {
+    h = mum(load64(p) ^ kP1 ^ h, load64(p + 8) ^ kP2);
+  }
+  std::uint64_t a = 0;
+  std::uint64_t b = 0;
+  if (n >= 8) {
+    a = load64(p);
+    std::memcpy(&b, p + 8, n - 8);
+  } else {
+    std::memcpy(&a, p, n);
+  }
+  h = mum(a ^ kP1 ^ h, b ^ kP2);
+  h = mum(h ^ kP0, s.size() ^ kP1);
+  return h == 0 ? 1 : h;
+}
+
+// The low bits pick the shard; the table index uses the high bits.
+std::size_t shard_of_hash(std::uint64_t hash) { return hash & (RequestMemory::kShards - 1); }
 
 // Requests without an id spread over the shards; per thread, so no sharing.
 std::size_t next_anonymous_shard() {
@@ -31,20 +73,149 @@ std::size_t next_anonymous_shard() {
   return next++ % RequestMemory::kShards;
 }
 
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-
 struct TriedKey {
   const KeyState* key;
   std::uint64_t ticket;
 };
 
+// One remembered request id, stored in its table cell (64 bytes): the first
+// tried keys inline, more (a request retried past kInlineTried) in a spill.
+constexpr std::uint32_t kInlineTried = 2;
+
 struct RequestEntry {
-  std::vector<TriedKey> tried;
+  std::uint64_t hash = 0;  // 0: empty cell
   Time expires{};
-  Time queued_expires{};  // the expiry its place in the queue was given for
+  std::uint32_t tried = 0;
+  TriedKey inline_tried[kInlineTried];
+  std::unique_ptr<std::vector<TriedKey>> spill;  // tried keys past the inline ones
+
+  const TriedKey& at(std::uint32_t i) const {
+    return i < kInlineTried ? inline_tried[i] : (*spill)[i - kInlineTried];
+  }
+  void push(TriedKey t) {
+    if (tried < kInlineTried) {
+      inline_tried[tried] = t;
+    } else {
+      if (!spill) spill = std::make_unique<std::vector<TriedKey>>();
+      spill->push_back(t);
+    }
+    ++tried;
+  }
+  void clear_tried() {
+    tried = 0;
+    if (spill) spill->clear();
+  }
+};
+
+// Open addressing, linear probing, backward-shift deletion (no tombstones);
+// kept at most half full, so a probe rarely leaves its first cache line.
+class RequestTable {
+ public:
+  std::size_t size() const { return size_; }
+
+  // The cell holding `hash`, or nullptr.
+  RequestEntry* find(std::uint64_t hash) {
+    if (cells_.empty()) return nullptr;
+    for (std::size_t i = home(hash);; i = (i + 1) & mask_) {
+      RequestEntry& e = cells_[i];
+      if (e.hash == hash) return &e;
+      if (e.hash == 0) return nullptr;
+    }
+  }
+
+  // Inserts `hash` (not present) with an empty entry; the cell stays valid
+  // until the next insert or erase.
+  RequestEntry& insert(std::uint64_t hash) {
+    if ((size_ + 1) * 2 > cells_.size()) grow((size_ + 1) * 2);
+    std::size_t i = home(hash);
+    while (cells_[i].hash != 0) i = (i + 1) & mask_;
+    RequestEntry& e = cells_[i];
+    e.hash = hash;
+    ++size_;
+    return e;
+  }
+
+  void erase(RequestEntry& entry) {
+    std::size_t hole = static_cast<std::size_t>(&entry - cells_.data());
+    cells_[hole] = RequestEntry{};
+    --size_;
+    // Move back each following entry of the run that may live in the hole:
+    // one whose home is not cyclically within (hole, i].
+    for (std::size_t i = (hole + 1) & mask_; cells_[i].hash != 0; i = (i + 1) & mask_) {
+      const std::size_t h = home(cells_[i].hash);
+      if (((i - h) & mask_) >= ((i - hole) & mask_)) {
+        cells_[hole] = std::move(cells_[i]);
+        cells_[i] = RequestEntry{};
+        hole = i;
+      }
+    }
+  }
+
+  // Room for `entries` without growing.
+  void reserve(std::size_t entries) {
+    if (entries * 2 > cells_.size()) grow(entries * 2);
+  }
+
+ private:
+  std::size_t home(std::uint64_t hash) const {
+    return static_cast<std::size_t>(hash >> 32 ^ hash >> 7) & mask_;
+  }
+
+  void grow(std::size_t min_cells) {
+    std::size_t cells = std::max<std::size_t>(16, cells_.size());
+    while (cells < min_cells) cells *= 2;
+    std::vector<RequestEntry> old = std::exchange(cells_, std::vector<RequestEntry>(cells));
+    mask_ = cells - 1;
+    for (RequestEntry& e : old) {
+      if (e.hash == 0) continue;
+      std::size_t i = home(e.hash);
+      while (cells_[i].hash != 0) i = (i + 1) & mask_;
+      cells_[i] = std::move(e);
+    }
+  }
+
+  std::vector<RequestEntry> cells_;
+  std::size_t mask_ = 0;
+  std::size_t size_ = 0;
+};
+
+// A FIFO ring that grows when full and never shrinks.
+template <typename T>
+class Ring {
+ public:
+  bool empty() const { return size_ == 0; }
+  const T& front() const { return items_[head_]; }
+  void pop_front() {
+    head_ = (head_ + 1) & (items_.size() - 1);
+    --size_;
+  }
+  void push_back(const T& item) {
+    if (size_ == items_.size()) grow(size_ + 1);
+    items_[(head_ + size_) & (items_.size() - 1)] = item;
+    ++size_;
+  }
+  void reserve(std::size_t n) {
+    if (n > items_.size()) grow(n);
+  }
+
+ private:
+  void grow(std::size_t min_items) {
+    std::size_t n = std::max<std::size_t>(16, items_.size());
+    while (n < min_items) n *= 2;
+    std::vector<T> items(n);
+    for (std::size_t i = 0; i < size_; ++i) items[i] = items_[(head_ + i) & (items_.size() - 1)];
+    items_ = std::move(items);
+    head_ = 0;
+  }
+
+  std::vector<T> items_;
+  std::size_t head_ = 0;
+  std::size_t size_ = 0;
+};
+
+struct QueuedRequest {
+  Time expires{};  // the expiry its place in the queue was given for
+  std::uint64_t hash = 0;
 };
 
 // An open ticket sits in a doubly linked list through its slot, oldest first,
@@ -64,11 +235,9 @@ struct RequestMemory::Shard {
   Duration ticket_ttl{};
   std::size_t max_requests = 1;
 
-  using Requests = std::unordered_map<std::string, RequestEntry, StringHash, std::equal_to<>>;
-  Requests requests;
-  // Every remembered request id once, in the order its expiry was queued. The
-  // keys point into `requests` (stable until erased, which happens only here).
-  std::deque<std::pair<Time, const std::string*>> request_queue;
+  RequestTable requests;
+  // Every remembered request id once, in the order its expiry was queued.
+  Ring<QueuedRequest> request_queue;
 
   std::vector<Slot> slots;
   std::vector<std::uint32_t> free_slots;
@@ -121,27 +290,26 @@ struct RequestMemory::Shard {
   }
 
   // Forgets a request id; with `close`, its open tickets go to `evicted`.
-  void forget(Requests::iterator it, bool close) {
+  void forget(RequestEntry& entry, bool close) {
     if (close) {
-      for (const TriedKey& tried : it->second.tried) {
-        if (auto ticket = close_ticket(tried.ticket)) evicted.push_back(*ticket);
+      for (std::uint32_t i = 0; i < entry.tried; ++i) {
+        if (auto ticket = close_ticket(entry.at(i).ticket)) evicted.push_back(*ticket);
       }
     }
-    requests.erase(it);
+    requests.erase(entry);
   }
 
   // Pops the queue head; true when it was forgotten, false when it was only
   // re-queued because the request came back since it was queued.
   bool pop_request(bool evict) {
-    const auto [queued, key] = request_queue.front();
+    const QueuedRequest queued = request_queue.front();
     request_queue.pop_front();
-    const auto it = requests.find(*key);
-    if (it->second.expires > queued) {
-      it->second.queued_expires = it->second.expires;
-      request_queue.emplace_back(it->second.expires, &it->first);
+    RequestEntry* entry = requests.find(queued.hash);
+    if (entry->expires > queued.expires) {
+      request_queue.push_back({entry->expires, queued.hash});
       return false;
     }
-    forget(it, evict);
+    forget(*entry, evict);
     return true;
   }
 
@@ -152,7 +320,7 @@ struct RequestMemory::Shard {
       due = std::min(due, slots[head].ticket.expires.time_since_epoch().count());
     }
     if (!request_queue.empty()) {
-      due = std::min(due, request_queue.front().first.time_since_epoch().count());
+      due = std::min(due, request_queue.front().expires.time_since_epoch().count());
     }
     next_due_us.store(due, std::memory_order_relaxed);
   }
@@ -177,18 +345,24 @@ void RequestMemory::set_limits(Duration request_ttl, Duration ticket_ttl,
     shard->request_ttl = request_ttl;
     shard->ticket_ttl = ticket_ttl;
     shard->max_requests = per_shard;
+    // Sized once for the bound (one over it while admit evicts), so a full
+    // memory neither allocates nor rehashes per request.
+    shard->requests.reserve(per_shard + 1);
+    shard->request_queue.reserve(per_shard + 1);
   }
 }
 
 RequestMemory::Attempt RequestMemory::begin(std::string_view request_id, Time now) {
   Attempt attempt;
   if (request_id.empty()) return attempt;
-  Shard& shard = *shards_[shard_of_request(request_id)];
+  const std::uint64_t hash = hash_request_id(request_id);
+  Shard& shard = *shards_[shard_of_hash(hash)];
   std::lock_guard lock(shard.mu);
-  auto it = shard.requests.find(request_id);
-  if (it == shard.requests.end() || it->second.expires <= now) return attempt;
-  attempt.tried.reserve(it->second.tried.size());
-  for (const TriedKey& tried : it->second.tried) {
+  const RequestEntry* entry = shard.requests.find(hash);
+  if (entry == nullptr || entry->expires <= now) return attempt;
+  attempt.tried.reserve(entry->tried);
+  for (std::uint32_t i = 0; i < entry->tried; ++i) {
+    const TriedKey& tried = entry->at(i);
     attempt.tried.push_back(tried.key);
     // A new attempt means the earlier ones are over: one still open never
     // got a response.
@@ -200,22 +374,22 @@ RequestMemory::Attempt RequestMemory::begin(std::string_view request_id, Time no
 
 std::uint64_t RequestMemory::admit(std::string_view request_id, KeyState& key, std::uint64_t tokens,
                                    Time now) {
-  const std::size_t index =
-      request_id.empty() ? next_anonymous_shard() : shard_of_request(request_id);
+  const std::uint64_t hash = request_id.empty() ? 0 : hash_request_id(request_id);
+  const std::size_t index = request_id.empty() ? next_anonymous_shard() : shard_of_hash(hash);
   Shard& shard = *shards_[index];
   std::lock_guard lock(shard.mu);
   const std::uint64_t ticket = shard.open_ticket(key, tokens, now);
   if (!request_id.empty()) {
-    auto it = shard.requests.find(request_id);
-    if (it == shard.requests.end()) {
-      it = shard.requests.emplace(std::string(request_id), RequestEntry{}).first;
-      it->second.queued_expires = now + shard.request_ttl;
-      shard.request_queue.emplace_back(it->second.queued_expires, &it->first);
-    } else if (it->second.expires <= now) {
-      it->second.tried.clear();  // expired but not yet swept: a new request
+    RequestEntry* entry = shard.requests.find(hash);
+    if (entry == nullptr) {
+      entry = &shard.requests.insert(hash);
+      shard.request_queue.push_back({now + shard.request_ttl, hash});
+    } else if (entry->expires <= now) {
+      entry->clear_tried();  // expired but not yet swept: a new request
     }
-    it->second.expires = now + shard.request_ttl;
-    it->second.tried.push_back({&key, ticket});
+    entry->expires = now + shard.request_ttl;
+    entry->push({&key, ticket});
+    // `entry` is not used past here: evicting moves cells.
     // Over the bound: the least recently seen request ids go, tickets and all.
     while (shard.requests.size() > shard.max_requests && !shard.request_queue.empty()) {
       shard.pop_request(/*evict=*/true);
@@ -243,7 +417,7 @@ std::vector<Ticket> RequestMemory::expire(Time now) {
     while (shard.head != kNoSlot && shard.slots[shard.head].ticket.expires <= now) {
       out.push_back(*shard.close_ticket(shard.slots[shard.head].ticket.id));
     }
-    while (!shard.request_queue.empty() && shard.request_queue.front().first <= now) {
+    while (!shard.request_queue.empty() && shard.request_queue.front().expires <= now) {
       shard.pop_request(/*evict=*/false);
     }
     out.insert(out.end(), shard.evicted.begin(), shard.evicted.end());

@@ -1,6 +1,8 @@
 #include "agent/router/token_estimate.h"
 
 #include <array>
+#include <cstddef>
+#include <cstring>
 #include <limits>
 
 namespace keymux::router {
@@ -10,6 +12,8 @@ constexpr std::uint64_t kBytesPerToken = 4;
 constexpr std::array<std::string_view, 3> kOutputCapNames = {"max_tokens", "max_completion_tokens",
                                                              "max_output_tokens"};
 
+constexpr std::size_t kMinNameSize = 10;  // "max_tokens"
+
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 std::size_t skip_spaces(std::string_view s, std::size_t i) {
@@ -18,14 +22,23 @@ std::size_t skip_spaces(std::string_view s, std::size_t i) {
 }
 
 // The end of the JSON string starting at s[i] == '"' (one past the closing
-// quote), or npos when the prefix ends inside it.
+// quote), or npos when the prefix ends inside it. Jumps quote to quote with
+// memchr; a quote after an odd run of backslashes is escaped.
 std::size_t skip_string(std::string_view s, std::size_t i) {
-  for (++i; i < s.size(); ++i) {
-    if (s[i] == '\\') {
-      ++i;
-    } else if (s[i] == '"') {
-      return i + 1;
+  const char* const begin = s.data();
+  const char* const end = begin + s.size();
+  const char* p = begin + i + 1;
+  while (p < end) {
+    const char* q =
+        static_cast<const char*>(std::memchr(p, '"', static_cast<std::size_t>(end - p)));
+    if (q == nullptr) return std::string_view::npos;
+    std::size_t backslashes = 0;
+    while (q - backslashes > begin + i + 1 &&
+           q[-1 - static_cast<std::ptrdiff_t>(backslashes)] == '\\') {
+      ++backslashes;
     }
+    if (backslashes % 2 == 0) return static_cast<std::size_t>(q - begin) + 1;
+    p = q + 1;
   }
   return std::string_view::npos;
 }
@@ -53,6 +66,9 @@ std::uint64_t estimate_prompt_tokens(std::uint64_t body_size) {
 }
 
 std::optional<std::uint64_t> find_max_output_tokens(std::string_view body) {
+  // Every wanted name starts with "max_: without one in the prefix there is
+  // nothing to find (names are compared raw, escapes and all).
+  if (body.find(R"("max_)") == std::string_view::npos) return std::nullopt;
   // A small scanner that knows only strings and nesting, enough to find keys
   // of the top-level object without parsing (or allocating) anything.
   int depth = 0;
@@ -65,6 +81,10 @@ std::optional<std::uint64_t> find_max_output_tokens(std::string_view body) {
       const std::string_view name = body.substr(i + 1, end - i - 2);
       i = skip_spaces(body, end);
       if (depth == 1 && i < body.size() && body[i] == ':') {
+        if (name.size() < kMinNameSize || name.substr(0, 4) != "max_") {
+          ++i;
+          continue;
+        }
         for (std::string_view wanted : kOutputCapNames) {
           if (name != wanted) continue;
           if (auto value = parse_integer(body, skip_spaces(body, i + 1))) return value;

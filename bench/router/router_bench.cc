@@ -97,6 +97,55 @@ BENCHMARK(BM_DecideSettle)
     ->ArgNames({"keys", "limited", "request_id"})
     ->ArgsProduct({{10, 1000, 10000}, {0, 1}, {0, 1}});
 
+// A full request memory, as the agent sees it under load: 100,000 unique ids
+// remembered before timing starts, so every decision with a new id evicts one.
+// Args: keys, limited (0/1).
+void BM_DecideSettleFullMemory(benchmark::State& state) {
+  const int keys = static_cast<int>(state.range(0));
+  const bool limited = state.range(1) != 0;
+  FakeClock clock;
+  KeyRegistry registry;
+  Router router(clock, Snapshot::build(MakeConfig(keys, limited), registry), registry);
+  // Short enough steps that no id expires (120 s) while the memory fills.
+  const Duration step = std::chrono::microseconds(100);
+
+  const std::string body = R"({"model":"gpt-4o","max_tokens":200,"messages":[]})";
+  RouteRequest request;
+  request.method = "POST";
+  request.path = "/v1/chat/completions";
+  request.model = "gpt-4o";
+  request.body_size = 2000;
+  request.body_prefix = body;
+  char id[40];
+  std::uint64_t n = 0;
+  auto decide_settle = [&] {
+    clock.advance(step);
+    const int len =
+        std::snprintf(id, sizeof id, "req-%016llx", static_cast<unsigned long long>(++n));
+    request.request_id = std::string_view(id, static_cast<std::size_t>(len));
+    Decision d = router.decide(request);
+    if (d.routed()) {
+      SettleRequest settle;
+      settle.ticket = d.ticket;
+      settle.status = 200;
+      settle.key_id = d.key->id;
+      router.settle(settle);
+    }
+    return d;
+  };
+  for (int i = 0; i < 110000; ++i) decide_settle();
+  std::uint64_t routed = 0;
+  for (auto _ : state) {
+    Decision d = decide_settle();
+    routed += d.routed();
+    benchmark::DoNotOptimize(d);
+  }
+  state.counters["routed"] =
+      benchmark::Counter(static_cast<double>(routed) / static_cast<double>(state.iterations()));
+}
+
+BENCHMARK(BM_DecideSettleFullMemory)->ArgNames({"keys", "limited"})->ArgsProduct({{1000}, {0, 1}});
+
 }  // namespace
 }  // namespace keymux::router
 

@@ -1,8 +1,12 @@
 // Per-request memory of tried keys and per-attempt tickets: bounded, expiring.
 #include <gtest/gtest.h>
 
+#include <map>
+#include <memory>
+#include <random>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "agent/router/request_memory.h"
 
@@ -117,6 +121,89 @@ TEST(RequestMemoryTest, BoundedEvictsOldestAndHandsBackTheirTickets) {
     EXPECT_FALSE(memory.settle(t.id).has_value());
   }
   EXPECT_TRUE(memory.expire(kT0 + seconds(2)).empty());
+}
+
+TEST(RequestMemoryTest, RetriesPastTheInlineKeysKeepEveryTriedKeyInOrder) {
+  RequestMemory memory(seconds(120), seconds(330), 1000);
+  std::vector<std::unique_ptr<KeyState>> keys;
+  for (int i = 0; i < 12; ++i) keys.push_back(std::make_unique<KeyState>("k" + std::to_string(i)));
+  std::uint64_t last = 0;
+  for (int i = 0; i < 12; ++i) {
+    auto attempt = memory.begin("req", kT0 + seconds(i));
+    ASSERT_EQ(attempt.tried.size(), static_cast<std::size_t>(i));
+    for (int j = 0; j < i; ++j) EXPECT_EQ(attempt.tried[j], keys[j].get());
+    if (i > 0) {
+      ASSERT_EQ(attempt.abandoned.size(), 1u);
+      EXPECT_EQ(attempt.abandoned[0].id, last);
+    }
+    last = memory.admit("req", *keys[i], 1, kT0 + seconds(i));
+  }
+  // Expired but not yet swept, then admitted again: a new request.
+  memory.admit("req", *keys[0], 1, kT0 + seconds(500));
+  EXPECT_EQ(memory.begin("req", kT0 + seconds(501)).tried.size(), 1u);
+}
+
+TEST(RequestMemoryTest, RefreshedIdOutlivesOlderOnesThenExpires) {
+  RequestMemory memory(seconds(120), seconds(330), 1000);
+  KeyState a("a");
+  memory.settle(memory.admit("a", a, 1, kT0));
+  memory.settle(memory.admit("b", a, 1, kT0 + seconds(1)));
+  memory.settle(memory.admit("a", a, 1, kT0 + seconds(50)));  // refreshed
+  memory.expire(kT0 + seconds(121));
+  EXPECT_EQ(memory.requests(), 1u);
+  EXPECT_TRUE(memory.begin("b", kT0 + seconds(121)).tried.empty());
+  EXPECT_EQ(memory.begin("a", kT0 + seconds(121)).tried.size(), 2u);
+  memory.expire(kT0 + seconds(169));
+  EXPECT_EQ(memory.requests(), 1u);
+  memory.expire(kT0 + seconds(170));
+  EXPECT_EQ(memory.requests(), 0u);
+  EXPECT_TRUE(memory.begin("a", kT0 + seconds(170)).tried.empty());
+}
+
+// Many inserts and erases (by expiry) against a model: the table's
+// backward-shift deletion must never lose or invent an id.
+TEST(RequestMemoryTest, ManyInsertsAndExpiriesMatchAModel) {
+  RequestMemory memory(seconds(120), seconds(330), 1'000'000);
+  KeyState a("a");
+  std::mt19937_64 rng(42);
+  std::map<std::string, Time> expires;  // the model: id -> expiry
+  Time now = kT0;
+  for (int round = 0; round < 40; ++round) {
+    for (int i = 0; i < 2000; ++i) {
+      now += std::chrono::milliseconds(rng() % 50);
+      const std::string id = "id-" + std::to_string(rng() % 20000);
+      memory.settle(memory.admit(id, a, 1, now));
+      expires[id] = now + seconds(120);
+    }
+    memory.expire(now);
+    std::erase_if(expires, [&](const auto& e) { return e.second <= now; });
+    // Ids refreshed out of queue order may linger (unseen) past their expiry.
+    ASSERT_GE(memory.requests(), expires.size());
+    for (const auto& [id, _] : expires) {
+      ASSERT_FALSE(memory.begin(id, now).tried.empty()) << id;
+    }
+    for (int i = 0; i < 200; ++i) {
+      const std::string id = "id-" + std::to_string(rng() % 20000);
+      EXPECT_EQ(memory.begin(id, now).tried.empty(), !expires.contains(id)) << id;
+    }
+  }
+  memory.expire(now + seconds(120));
+  EXPECT_EQ(memory.requests(), 0u);
+}
+
+TEST(RequestMemoryTest, LoweringAndRaisingTheBoundKeepsWorking) {
+  RequestMemory memory(seconds(120), seconds(330), 10'000);
+  KeyState a("a");
+  for (int i = 0; i < 5000; ++i) memory.settle(memory.admit("r" + std::to_string(i), a, 1, kT0));
+  EXPECT_EQ(memory.requests(), 5000u);
+  memory.set_limits(seconds(120), seconds(330), 16 * 10);
+  for (int i = 0; i < 5000; ++i) memory.settle(memory.admit("s" + std::to_string(i), a, 1, kT0));
+  EXPECT_LE(memory.requests(), 16u * 10u);
+  memory.set_limits(seconds(120), seconds(330), 100'000);
+  for (int i = 0; i < 50'000; ++i) memory.settle(memory.admit("t" + std::to_string(i), a, 1, kT0));
+  EXPECT_GE(memory.requests(), 50'000u);
+  EXPECT_FALSE(memory.begin("t0", kT0).tried.empty());
+  EXPECT_FALSE(memory.begin("t49999", kT0).tried.empty());
 }
 
 }  // namespace

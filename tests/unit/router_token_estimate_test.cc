@@ -50,5 +50,15 @@ TEST(TokenEstimateTest, RequestTokensAddPromptAndCap) {
             18446744073709551615u);
 }
 
+TEST(TokenEstimateTest, EscapedQuotesAndBackslashesInStrings) {
+  EXPECT_EQ(find_max_output_tokens(R"({"a":"x\\","max_tokens":7})"), 7u);
+  EXPECT_EQ(find_max_output_tokens(R"({"a":"x\",\"max_tokens\":7}"})"), std::nullopt);
+  EXPECT_EQ(find_max_output_tokens(R"({"a":"\\\"","max_tokens":6})"), 6u);
+  EXPECT_EQ(find_max_output_tokens(R"({"\\":1,"max_output_tokens":5})"), 5u);
+  EXPECT_EQ(find_max_output_tokens(R"({"max_\u0074okens":5})"), std::nullopt);
+  EXPECT_EQ(find_max_output_tokens(R"({"max_x":1,"max_tokenz":2,"max_tokens":3})"), 3u);
+  EXPECT_EQ(find_max_output_tokens(R"({"model":"x"} "max_tokens":3)"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace keymux::router
