@@ -52,6 +52,18 @@ config::Config MakeConfig(int keys, bool limited) {
   return c;
 }
 
+// A chat completion as the "route" message carries it (request id set per iteration).
+RouteRequest ChatRequest() {
+  static constexpr std::string_view kBody = R"({"model":"gpt-4o","max_tokens":200,"messages":[]})";
+  RouteRequest request;
+  request.method = "POST";
+  request.path = "/v1/chat/completions";
+  request.model = "gpt-4o";
+  request.body_size = 2000;
+  request.body_prefix = kBody;
+  return request;
+}
+
 // Args: keys, limited (0/1), with a request id (0/1).
 void BM_DecideSettle(benchmark::State& state) {
   const int keys = static_cast<int>(state.range(0));
@@ -62,13 +74,7 @@ void BM_DecideSettle(benchmark::State& state) {
   Router router(clock, Snapshot::build(MakeConfig(keys, limited), registry), registry);
   const Duration step = Duration(std::chrono::seconds(120)) / (std::int64_t{keys} * kRpm);
 
-  const std::string body = R"({"model":"gpt-4o","max_tokens":200,"messages":[]})";
-  RouteRequest request;
-  request.method = "POST";
-  request.path = "/v1/chat/completions";
-  request.model = "gpt-4o";
-  request.body_size = 2000;
-  request.body_prefix = body;
+  RouteRequest request = ChatRequest();
   char id[32];
   std::uint64_t n = 0;
   std::uint64_t routed = 0;
@@ -109,13 +115,7 @@ void BM_DecideSettleFullMemory(benchmark::State& state) {
   // Short enough steps that no id expires (120 s) while the memory fills.
   const Duration step = std::chrono::microseconds(100);
 
-  const std::string body = R"({"model":"gpt-4o","max_tokens":200,"messages":[]})";
-  RouteRequest request;
-  request.method = "POST";
-  request.path = "/v1/chat/completions";
-  request.model = "gpt-4o";
-  request.body_size = 2000;
-  request.body_prefix = body;
+  RouteRequest request = ChatRequest();
   char id[40];
   std::uint64_t n = 0;
   auto decide_settle = [&] {
