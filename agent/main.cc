@@ -36,7 +36,7 @@ struct Flags {
   keymux::server::ServerOptions server;
   spdlog::level::level_enum log_level = spdlog::level::info;
   std::string config_path;  // empty: the bundled default
-  std::string haproxy_config_path;
+  std::vector<std::string> haproxy_config_paths;  // HAProxy loads every -f file as one config
   bool check_only = false;
 };
 
@@ -55,7 +55,8 @@ void print_usage(std::FILE* out) {
                "                         (file:line:column: problem) and exit: 0 when valid,\n"
                "                         1 when not\n"
                "  --haproxy-config FILE  with --check: also verify that every provider's\n"
-               "                         backend exists in this haproxy.cfg\n"
+               "                         backend exists in this haproxy.cfg (repeatable:\n"
+               "                         the files HAProxy loads with several -f)\n"
                "  --listen ADDR          where to accept SPOP connections; repeatable.\n"
                "                         HOST:PORT, [IPV6]:PORT (port 0: any free port) or\n"
                "                         unix:/path/to/socket (default %s)\n"
@@ -170,7 +171,7 @@ int parse_flags(int argc, char** argv, Flags& flags) {
         flags.check_only = true;
         break;
       case kHaproxyConfig:
-        flags.haproxy_config_path = value;
+        flags.haproxy_config_paths.emplace_back(value);
         break;
       case kHelp:
         print_usage(stdout);
@@ -186,7 +187,7 @@ int parse_flags(int argc, char** argv, Flags& flags) {
   }
   if (optind < argc) return bad_usage(std::string("unexpected argument '") + argv[optind] + "'");
   if (!listen.empty()) flags.server.listen = std::move(listen);
-  if (!flags.haproxy_config_path.empty() && !flags.check_only) {
+  if (!flags.haproxy_config_paths.empty() && !flags.check_only) {
     return bad_usage("--haproxy-config goes with --check");
   }
   return -1;
@@ -202,15 +203,25 @@ std::optional<keymux::config::Config> load_config(const Flags& flags) {
           ? config::load_config_text(config::bundled_config_yaml(),
                                      std::string(config::kBundledConfigName), env)
           : config::load_config_file(flags.config_path, env);
-  if (result.config && !flags.haproxy_config_path.empty()) {
+  if (result.config && !flags.haproxy_config_paths.empty()) {
     const config::Environment files = config::Environment::process();
-    std::string error;
-    const std::optional<std::string> text = files.read_file(flags.haproxy_config_path, error);
-    if (!text) {
-      result.errors.push_back({flags.haproxy_config_path, 0, 0, error});
-    } else {
+    std::string all_sections;
+    std::string names;
+    for (const std::string& path : flags.haproxy_config_paths) {
+      std::string error;
+      const std::optional<std::string> text = files.read_file(path, error);
+      if (!text) {
+        result.errors.push_back({path, 0, 0, error});
+        continue;
+      }
+      all_sections += *text;
+      all_sections += '\n';
+      if (!names.empty()) names += " + ";
+      names += path;
+    }
+    if (result.errors.empty()) {
       for (config::ConfigError& e :
-           config::check_haproxy_backends(*result.config, *text, flags.haproxy_config_path)) {
+           config::check_haproxy_backends(*result.config, all_sections, names)) {
         result.errors.push_back(std::move(e));
       }
     }

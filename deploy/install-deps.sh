@@ -20,6 +20,12 @@ PACKAGES=(
   wrk curl socat python3 ca-certificates
 )
 
+# The e2e suite runs the official OpenAI Node SDK: Debian's Node.js and npm,
+# unless a Node.js is already installed (e.g. from NodeSource, which bundles npm).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  PACKAGES+=(nodejs npm)
+fi
+
 is_installed() {
   [[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" == installed ]]
 }

@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "agent/handler/error_body.h"
+#include "agent/handler/models_list.h"
 #include "agent/router/upstream_report.h"
 #include "agent/spop/header_block.h"
 #include "agent/version.h"
@@ -27,6 +28,20 @@ std::uint64_t count_arg(const spop::Message& message, std::string_view name) {
 void set(spop::AckEncoder& ack, std::string_view name, const TypedValue& value) {
   ack.set_var(VarScope::kTransaction, name, value);
 }
+
+// The header style HAProxy puts the key in (haproxy.cfg, fe_inner).
+std::string_view auth_style_name(config::AuthStyle style) {
+  switch (style) {
+    case config::X_API_KEY:
+      return "x-api-key";
+    case config::API_KEY:
+      return "api-key";
+    default:
+      return "bearer";
+  }
+}
+
+constexpr std::string_view kModelsPath = "/v1/models";
 
 // Whole seconds, rounded up, at least 1: what a client should wait.
 std::int64_t retry_after_seconds(router::Duration wait) {
@@ -57,6 +72,9 @@ void DecisionHandler::route(const spop::Message& message, spop::AckEncoder& ack)
   router::RouteRequest request;
   request.method = text_arg(message, "method").value_or("");
   request.path = text_arg(message, "path").value_or("");
+  if (request.method == "GET" && request.path.starts_with(kModelsPath) && answer_models(request.path, ack)) {
+    return;
+  }
   request.model = text_arg(message, "model");
   request.request_id = text_arg(message, "request_id").value_or("");
   request.body_size = count_arg(message, "body_size");
@@ -69,17 +87,45 @@ void DecisionHandler::route(const spop::Message& message, spop::AckEncoder& ack)
     set(ack, "secret", TypedValue::of_string(key.secret));
     set(ack, "key_id", TypedValue::of_string(key.id));
     set(ack, "provider", TypedValue::of_string(key.provider->name));
+    set(ack, "auth", TypedValue::of_string(auth_style_name(key.provider->auth)));
     set(ack, "ticket", TypedValue::of_int64(static_cast<std::int64_t>(decision.ticket)));
     set(ack, "attempt", TypedValue::of_int32(static_cast<std::int32_t>(decision.attempt)));
     return;
   }
-  error_body_ = openai_error_body(decision.message, decision.error_type, decision.error_code);
-  set(ack, "error_status", TypedValue::of_int32(decision.http_status));
-  set(ack, "error_code", TypedValue::of_string(decision.error_code));
-  set(ack, "error_body", TypedValue::of_string(error_body_));
+  set_error(ack, decision.http_status, decision.error_type, decision.error_code, decision.message);
   if (decision.retry_after) {
     set(ack, "retry_after", TypedValue::of_int64(retry_after_seconds(*decision.retry_after)));
   }
+}
+
+void DecisionHandler::set_error(spop::AckEncoder& ack, int status, std::string_view type,
+                                std::string_view code, std::string_view message) {
+  error_body_ = openai_error_body(message, type, code);
+  set(ack, "error_status", TypedValue::of_int32(status));
+  set(ack, "error_code", TypedValue::of_string(code));
+  set(ack, "error_body", TypedValue::of_string(error_body_));
+}
+
+bool DecisionHandler::answer_models(std::string_view path, spop::AckEncoder& ack) {
+  const std::shared_ptr<const router::Snapshot> snapshot = router_.snapshot();
+  if (path == kModelsPath || path == "/v1/models/") {
+    if (snapshot != models_snapshot_) {  // rebuilt once per configuration
+      models_json_ = models_list_json(*snapshot);
+      models_snapshot_ = snapshot;
+    }
+    set(ack, "answer_body", TypedValue::of_string(models_json_));
+    return true;
+  }
+  if (path[kModelsPath.size()] != '/') return false;  // e.g. /v1/modelsX: not ours
+  const std::string_view model = path.substr(kModelsPath.size() + 1);
+  answer_ = model_json(*snapshot, model);
+  if (answer_.empty()) {
+    set_error(ack, 404, "invalid_request_error", "model_not_found",
+              "The model does not exist or is not served here.");
+  } else {
+    set(ack, "answer_body", TypedValue::of_string(answer_));
+  }
+  return true;
 }
 
 void DecisionHandler::settle(const spop::Message& message) {

@@ -16,6 +16,8 @@ std::string_view outcome_name(Outcome outcome) {
       return "keys_unavailable";
     case Outcome::kAttemptsExhausted:
       return "attempts_exhausted";
+    case Outcome::kUpstreamUnavailable:
+      return "upstream_unavailable";
   }
   return "unknown";
 }

@@ -31,6 +31,7 @@ enum class Outcome : std::uint8_t {
   kKeysExhausted,      // 429 with retry-after: every eligible key is busy or cooling
   kKeysUnavailable,    // 503: every key of the route is quarantined
   kAttemptsExhausted,  // 503: this request already used its attempts
+  kUpstreamUnavailable,  // 503: every key of the route already failed this request
 };
 std::string_view outcome_name(Outcome outcome);
 

@@ -135,13 +135,18 @@ Decision Router::decide(const RouteRequest& request) {
   for (const Ticket& ticket : memory_.expire(now)) ticket.key->release();
 
   RequestMemory::Attempt attempt = memory_.begin(request.request_id, now);
+  d.attempt = static_cast<std::uint32_t>(attempt.tried.size()) + 1;
   for (const Ticket& ticket : attempt.abandoned) {
     // HAProxy retried without a response: the key failed to answer.
     ticket.key->release();
     ticket.key->on_failure(now, CooldownCause::kConnectionFailure, policy.cooldowns);
+    // No response at all is about the provider (refused, unreachable, timed
+    // out), not the key: the rest of this request goes to another provider.
+    if (const KeyEntry* failed = snap.find_key(ticket.key->id())) {
+      for (const KeyEntry* sibling : failed->provider->keys) attempt.tried.push_back(sibling->state);
+    }
   }
-  d.attempt = static_cast<std::uint32_t>(attempt.tried.size()) + 1;
-  if (attempt.tried.size() >= policy.attempts) {
+  if (d.attempt > policy.attempts) {
     fail(d, Outcome::kAttemptsExhausted, 503, "service_unavailable", "attempts_exhausted",
          "Every attempt allowed for this request has been used.");
     return d;
@@ -178,12 +183,28 @@ Decision Router::decide(const RouteRequest& request) {
     }
   }
 
-  // Nothing could take it: 503 when only an operator can help, else 429 with
-  // the soonest moment a key of the route frees up.
+  // Nothing could take it: 503 when only an operator can help or every key
+  // already failed this request, else 429 with the soonest moment a key of
+  // the route frees up.
   Time soonest = Time::max();
+  bool untried = false;
+  bool rate_limited = false;
   for (const KeyEntry* key : route->keys) {
     if (!key->allows_model(model)) continue;
     soonest = std::min(soonest, key->state->next_chance(now, tokens));
+    untried = untried || std::find(attempt.tried.begin(), attempt.tried.end(), key->state) ==
+                             attempt.tried.end();
+    const CooldownCause cause = key->state->view(now).cooldown_cause;
+    rate_limited = rate_limited || cause == CooldownCause::kRateLimited ||
+                   cause == CooldownCause::kExhausted;
+  }
+  // Every key already failed this request, and not for want of budget: the
+  // upstream is down, not busy.
+  if (!untried && !attempt.tried.empty() && !rate_limited) {
+    fail(d, Outcome::kUpstreamUnavailable, 503, "service_unavailable", "upstream_unavailable",
+         "Every upstream key of this route was tried for this request and none answered it.");
+    if (soonest != Time::max()) d.retry_after = std::max(Duration::zero(), soonest - now);
+    return d;
   }
   if (soonest == Time::max()) {
     fail(d, Outcome::kKeysUnavailable, 503, "service_unavailable", "keys_unavailable",

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # End-to-end tests: the agent behind a real HAProxy, once with Debian's HAProxy 2.6
 # (/usr/sbin/haproxy) and once with HAProxy 3.x from a Debian sid root (tests/e2e/sid-root.sh).
+# Two suites per HAProxy: suite.sh (the SPOP agent core: handshake, health checks,
+# fail closed) and gateway_suite.py (the data path haproxy/haproxy.cfg with the mock provider).
 #   run.sh [--only 2.6|3]
 #   KEYMUX_AGENT        agent binary (default build/keymux-agent)
+#   KEYMUX_MOCK         mock provider binary (default build/keymux-mock-upstream)
 #   KEYMUX_HAPROXY_26   the 2.x haproxy (default /usr/sbin/haproxy)
 #   KEYMUX_HAPROXY_3    the 3.x haproxy (default: the sid root's wrapper, built when missing)
 set -euo pipefail
@@ -20,6 +23,8 @@ done
 
 AGENT=${KEYMUX_AGENT:-$ROOT/build/keymux-agent}
 [[ -x "$AGENT" ]] || { echo "run.sh: no agent at $AGENT (build it first)" >&2; exit 1; }
+MOCK=${KEYMUX_MOCK:-$ROOT/build/keymux-mock-upstream}
+[[ -x "$MOCK" ]] || { echo "run.sh: no mock provider at $MOCK (build it first)" >&2; exit 1; }
 
 targets=()
 if [[ -z "$only" || "$only" == 2* ]]; then
@@ -35,7 +40,11 @@ for haproxy in "${targets[@]}"; do
   version=$("$haproxy" -v 2>/dev/null | sed -n '1s/^HAProxy version \([^ ]*\).*/\1/p')
   echo "== e2e on HAProxy ${version:-unknown} ($haproxy)"
   start=$SECONDS
-  if tests/e2e/suite.sh "$haproxy" "$AGENT"; then
+  ok=1
+  tests/e2e/suite.sh "$haproxy" "$AGENT" || ok=0
+  echo "  -- gateway suite (haproxy/haproxy.cfg, mock provider)"
+  python3 tests/e2e/gateway_suite.py "$haproxy" "$AGENT" "$MOCK" || ok=0
+  if ((ok)); then
     summary+=("PASS e2e on HAProxy $version ($((SECONDS - start)) s)")
   else
     summary+=("FAIL e2e on HAProxy ${version:-unknown} ($((SECONDS - start)) s)")

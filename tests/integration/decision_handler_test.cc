@@ -69,6 +69,15 @@ class DecisionHandlerTest : public ::testing::Test {
     connect_and_handshake(client_, server_->address());
   }
 
+  std::vector<AckAction> get(std::string_view path) {
+    return exchange({{"route",
+                      {{"method", TypedValue::of_string("GET")},
+                       {"path", TypedValue::of_string(path)},
+                       {"request_id", TypedValue::of_string("req-get")},
+                       {"model", TypedValue::null()},
+                       {"body_size", TypedValue::of_int64(0)}}}});
+  }
+
   // Sends one "route" message; `model` empty means HAProxy found none (NULL).
   std::vector<AckAction> route(std::string_view model, std::string_view request_id) {
     const std::string body = R"({"messages":[{"role":"user","content":"hi"}],"max_tokens":50})";
@@ -134,11 +143,26 @@ TEST_F(DecisionHandlerTest, RouteGivesTheVariablesHaproxyRoutesWith) {
   EXPECT_EQ(var(actions, "secret"), "test-secret-" + key);
   EXPECT_GT(ticket(actions), 0);
   EXPECT_EQ(int_var(actions, "attempt"), 1);
+  EXPECT_EQ(var(actions, "auth"), "bearer");
   for (const AckAction& a : actions) EXPECT_EQ(a.scope, spop::VarScope::kTransaction);
+  EXPECT_EQ(var(route("claude-3-5-haiku", "req-2"), "auth"), "x-api-key");
+}
+
+TEST_F(DecisionHandlerTest, ModelsAreListedByTheGatewayWithoutAKey) {
+  const auto list = get("/v1/models");
+  EXPECT_EQ(var(list, "answer_body"), R"({"object":"list","data":[]})");  // only globs here
+  EXPECT_EQ(var(list, "secret"), "");
+  EXPECT_EQ(var(list, "backend"), "");
+  const auto one = get("/v1/models/gpt-4o");
+  EXPECT_EQ(int_var(one, "error_status"), 404);
+  EXPECT_EQ(var(one, "error_code"), "model_not_found");
+  // Not a models path: routed as usual (no model, so the default route).
+  EXPECT_EQ(var(get("/v1/modelsX"), "backend"), "be_anthropic");
 }
 
 TEST_F(DecisionHandlerTest, ARetryOfTheSameRequestGetsAnotherKey) {
   const auto first = route("gpt-4o", "req-retry");
+  settle(first, 503, header_block({}));  // HAProxy retries after an upstream 5xx
   const auto second = route("gpt-4o", "req-retry");
   EXPECT_NE(var(first, "key_id"), var(second, "key_id"));
   EXPECT_EQ(int_var(second, "attempt"), 2);

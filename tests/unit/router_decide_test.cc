@@ -171,13 +171,25 @@ TEST(RouterDecideTest, AttemptsExhausted) {
   EXPECT_TRUE(rig.Decide("gpt-4o", "other-req").routed());
 }
 
-TEST(RouterDecideTest, AllKeysTriedIs429) {
+TEST(RouterDecideTest, AllKeysFailedThisRequestIs503UpstreamUnavailable) {
   RouterRig rig(OneRoute({{.id = "a"}}));
   rig.Settle(rig.Decide("gpt-4o", "req"), 500);
   rig.clock.advance(seconds(5));  // the cooldown is over; only "tried" stops it
   const Decision d = rig.Decide("gpt-4o", "req");
+  EXPECT_EQ(d.outcome, Outcome::kUpstreamUnavailable);
+  EXPECT_EQ(d.http_status, 503);
+  EXPECT_EQ(d.error_code, "upstream_unavailable");
+  EXPECT_EQ(outcome_name(d.outcome), "upstream_unavailable");
+}
+
+TEST(RouterDecideTest, AllKeysRateLimitedForThisRequestIs429) {
+  RouterRig rig(OneRoute({{.id = "a"}, {.id = "b"}}));
+  rig.Settle(rig.Decide("gpt-4o", "req"), 429);
+  rig.Settle(rig.Decide("gpt-4o", "req"), 500);
+  const Decision d = rig.Decide("gpt-4o", "req");
   EXPECT_EQ(d.outcome, Outcome::kKeysExhausted);
   EXPECT_EQ(d.http_status, 429);
+  ASSERT_TRUE(d.retry_after.has_value());
 }
 
 TEST(RouterDecideTest, ExhaustedIs429WithTheSoonestRetryAfter) {
@@ -239,7 +251,7 @@ TEST(RouterDecideTest, AQuarantinedKeyIsNeverChosen) {
 }
 
 TEST(RouterDecideTest, AbandonedTicketsAreReleasedOnTheNextAttempt) {
-  RouterRig rig(OneRoute({{.id = "a", .max_in_flight = 1}, {.id = "b", .max_in_flight = 1}}));
+  RouterRig rig(TwoTiers({{.id = "a", .max_in_flight = 1}}, {{.id = "b", .max_in_flight = 1}}));
   const Decision first = rig.Decide("gpt-4o", "req");
   ASSERT_TRUE(first.routed());
   EXPECT_EQ(rig.Key(first.key->id).view(rig.clock.now()).in_flight, 1u);
@@ -254,6 +266,21 @@ TEST(RouterDecideTest, AbandonedTicketsAreReleasedOnTheNextAttempt) {
   // A late settle of the abandoned ticket frees no other slot.
   rig.Settle(first, 200);
   EXPECT_EQ(rig.Key(second.key->id).view(rig.clock.now()).in_flight, 1u);
+}
+
+TEST(RouterDecideTest, NoResponseSendsTheRestOfTheRequestToAnotherProvider) {
+  RouterRig rig(TwoTiers({{.id = "p1"}, {.id = "p2"}}, {{.id = "b1"}}));
+  const Decision first = rig.Decide("gpt-4o", "req");
+  ASSERT_EQ(first.key->provider->name, "primary");
+  // The primary never answered (refused): its other key is skipped as well.
+  const Decision second = rig.Decide("gpt-4o", "req");
+  ASSERT_TRUE(second.routed());
+  EXPECT_EQ(second.key->id, "b1");
+  EXPECT_EQ(second.attempt, 2u);
+  // Only for that request: the untouched primary key still serves others.
+  const Decision other = rig.Decide("gpt-4o", "other");
+  ASSERT_TRUE(other.routed());
+  EXPECT_EQ(other.key->provider->name, "primary");
 }
 
 TEST(RouterDecideTest, InFlightSlotsAreReclaimedAfterTheTimeout) {

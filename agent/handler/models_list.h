@@ -1,0 +1,26 @@
+// GET /v1/models, answered by the gateway itself from the configured routes
+// (OpenAI list shape), so SDKs that list models before calling work without
+// any upstream key being spent.
+//
+// Listed: every model named exactly in a route or a key's model list, once,
+// in config order. Glob patterns ("gpt-4o*", "*") name no model and are not
+// listed.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/router/snapshot.h"
+
+namespace keymux::handler {
+
+std::vector<std::string_view> listable_models(const router::Snapshot& snapshot);
+
+// {"object":"list","data":[{"id":...,"object":"model","created":0,"owned_by":...}]}
+std::string models_list_json(const router::Snapshot& snapshot);
+
+// {"id":...,"object":"model",...} for one listable model; empty when unknown.
+std::string model_json(const router::Snapshot& snapshot, std::string_view model);
+
+}  // namespace keymux::handler

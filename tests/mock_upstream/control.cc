@@ -1,0 +1,97 @@
+#include "tests/mock_upstream/control.h"
+
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "tests/mock_upstream/http_response.h"
+#include "tests/mock_upstream/json_scan.h"
+#include "tests/mock_upstream/json_write.h"
+
+namespace keymux::mock {
+namespace {
+
+constexpr std::string_view kKeysPrefix = "/_mock/keys/";
+
+void answer(Reply& reply, int status, std::string_view body) {
+  append_response(reply.add_part(), status, kJson, {}, body, reply.close);
+}
+
+void answer_error(Reply& reply, int status, std::string_view message) {
+  std::string body = "{\"ok\":false,\"error\":";
+  append_json_string(body, message);
+  body += '}';
+  answer(reply, status, body);
+}
+
+// Reads an optional non-negative integer member; false when present but malformed.
+template <typename T>
+bool read_member(std::string_view body, std::string_view name, std::optional<T>& out) {
+  const std::optional<std::string_view> raw = json_member(body, name);
+  if (!raw) return true;
+  const std::optional<std::uint64_t> value = json_uint(*raw);
+  if (!value || *value > std::numeric_limits<T>::max()) return false;
+  out = static_cast<T>(*value);
+  return true;
+}
+
+void control_faults(MockState& state, const HttpRequest& request, Reply& reply) {
+  std::string error;
+  Faults faults;
+  {
+    std::lock_guard lock(state.control_mutex());
+    faults = state.faults().load();
+    if (request.method == "POST" && !apply_faults_json(request.body, faults, error)) {
+      return answer_error(reply, 400, error);
+    }
+    state.faults().store(faults);
+  }
+  std::string body = "{\"ok\":true,\"faults\":";
+  append_faults_json(body, faults);
+  body += '}';
+  answer(reply, 200, body);
+}
+
+void control_key(MockState& state, const HttpRequest& request, Reply& reply) {
+  const std::string_view id = request.path().substr(kKeysPrefix.size());
+  const int key = state.find_by_id(id);
+  if (key < 0) return answer_error(reply, 404, "no such key");
+  if (!json_is_object(request.body))
+    return answer_error(reply, 400, "the body must be a JSON object");
+  KeyControl control;
+  if (!read_member(request.body, "status", control.status) ||
+      !read_member(request.body, "retry_after", control.retry_after_s) ||
+      !read_member(request.body, "rpm", control.rpm) ||
+      !read_member(request.body, "tpm", control.tpm)) {
+    return answer_error(reply, 400, "status, retry_after, rpm and tpm want integers");
+  }
+  if (control.status && *control.status != 0 && (*control.status < 100 || *control.status > 599)) {
+    return answer_error(reply, 400, "status wants 0 (clear) or 100..599");
+  }
+  state.control_key(key, control);
+  answer(reply, 200, "{\"ok\":true}");
+}
+
+}  // namespace
+
+void handle_control(MockState& state, const HttpRequest& request, Reply& reply) {
+  reply.close = !request.keep_alive;
+  const std::string_view path = request.path();
+  const bool get = request.method == "GET";
+  const bool post = request.method == "POST";
+  if (path == "/_mock/stats" && get) {
+    std::string body;
+    state.append_stats_json(body);
+    return answer(reply, 200, body);
+  }
+  if (path == "/_mock/reset" && post) {
+    state.reset();
+    return answer(reply, 200, "{\"ok\":true}");
+  }
+  if (path == "/_mock/faults" && (get || post)) return control_faults(state, request, reply);
+  if (path.starts_with(kKeysPrefix) && post) return control_key(state, request, reply);
+  answer_error(reply, 404, "no such control endpoint");
+}
+
+}  // namespace keymux::mock

@@ -1,0 +1,111 @@
+#include "tests/mock_upstream/mock_state.h"
+
+namespace keymux::mock {
+
+MockState::MockState(std::vector<KeySpec> keys, const Faults& faults, const router::Clock& clock)
+    : clock_(clock), faults_(faults) {
+  for (KeySpec& spec : keys) {
+    const int index = static_cast<int>(keys_.size());
+    by_secret_.emplace(spec.secret, index);
+    by_id_.emplace(spec.id, index);
+    keys_.push_back(std::make_unique<Key>(std::move(spec)));
+  }
+}
+
+int MockState::find_by_secret(std::string_view secret) const {
+  const auto found = by_secret_.find(secret);
+  return found == by_secret_.end() ? -1 : found->second;
+}
+
+int MockState::find_by_id(std::string_view id) const {
+  const auto found = by_id_.find(id);
+  return found == by_id_.end() ? -1 : found->second;
+}
+
+void MockState::record(const HttpRequest& request, int key) {
+  requests_.fetch_add(1, std::memory_order_relaxed);
+  std::lock_guard lock(recent_mutex_);
+  recent_.record(request, key);
+}
+
+KeyOutcome MockState::settle(int index, AuthStyle style, const FaultRolls& rolls,
+                             std::uint64_t tokens) {
+  Key& key = *keys_[static_cast<std::size_t>(index)];
+  const Time now = clock_.now();
+  std::lock_guard lock(key.mutex);
+  ++key.counters.requests;
+  ++key.counters.by_style[static_cast<std::size_t>(style)];
+
+  KeyOutcome outcome;
+  if (rolls.drop) {
+    outcome.kind = KeyOutcome::Kind::kDropped;
+    outcome.status = 0;
+    return outcome;
+  }
+  if (key.override_status != 0) {
+    outcome.kind = KeyOutcome::Kind::kOverride;
+    outcome.status = key.override_status;
+    outcome.retry_after = std::chrono::seconds(key.override_retry_after_s);
+    outcome.rate = key.limiter.status(now);
+  } else if (rolls.error) {
+    outcome.kind = KeyOutcome::Kind::kFault;
+    outcome.status = rolls.error_status;
+    outcome.rate = key.limiter.status(now);
+  } else {
+    const RateDecision decision = key.limiter.admit(now, tokens);
+    outcome.rate = decision.status;
+    if (decision.allowed) {
+      key.counters.tokens += tokens;
+    } else {
+      outcome.kind = KeyOutcome::Kind::kRateLimited;
+      outcome.status = 429;
+      outcome.retry_after = decision.retry_after;
+    }
+  }
+  if (outcome.status >= 0 && static_cast<std::size_t>(outcome.status) < kMaxStatus) {
+    ++key.counters.by_status[static_cast<std::size_t>(outcome.status)];
+  }
+  return outcome;
+}
+
+void MockState::control_key(int index, const KeyControl& control) {
+  Key& key = *keys_[static_cast<std::size_t>(index)];
+  std::lock_guard lock(key.mutex);
+  if (control.status) key.override_status = *control.status;
+  if (control.retry_after_s) key.override_retry_after_s = *control.retry_after_s;
+  RateLimits limits = key.limiter.limits();
+  if (control.rpm) limits.rpm = *control.rpm;
+  if (control.tpm) limits.tpm = *control.tpm;
+  key.limiter.set_limits(limits);
+}
+
+void MockState::reset() {
+  for (const auto& key : keys_) {
+    std::lock_guard lock(key->mutex);
+    key->counters = KeyCounters{};
+    key->limiter = RateLimiter(key->spec.limits);
+    key->override_status = 0;
+    key->override_retry_after_s = 0;
+  }
+  requests_.store(0, std::memory_order_relaxed);
+  unauthorized_.store(0, std::memory_order_relaxed);
+  dropped_.store(0, std::memory_order_relaxed);
+  std::lock_guard lock(recent_mutex_);
+  recent_.clear();
+}
+
+void MockState::append_stats_json(std::string& out) {
+  StatsSnapshot stats;
+  stats.requests = requests_.load(std::memory_order_relaxed);
+  stats.unauthorized = unauthorized_.load(std::memory_order_relaxed);
+  stats.dropped = dropped_.load(std::memory_order_relaxed);
+  stats.keys.reserve(keys_.size());
+  for (const auto& key : keys_) {
+    std::lock_guard lock(key->mutex);
+    stats.keys.push_back(KeyStats{key->spec.id, key->spec.secret, key->counters});
+  }
+  std::lock_guard lock(recent_mutex_);
+  mock::append_stats_json(out, stats, recent_);
+}
+
+}  // namespace keymux::mock

@@ -1,0 +1,113 @@
+// The state every worker thread shares: the known keys with their rate
+// windows, overrides and counters (one lock per key, so two keys never
+// contend), the global counters (atomics), the recent requests and the faults.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "agent/router/clock.h"
+#include "tests/mock_upstream/faults.h"
+#include "tests/mock_upstream/keys.h"
+#include "tests/mock_upstream/rate_limiter.h"
+#include "tests/mock_upstream/stats.h"
+
+namespace keymux::mock {
+
+// The fault dice a request rolled before its key was settled.
+struct FaultRolls {
+  bool drop = false;
+  bool error = false;
+  int error_status = 500;
+};
+
+struct KeyOutcome {
+  enum class Kind { kDropped, kOverride, kFault, kRateLimited, kOk };
+  Kind kind = Kind::kOk;
+  int status = 200;
+  Duration retry_after{0};  // a 429's wait
+  RateStatus rate;          // for the rate-limit headers
+};
+
+// POST /_mock/keys/ID: what to change; absent fields stay as they are.
+struct KeyControl {
+  std::optional<int> status;  // 0 clears the override
+  std::optional<std::uint32_t> retry_after_s;
+  std::optional<std::uint64_t> rpm;
+  std::optional<std::uint64_t> tpm;
+};
+
+class MockState {
+ public:
+  MockState(std::vector<KeySpec> keys, const Faults& faults, const router::Clock& clock);
+
+  const router::Clock& clock() const { return clock_; }
+  LiveFaults& faults() { return faults_; }
+  // Serialises the read-modify-write of POST /_mock/faults.
+  std::mutex& control_mutex() { return control_mutex_; }
+
+  // -1 when unknown.
+  int find_by_secret(std::string_view secret) const;
+  int find_by_id(std::string_view id) const;
+  const std::string& key_id(int key) const { return keys_[static_cast<std::size_t>(key)]->spec.id; }
+
+  // Every /v1 request is recorded; `key` is -1 when none was recognised.
+  void record(const HttpRequest& request, int key);
+  void count_unauthorized() { unauthorized_.fetch_add(1, std::memory_order_relaxed); }
+  void count_dropped() { dropped_.fetch_add(1, std::memory_order_relaxed); }
+
+  // Counts a request presented with `key` and decides its fate, in this order:
+  // dropped, the key's override status, an injected error, the rate limits.
+  // `tokens` is charged to the window (and the stats) only when the answer is 200.
+  KeyOutcome settle(int key, AuthStyle style, const FaultRolls& rolls, std::uint64_t tokens);
+
+  void control_key(int key, const KeyControl& control);
+  // Zeroes counters, windows and recent requests; clears the key overrides and
+  // restores the --key limits. Faults keep their values.
+  void reset();
+
+  void append_stats_json(std::string& out);
+
+ private:
+  struct Key {
+    explicit Key(KeySpec s) : spec(std::move(s)), limiter(spec.limits) {}
+    const KeySpec spec;
+    std::mutex mutex;
+    RateLimiter limiter;
+    int override_status = 0;
+    std::uint32_t override_retry_after_s = 0;
+    KeyCounters counters;
+  };
+
+  // Lets the maps be searched with a string_view, without a copy.
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view text) const {
+      return std::hash<std::string_view>{}(text);
+    }
+  };
+  using IndexMap = std::unordered_map<std::string, int, StringHash, std::equal_to<>>;
+
+  const router::Clock& clock_;
+  std::vector<std::unique_ptr<Key>> keys_;
+  IndexMap by_secret_;
+  IndexMap by_id_;
+  LiveFaults faults_;
+  std::mutex control_mutex_;
+
+  std::atomic<std::uint64_t> requests_{0};
+  std::atomic<std::uint64_t> unauthorized_{0};
+  std::atomic<std::uint64_t> dropped_{0};
+  std::mutex recent_mutex_;
+  RecentRequests recent_;
+};
+
+}  // namespace keymux::mock
