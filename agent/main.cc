@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "agent/config/bundled.h"
+#include "agent/config/hash_token.h"
 #include "agent/config/loader.h"
 #include "agent/handler/decision_handler.h"
 #include "agent/router/clock.h"
@@ -45,8 +46,11 @@ enum class ParseOutcome { kRun, kExitOk, kBadUsage };
 void print_usage(std::FILE* out) {
   std::fprintf(out,
                "Usage: keymux-agent [FLAGS]\n"
+               "       keymux-agent hash-token < TOKEN_FILE\n"
                "\n"
                "The keymux SPOP agent: answers HAProxy's SPOE with routing decisions.\n"
+               "hash-token reads a client token on stdin and prints the token_sha256 line\n"
+               "of a client in the configuration.\n"
                "\n"
                "Flags:\n"
                "  --config FILE          the keymux YAML configuration (default: the bundled\n"
@@ -241,7 +245,15 @@ std::string describe(const keymux::config::Config& config) {
   std::size_t keys = 0;
   for (const auto& provider : config.providers()) keys += provider.keys_size();
   return std::to_string(config.providers_size()) + " providers, " + std::to_string(keys) +
-         " keys, " + std::to_string(config.routes_size()) + " routes";
+         " keys, " + std::to_string(config.routes_size()) + " routes, " +
+         std::to_string(config.clients_size()) + " clients";
+}
+
+// A valid configuration that nobody can use: worth saying, not an error.
+constexpr const char* kRefusesEveryone =
+    "no clients and allow_anonymous is false: every request will be refused with 401";
+bool refuses_everyone(const keymux::config::Config& config) {
+  return config.clients().empty() && !config.allow_anonymous();
 }
 
 std::string join(const std::vector<std::string>& items) {
@@ -261,6 +273,9 @@ void on_stop_signal(evutil_socket_t signal_number, short /*what*/, void* arg) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 2 && std::string_view(argv[1]) == "hash-token") {
+    return keymux::config::run_hash_token(stdin, stdout, stderr);
+  }
   Flags flags;
   const int exit_code = parse_flags(argc, argv, flags);
   if (exit_code >= 0) return exit_code;
@@ -271,6 +286,8 @@ int main(int argc, char** argv) {
                                       ? std::string(keymux::config::kBundledConfigName)
                                       : flags.config_path;
   if (flags.check_only) {
+    if (refuses_everyone(*config))
+      std::fprintf(stderr, "%s: note: %s\n", config_name.c_str(), kRefusesEveryone);
     std::printf("%s: valid (%s)\n", config_name.c_str(), describe(*config).c_str());
     return 0;
   }
@@ -305,9 +322,11 @@ int main(int argc, char** argv) {
 
   const keymux::router::SystemClock clock;
   keymux::router::KeyRegistry registry;
-  keymux::router::Router router(clock, keymux::router::Snapshot::build(*config, registry),
+  keymux::router::ClientRegistry clients;
+  keymux::router::Router router(clock, keymux::router::Snapshot::build(*config, registry, clients),
                                 registry);
   spdlog::info("configuration {}: {}", config_name, describe(*config));
+  if (refuses_everyone(*config)) spdlog::warn("{}", kRefusesEveryone);
 
   keymux::server::Server server(flags.server, [&router](int /*worker_index*/) {
     return std::make_unique<keymux::handler::DecisionHandler>(router);

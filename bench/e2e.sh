@@ -73,19 +73,11 @@ MOCK=$ROOT/$BUILD_DIR/keymux-mock-upstream
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/keymux-bench.XXXXXX")
 PIDS=()
-stop_pid() {
-  local pid=$1 i
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < 50; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null || true
-}
+# shellcheck source=../scripts/lib/processes.sh
+source "$ROOT/scripts/lib/processes.sh"
 stop_all() {
   local pid
-  for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
+  for pid in "${PIDS[@]}"; do stop_pid "$pid" || true; done
   PIDS=()
 }
 cleanup() {
@@ -120,7 +112,6 @@ free_port() {  # free_port VAR: a free port in 31000-31999 not handed out before
   done
   die "no free port in 31000-31999"
 }
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 wait_port() {  # wait_port PORT PID NAME LOG
   local i
   for ((i = 0; i < 100; i++)); do
@@ -256,7 +247,7 @@ wrk_run "mock direct" "http://127.0.0.1:$MOCK_PORT" "Bearer $MOCK_SECRET"
 start_plain_haproxy
 SERVER_PIDS=("$MOCK_PID" "$HAPROXY_PID")
 wrk_run "plain haproxy" "http://127.0.0.1:$GATEWAY_PORT"
-stop_pid "$HAPROXY_PID"  # not to share the CPUs with the next run
+stop_pid "$HAPROXY_PID" || true  # not to share the CPUs with the next run
 for i in "${!PIDS[@]}"; do [[ "${PIDS[$i]}" != "$HAPROXY_PID" ]] || unset 'PIDS[i]'; done
 
 start_keymux

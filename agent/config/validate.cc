@@ -12,6 +12,9 @@ namespace {
 
 constexpr std::size_t kMaxProviderName = 32;
 constexpr std::size_t kMaxKeyId = 40;
+constexpr std::size_t kMaxClientName = 64;
+constexpr std::size_t kSha256HexLength = 64;
+constexpr std::string_view kAnonymousName = "anonymous";  // router::kAnonymousClient
 constexpr std::uint32_t kMaxAttempts = 10;
 constexpr std::uint32_t kMinRequestMemoryEntries = 1000;
 
@@ -26,7 +29,9 @@ bool all_of(std::string_view text, bool (*allowed)(char)) {
 }
 
 bool provider_name_char(char c) { return is_lower_or_digit(c) || c == '_' || c == '-'; }
+// Key ids and client names.
 bool key_id_char(char c) { return is_letter_or_digit(c) || c == '_' || c == '.' || c == '-'; }
+bool lower_hex_char(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
 // What HAProxy accepts in a proxy name.
 bool backend_char(char c) {
   return is_letter_or_digit(c) || c == '_' || c == '.' || c == ':' || c == '-';
@@ -62,6 +67,9 @@ class Validator {
       route(config_.routes(i), element_path("routes", static_cast<std::size_t>(i)));
     }
     policy(config_.policy(), "policy");
+    for (int i = 0; i < config_.clients_size(); ++i) {
+      client(config_.clients(i), element_path("clients", static_cast<std::size_t>(i)));
+    }
   }
 
  private:
@@ -103,24 +111,40 @@ class Validator {
   }
 
   void key(const Key& key, const std::string& path) {
-    const std::string id_path = field_path(path, "id");
-    const std::string& id = key.id();
-    const std::string label = id.empty() ? path : "key '" + id + "'";
-    if (id.empty()) {
-      d_.error(id_path, path + ": key has no id");
-    } else {
-      if (id.size() > kMaxKeyId || !all_of(id, key_id_char)) {
-        d_.error(id_path,
-                 label + ": id must be 1 to 40 characters of A-Z, a-z, 0-9, '_', '.' and '-'");
-      }
-      if (const auto [it, fresh] = keys_.emplace(id, id_path); !fresh) {
-        d_.error(id_path, label + ": id is used twice" + at_line(d_, it->second) +
-                              "; key ids are unique across all providers");
-      }
-    }
+    const std::string label = key.id().empty() ? path : "key '" + key.id() + "'";
+    identifier({"key", key.id(), field_path(path, "id"), label, "id", kMaxKeyId,
+                "; key ids are unique across all providers"},
+               keys_);
     if (key.weight() < 1)
       d_.error(field_path(path, "weight"), label + ": weight must be at least 1");
     patterns(key.models(), field_path(path, "models"), label);
+  }
+
+  // A key id or a client name: given, of [A-Za-z0-9_.-], at most `max` long,
+  // unique among those in `seen` (value -> path).
+  struct Identifier {
+    std::string_view owner;  // "key", "client"
+    const std::string& value;
+    std::string path;
+    const std::string& label;
+    std::string_view field;  // "id", "name"
+    std::size_t max;
+    std::string_view unique_note;  // appended to "used twice"
+  };
+  void identifier(const Identifier& id, std::map<std::string, std::string, std::less<>>& seen) {
+    const std::string field(id.field);
+    if (id.value.empty()) {
+      d_.error(id.path, id.label + ": " + std::string(id.owner) + " has no " + field);
+      return;
+    }
+    if (id.value.size() > id.max || !all_of(id.value, key_id_char)) {
+      d_.error(id.path, id.label + ": " + field + " must be 1 to " + std::to_string(id.max) +
+                            " characters of A-Z, a-z, 0-9, '_', '.' and '-'");
+    }
+    if (const auto [it, fresh] = seen.emplace(id.value, id.path); !fresh) {
+      d_.error(id.path, id.label + ": " + field + " is used twice" + at_line(d_, it->second) +
+                            std::string(id.unique_note));
+    }
   }
 
   void patterns(const google::protobuf::RepeatedPtrField<std::string>& models,
@@ -178,6 +202,38 @@ class Validator {
     }
   }
 
+  void client(const Client& client, const std::string& path) {
+    const std::string& name = client.name();
+    const std::string label = name.empty() ? path : "client '" + name + "'";
+    identifier({"client", name, field_path(path, "name"), label, "name", kMaxClientName, ""},
+               clients_);
+    if (name == kAnonymousName) {
+      d_.error(field_path(path, "name"),
+               label + ": the name is reserved for requests without a token (allow_anonymous)");
+    }
+    const std::string token_path = field_path(path, "token_sha256");
+    const std::string& token = client.token_sha256();
+    if (token.size() != kSha256HexLength || !all_of(token, lower_hex_char)) {
+      // Never echo the value: an operator may have pasted the token itself.
+      d_.error(token_path, label + ": token_sha256 must be 64 lower-case hex characters (the " +
+                               "SHA-256 of the token: keymux-agent hash-token prints it)");
+    } else if (const auto [it, fresh] = tokens_.emplace(token, token_path); !fresh) {
+      d_.error(token_path, label + ": token_sha256 is used twice" + at_line(d_, it->second) +
+                               "; every client needs its own token");
+    }
+    patterns(client.models(), field_path(path, "models"), label);
+    const auto at_least_one = [&](bool given, std::uint64_t value, std::string_view field) {
+      if (given && value < 1) {
+        d_.error(field_path(path, field), label + ": " + std::string(field) +
+                                              " must be at least 1 (leave it out for no limit)");
+      }
+    };
+    at_least_one(client.has_rpm(), client.rpm(), "rpm");
+    at_least_one(client.has_tpm(), client.tpm(), "tpm");
+    at_least_one(client.has_max_in_flight(), client.max_in_flight(), "max_in_flight");
+    at_least_one(client.has_tokens_per_day(), client.tokens_per_day(), "tokens_per_day");
+  }
+
   void positive(const google::protobuf::Duration& value, const std::string& path,
                 std::string_view name) {
     if (micros(value) <= 0) {
@@ -220,6 +276,8 @@ class Validator {
   Diagnostics& d_;
   std::map<std::string, std::string, std::less<>> providers_;  // name -> path of its name
   std::map<std::string, std::string, std::less<>> keys_;       // id -> path of its id
+  std::map<std::string, std::string, std::less<>> clients_;    // name -> path of its name
+  std::map<std::string, std::string, std::less<>> tokens_;     // token_sha256 -> path
   std::string default_route_;                                  // path of the first default
   bool unnamed_provider_ = false;
 };

@@ -5,6 +5,7 @@
 
 #include "agent/handler/error_body.h"
 #include "agent/handler/models_list.h"
+#include "agent/router/client_token.h"
 #include "agent/router/upstream_report.h"
 #include "agent/spop/header_block.h"
 #include "agent/version.h"
@@ -72,7 +73,10 @@ void DecisionHandler::route(const spop::Message& message, spop::AckEncoder& ack)
   router::RouteRequest request;
   request.method = text_arg(message, "method").value_or("");
   request.path = text_arg(message, "path").value_or("");
-  if (request.method == "GET" && request.path.starts_with(kModelsPath) && answer_models(request.path, ack)) {
+  request.client_token =
+      router::client_token(text_arg(message, "client_auth"), text_arg(message, "client_api_key"));
+  if (request.method == "GET" && request.path.starts_with(kModelsPath) &&
+      answer_models(request.path, request.client_token, ack)) {
     return;
   }
   request.model = text_arg(message, "model");
@@ -81,6 +85,8 @@ void DecisionHandler::route(const spop::Message& message, spop::AckEncoder& ack)
   request.body_prefix = text_arg(message, "body").value_or("");
 
   const router::Decision decision = router_.decide(request);
+  // The client's name (never its token), for HAProxy's log.
+  if (decision.client != nullptr) set(ack, "client", TypedValue::of_string(decision.client->name));
   if (decision.routed()) {
     const router::KeyEntry& key = *decision.key;
     set(ack, "backend", TypedValue::of_string(key.provider->backend));
@@ -106,19 +112,25 @@ void DecisionHandler::set_error(spop::AckEncoder& ack, int status, std::string_v
   set(ack, "error_body", TypedValue::of_string(error_body_));
 }
 
-bool DecisionHandler::answer_models(std::string_view path, spop::AckEncoder& ack) {
-  const std::shared_ptr<const router::Snapshot> snapshot = router_.snapshot();
-  if (path == kModelsPath || path == "/v1/models/") {
-    if (snapshot != models_snapshot_) {  // rebuilt once per configuration
-      models_json_ = models_list_json(*snapshot);
-      models_snapshot_ = snapshot;
-    }
-    set(ack, "answer_body", TypedValue::of_string(models_json_));
+bool DecisionHandler::answer_models(std::string_view path, std::string_view token,
+                                    spop::AckEncoder& ack) {
+  const bool list = path == kModelsPath || path == "/v1/models/";
+  if (!list && path[kModelsPath.size()] != '/') return false;  // e.g. /v1/modelsX: not ours
+  const router::Decision who = router_.authenticate(token);
+  if (who.client == nullptr) {
+    set_error(ack, who.http_status, who.error_type, who.error_code, who.message);
     return true;
   }
-  if (path[kModelsPath.size()] != '/') return false;  // e.g. /v1/modelsX: not ours
+  const router::Snapshot& snapshot = *who.snapshot;
+  set(ack, "client", TypedValue::of_string(who.client->name));
+  if (list) {
+    // Rare next to completions: built per request, for this client's models.
+    answer_ = models_list_json(snapshot, who.client);
+    set(ack, "answer_body", TypedValue::of_string(answer_));
+    return true;
+  }
   const std::string_view model = path.substr(kModelsPath.size() + 1);
-  answer_ = model_json(*snapshot, model);
+  answer_ = model_json(snapshot, who.client, model);
   if (answer_.empty()) {
     set_error(ack, 404, "invalid_request_error", "model_not_found",
               "The model does not exist or is not served here.");

@@ -1,9 +1,11 @@
 // Turns SPOE messages into router calls and decisions into variables.
 //
 //   "route"  (on-frontend-http-request) -> Router::decide
-//       routed: txn.keymux.{backend,secret,auth,key_id,provider,ticket,attempt}
-//       GET /v1/models[/id]: txn.keymux.answer_body (the gateway answers 200)
-//       error:  txn.keymux.{error_status,error_code,error_body[,retry_after]}
+//       routed: txn.keymux.{backend,secret,auth,key_id,provider,ticket,attempt,client}
+//       GET /v1/models[/id]: txn.keymux.{answer_body,client} (the gateway answers 200)
+//       error:  txn.keymux.{error_status,error_code,error_body[,retry_after][,client]}
+//       (`client` is the client's name, set once the token is known; the
+//       token comes from client_auth, else client_api_key)
 //   "settle" (on-http-response)          -> Router::settle
 //   "version"                            -> txn.keymux.agent_version (checks, tests)
 //
@@ -26,16 +28,15 @@ class DecisionHandler final : public spop::NotifyHandler {
  private:
   void route(const spop::Message& message, spop::AckEncoder& ack);
   void settle(const spop::Message& message);
-  // GET /v1/models and /v1/models/{id}; false when the path is not one of them.
-  bool answer_models(std::string_view path, spop::AckEncoder& ack);
+  // GET /v1/models and /v1/models/{id}, for the models the client may use;
+  // false when the path is not one of them.
+  bool answer_models(std::string_view path, std::string_view token, spop::AckEncoder& ack);
   void set_error(spop::AckEncoder& ack, int status, std::string_view type, std::string_view code,
                  std::string_view message);
 
   router::Router& router_;
   std::string error_body_;  // reused: no allocation per error once warmed up
   std::string answer_;
-  std::shared_ptr<const router::Snapshot> models_snapshot_;  // what models_json_ lists
-  std::string models_json_;
 };
 
 }  // namespace keymux::handler

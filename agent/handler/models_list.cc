@@ -33,7 +33,8 @@ void append_model(std::string& out, const router::Snapshot& snapshot, std::strin
 
 }  // namespace
 
-std::vector<std::string_view> listable_models(const router::Snapshot& snapshot) {
+std::vector<std::string_view> listable_models(const router::Snapshot& snapshot,
+                                              const router::ClientEntry* client) {
   std::vector<std::string_view> models;
   for (const router::RouteEntry& route : snapshot.routes()) {
     for (const std::string& pattern : route.model_patterns) add_unique(models, pattern);
@@ -41,13 +42,17 @@ std::vector<std::string_view> listable_models(const router::Snapshot& snapshot) 
   for (const router::KeyEntry& key : snapshot.keys()) {
     for (const std::string& pattern : key.model_patterns) add_unique(models, pattern);
   }
+  if (client != nullptr) {
+    std::erase_if(models,
+                  [client](std::string_view model) { return !client->allows_model(model); });
+  }
   return models;
 }
 
-std::string models_list_json(const router::Snapshot& snapshot) {
+std::string models_list_json(const router::Snapshot& snapshot, const router::ClientEntry* client) {
   std::string out = R"({"object":"list","data":[)";
   bool first = true;
-  for (std::string_view model : listable_models(snapshot)) {
+  for (std::string_view model : listable_models(snapshot, client)) {
     if (!first) out += ',';
     first = false;
     append_model(out, snapshot, model);
@@ -56,8 +61,9 @@ std::string models_list_json(const router::Snapshot& snapshot) {
   return out;
 }
 
-std::string model_json(const router::Snapshot& snapshot, std::string_view model) {
-  const std::vector<std::string_view> models = listable_models(snapshot);
+std::string model_json(const router::Snapshot& snapshot, const router::ClientEntry* client,
+                       std::string_view model) {
+  const std::vector<std::string_view> models = listable_models(snapshot, client);
   if (std::find(models.begin(), models.end(), model) == models.end()) return {};
   std::string out;
   append_model(out, snapshot, model);

@@ -3,8 +3,8 @@
 // any upstream key being spent.
 //
 // Listed: every model named exactly in a route or a key's model list, once,
-// in config order. Glob patterns ("gpt-4o*", "*") name no model and are not
-// listed.
+// in config order, that the client may use (all of them for no client).
+// Glob patterns ("gpt-4o*", "*") name no model and are not listed.
 #pragma once
 
 #include <string>
@@ -15,12 +15,15 @@
 
 namespace keymux::handler {
 
-std::vector<std::string_view> listable_models(const router::Snapshot& snapshot);
+std::vector<std::string_view> listable_models(const router::Snapshot& snapshot,
+                                              const router::ClientEntry* client = nullptr);
 
 // {"object":"list","data":[{"id":...,"object":"model","created":0,"owned_by":...}]}
-std::string models_list_json(const router::Snapshot& snapshot);
+std::string models_list_json(const router::Snapshot& snapshot,
+                             const router::ClientEntry* client = nullptr);
 
 // {"id":...,"object":"model",...} for one listable model; empty when unknown.
-std::string model_json(const router::Snapshot& snapshot, std::string_view model);
+std::string model_json(const router::Snapshot& snapshot, const router::ClientEntry* client,
+                       std::string_view model);
 
 }  // namespace keymux::handler

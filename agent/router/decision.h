@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "agent/router/clock.h"
+#include "agent/router/outcome.h"
 #include "agent/router/snapshot.h"
 #include "agent/router/upstream_report.h"
 
@@ -22,21 +23,13 @@ struct RouteRequest {
   std::string_view request_id;            // empty: no retry memory
   std::uint64_t body_size = 0;
   std::string_view body_prefix;
+  std::string_view client_token;  // empty: the request carries none (see client_token.h)
 };
-
-enum class Outcome : std::uint8_t {
-  kRouted,
-  kUnknownModel,       // 404 model_not_found
-  kNoModel,            // 400 model_required (no model, no default route)
-  kKeysExhausted,      // 429 with retry-after: every eligible key is busy or cooling
-  kKeysUnavailable,    // 503: every key of the route is quarantined
-  kAttemptsExhausted,  // 503: this request already used its attempts
-  kUpstreamUnavailable,  // 503: every key of the route already failed this request
-};
-std::string_view outcome_name(Outcome outcome);
 
 struct Decision {
   Outcome outcome = Outcome::kRouted;
+  // Who asked; nullptr when refused before authentication (401).
+  const ClientEntry* client = nullptr;
   // kRouted: the key (with its provider) and the ticket to settle.
   const KeyEntry* key = nullptr;
   std::uint64_t ticket = 0;
@@ -47,10 +40,11 @@ struct Decision {
   std::string_view error_type;  // e.g. "rate_limit_error"
   std::string_view error_code;  // e.g. "keys_exhausted"
   std::string message;          // never holds a secret
-  // kKeysExhausted: until the soonest key of the route frees up, exact (may be
-  // 0); the caller rounds it up to whole seconds, at least 1, for retry-after.
+  // kKeysExhausted: until the soonest key of the route frees up; client 429s:
+  // until the client could take the request. Exact (may be 0); the caller
+  // rounds it up to whole seconds, at least 1, for retry-after.
   std::optional<Duration> retry_after;
-  // Keeps `key` (and its strings) alive while the decision is used.
+  // Keeps `key` and `client` (and their strings) alive while the decision is used.
   std::shared_ptr<const Snapshot> snapshot;
 
   bool routed() const { return outcome == Outcome::kRouted; }

@@ -27,12 +27,20 @@ bool glob_match(std::string_view pattern, std::string_view text) {
   return p == pattern.size();
 }
 
-bool KeyEntry::allows_model(std::string_view model) const {
-  if (model_patterns.empty()) return true;
-  for (const auto& pattern : model_patterns) {
+bool allows_model(const std::vector<std::string>& patterns, std::string_view model) {
+  if (patterns.empty()) return true;
+  for (const auto& pattern : patterns) {
     if (glob_match(pattern, model)) return true;
   }
   return false;
+}
+
+bool KeyEntry::allows_model(std::string_view model) const {
+  return router::allows_model(model_patterns, model);
+}
+
+bool ClientEntry::allows_model(std::string_view model) const {
+  return router::allows_model(model_patterns, model);
 }
 
 }  // namespace keymux::router

@@ -6,10 +6,6 @@
 namespace keymux::router {
 namespace {
 
-// The in-flight limit frees up when some request ends, which we cannot know;
-// a second is a fair guess for a client's retry-after.
-constexpr Duration kInFlightGuess = std::chrono::seconds(1);
-
 std::int64_t micros(Time t) { return t.time_since_epoch().count(); }
 
 // policy.server_error * 2^(failures-1), capped, without overflowing.
@@ -61,13 +57,8 @@ std::optional<std::uint64_t> KeyState::reported_tokens_left_locked(Time now) con
 
 Time KeyState::blocked_until_locked(Time now, std::uint64_t tokens) {
   if (!quarantine_reason_.empty()) return Time::max();
-  Time until = now;
-  if (now < cooldown_until_) until = cooldown_until_;
-  if (limits_.max_in_flight != 0 && in_flight_ >= limits_.max_in_flight) {
-    until = std::max(until, now + kInFlightGuess);
-  }
-  if (!requests_.has_room(now)) until = std::max(until, requests_.next_room(now));
-  if (!tokens_.has_room(now, tokens)) until = std::max(until, tokens_.next_room(now, tokens));
+  Time until = next_room(now, requests_, tokens_, tokens, in_flight_, limits_.max_in_flight);
+  if (now < cooldown_until_) until = std::max(until, cooldown_until_);
   if (reported_requests_left_locked(now) == 0u) {
     until = std::max(until, reported_requests_reset_);
   }

@@ -16,11 +16,7 @@
 
 namespace keymux::router {
 
-struct KeyLimits {
-  std::uint32_t rpm = 0;  // 0: no limit
-  std::uint64_t tpm = 0;
-  std::uint32_t max_in_flight = 0;
-};
+using KeyLimits = WindowLimits;
 
 // As exported to metrics: 0 ok, 1 cooling, 2 quarantined.
 enum class KeyCondition : std::uint8_t { kOk = 0, kCooling = 1, kQuarantined = 2 };

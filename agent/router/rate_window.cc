@@ -42,6 +42,31 @@ void RequestWindow::admit(Time now) {
   next_ = (next_ + 1) % limit_;
 }
 
+void RequestWindow::cancel(Time at) {
+  if (limit_ == 0 || ring_.empty()) return;
+  const std::size_t n = ring_.size();
+  // The newest admission at `at`, searched newest first (almost always the newest).
+  std::size_t found = n;
+  for (std::size_t age = 0; age < n; ++age) {
+    const std::size_t i = (next_ + n - 1 - age) % n;
+    if (ring_[i] == at) {
+      found = i;
+      break;
+    }
+  }
+  if (found == n) return;
+  if (n < limit_) {  // not full yet: oldest first from index 0
+    ring_.erase(ring_.begin() + static_cast<std::ptrdiff_t>(found));
+    return;
+  }
+  // Full: move the newer admissions back one place; the freed newest place
+  // becomes the oldest, holding a time long expired.
+  const std::size_t newest = (next_ + n - 1) % n;
+  for (std::size_t i = found; i != newest; i = (i + 1) % n) ring_[i] = ring_[(i + 1) % n];
+  ring_[newest] = Time{};
+  next_ = newest;
+}
+
 Time RequestWindow::next_room(Time now) const {
   if (has_room(now)) return now;
   return ring_[next_] + span_;
@@ -64,8 +89,7 @@ std::uint64_t TokenWindow::used(Time now) {
   return sum_;
 }
 
-// A request bigger than the whole limit counts as exactly the limit: it fits
-// an empty window instead of being refused forever.
+// It fits an empty window instead of being refused forever.
 std::uint64_t TokenWindow::charge(std::uint64_t tokens) const { return std::min(tokens, limit_); }
 
 bool TokenWindow::has_room(Time now, std::uint64_t tokens) {
@@ -87,6 +111,18 @@ void TokenWindow::admit(Time now, std::uint64_t tokens) {
   sum_ += charged;
 }
 
+void TokenWindow::cancel(Time at, std::uint64_t tokens) {
+  if (limit_ == 0) return;
+  const std::uint64_t charged = charge(tokens);
+  for (auto it = entries_.rbegin(); it != entries_.rend(); ++it) {
+    if (it->first != at) continue;
+    const std::uint64_t taken = std::min(charged, it->second);
+    it->second -= taken;
+    sum_ -= taken;
+    return;
+  }
+}
+
 Time TokenWindow::next_room(Time now, std::uint64_t tokens) {
   if (has_room(now, tokens)) return now;
   // Walk the oldest entries until enough would have left.
@@ -97,6 +133,17 @@ Time TokenWindow::next_room(Time now, std::uint64_t tokens) {
     if (remaining <= limit_ - need) return time + span_;
   }
   return now;  // unreachable: an empty window always has room
+}
+
+Time next_room(Time now, const RequestWindow& requests, TokenWindow& tokens,
+               std::uint64_t request_tokens, std::uint32_t in_flight, std::uint32_t max_in_flight) {
+  Time until = now;
+  if (max_in_flight != 0 && in_flight >= max_in_flight) until = now + kInFlightGuess;
+  if (!requests.has_room(now)) until = std::max(until, requests.next_room(now));
+  if (!tokens.has_room(now, request_tokens)) {
+    until = std::max(until, tokens.next_room(now, request_tokens));
+  }
+  return until;
 }
 
 }  // namespace keymux::router

@@ -11,6 +11,16 @@
 namespace keymux::router {
 
 inline constexpr Duration kRateWindowSpan = std::chrono::seconds(60);
+// The in-flight limit frees up when some request ends, which we cannot know;
+// a second is a fair guess for a client's retry-after.
+inline constexpr Duration kInFlightGuess = std::chrono::seconds(1);
+
+// The limits of a windowed budget (a key's, a client's); 0 means "no limit".
+struct WindowLimits {
+  std::uint32_t rpm = 0;
+  std::uint64_t tpm = 0;
+  std::uint32_t max_in_flight = 0;
+};
 
 // At most `limit` admissions in any window of `span`. Keeps the last `limit`
 // admission times in a ring: admission is O(1) and exact.
@@ -24,6 +34,8 @@ class RequestWindow {
   std::uint32_t used(Time now) const;
   bool has_room(Time now) const;
   void admit(Time now);  // caller checked has_room()
+  // Takes back an admission made at `at` (nothing when there is none).
+  void cancel(Time at);
   // When the next admission becomes possible (now when there is room).
   Time next_room(Time now) const;
 
@@ -45,16 +57,25 @@ class TokenWindow {
   std::uint64_t used(Time now);
   bool has_room(Time now, std::uint64_t tokens);
   void admit(Time now, std::uint64_t tokens);  // caller checked has_room()
+  // Takes back an admission of `tokens` made at `at`.
+  void cancel(Time at, std::uint64_t tokens);
   // When `tokens` more would fit (now when they do).
   Time next_room(Time now, std::uint64_t tokens);
+  // What a request of `tokens` counts for: a request bigger than the whole
+  // limit counts as exactly the limit.
+  std::uint64_t charge(std::uint64_t tokens) const;
 
  private:
   void expire(Time now);
-  std::uint64_t charge(std::uint64_t tokens) const;
   std::uint64_t limit_;
   Duration span_;
   std::deque<std::pair<Time, std::uint64_t>> entries_;
   std::uint64_t sum_ = 0;
 };
+
+// The soonest moment one more request of `tokens` fits both windows and the
+// in-flight limit (0: none); now when it fits at once.
+Time next_room(Time now, const RequestWindow& requests, TokenWindow& tokens,
+               std::uint64_t request_tokens, std::uint32_t in_flight, std::uint32_t max_in_flight);
 
 }  // namespace keymux::router

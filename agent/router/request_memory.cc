@@ -251,7 +251,7 @@ struct RequestMemory::Shard {
   // The soonest moment expire() has work here, so it can pass by unlocked.
   std::atomic<std::int64_t> next_due_us{kNever};
 
-  std::uint64_t open_ticket(KeyState& key, std::uint64_t tokens, Time now) {
+  std::uint64_t open_ticket(KeyState& key, ClientState* client, std::uint64_t tokens, Time now) {
     std::uint32_t slot;
     if (!free_slots.empty()) {
       slot = free_slots.back();
@@ -263,7 +263,7 @@ struct RequestMemory::Shard {
     const std::uint64_t id =
         (++generation << (kShardBits + kSlotBits)) | (std::uint64_t{slot} << kShardBits) | index;
     Slot& s = slots[slot];
-    s.ticket = {id, &key, tokens, now + ticket_ttl};
+    s.ticket = {id, &key, client, tokens, now + ticket_ttl};
     s.open = true;
     s.prev = tail;
     s.next = kNoSlot;
@@ -372,13 +372,13 @@ RequestMemory::Attempt RequestMemory::begin(std::string_view request_id, Time no
   return attempt;
 }
 
-std::uint64_t RequestMemory::admit(std::string_view request_id, KeyState& key, std::uint64_t tokens,
-                                   Time now) {
+std::uint64_t RequestMemory::admit(std::string_view request_id, KeyState& key, ClientState* client,
+                                   std::uint64_t tokens, Time now) {
   const std::uint64_t hash = request_id.empty() ? 0 : hash_request_id(request_id);
   const std::size_t index = request_id.empty() ? next_anonymous_shard() : shard_of_hash(hash);
   Shard& shard = *shards_[index];
   std::lock_guard lock(shard.mu);
-  const std::uint64_t ticket = shard.open_ticket(key, tokens, now);
+  const std::uint64_t ticket = shard.open_ticket(key, client, tokens, now);
   if (!request_id.empty()) {
     RequestEntry* entry = shard.requests.find(hash);
     if (entry == nullptr) {

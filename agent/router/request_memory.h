@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/router/client_state.h"
 #include "agent/router/clock.h"
 #include "agent/router/key_state.h"
 
@@ -20,6 +21,7 @@ namespace keymux::router {
 struct Ticket {
   std::uint64_t id = 0;
   KeyState* key = nullptr;
+  ClientState* client = nullptr;  // whose in-flight slot the attempt holds too
   std::uint64_t tokens = 0;
   Time expires{};
 };
@@ -44,7 +46,8 @@ class RequestMemory {
   Attempt begin(std::string_view request_id, Time now);
 
   // Records the chosen key for the request and opens a ticket for it.
-  std::uint64_t admit(std::string_view request_id, KeyState& key, std::uint64_t tokens, Time now);
+  std::uint64_t admit(std::string_view request_id, KeyState& key, ClientState* client,
+                      std::uint64_t tokens, Time now);
 
   // Closes a ticket; nullopt when unknown (already settled, expired, evicted).
   std::optional<Ticket> settle(std::uint64_t ticket_id);

@@ -1,6 +1,10 @@
 // The routing brain: decide(route request) and settle(response), pure (no
 // I/O; time from a Clock) and safe to call from every worker thread at once.
 //
+// Before any key: the client is authenticated by its token (401), its model
+// list checked (403) and its own budget reserved (429); a refused client
+// touches no key.
+//
 // Selection within a route: tiers in priority order; within a tier, among keys
 // that may take the request now (not quarantined, not cooling, not tried for
 // this request id, window and in-flight headroom, model allowed), the one
@@ -30,6 +34,9 @@ class Router {
   std::shared_ptr<const Snapshot> snapshot() const;
 
   Decision decide(const RouteRequest& request);
+  // Only who the token belongs to (GET /v1/models): `client` set, or a 401
+  // refusal with `client` nullptr. `token` as RouteRequest::client_token.
+  Decision authenticate(std::string_view token) const;
   void settle(const SettleRequest& request);
 
   // Releases slots whose settle never came; decide() and settle() also do it
@@ -40,6 +47,9 @@ class Router {
   const Clock& clock() const { return clock_; }
 
  private:
+  // decide() for an authenticated client: its model list and budget, then a key.
+  void serve(const RouteRequest& request, Time now, Decision& d);
+
   const Clock& clock_;
   KeyRegistry& registry_;
   std::atomic<std::shared_ptr<const Snapshot>> snapshot_;

@@ -1,6 +1,9 @@
 #include "agent/router/snapshot.h"
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <unordered_set>
 
@@ -29,12 +32,42 @@ PolicyValues compile_policy(const config::Policy& p) {
   return out;
 }
 
+ClientLimits client_limits(const config::Client& client) {
+  return {{client.rpm(), client.tpm(), client.max_in_flight()}, client.tokens_per_day()};
+}
+
+std::uint64_t digest_prefix(const config::Sha256& digest) {
+  std::uint64_t prefix;
+  std::memcpy(&prefix, digest.data(), sizeof prefix);
+  return prefix;
+}
+
 }  // namespace
 
-std::shared_ptr<const Snapshot> Snapshot::build(const config::Config& config,
-                                                KeyRegistry& registry) {
+std::shared_ptr<const Snapshot> Snapshot::build(const config::Config& config, KeyRegistry& registry,
+                                                ClientRegistry& clients) {
   auto snap = std::make_shared<Snapshot>();
   snap->policy_ = compile_policy(config.policy());
+
+  snap->clients_.reserve(config.clients_size());
+  snap->client_by_digest_.reserve(config.clients_size());
+  for (const auto& client : config.clients()) {
+    ClientEntry& c = snap->clients_.emplace_back();
+    c.name = client.name();
+    config::parse_hex_sha256(client.token_sha256(), c.token_sha256);  // validated
+    c.model_patterns.assign(client.models().begin(), client.models().end());
+    c.limits = client_limits(client);
+    c.state = &clients.get(c.name);
+    c.state->configure(c.limits);
+    snap->client_by_digest_.emplace(digest_prefix(c.token_sha256),
+                                    static_cast<std::uint32_t>(snap->clients_.size() - 1));
+  }
+  if (config.allow_anonymous()) {
+    snap->anonymous_ = std::make_unique<ClientEntry>();
+    snap->anonymous_->name = kAnonymousClient;
+    snap->anonymous_->state = &clients.get(snap->anonymous_->name);
+    snap->anonymous_->state->configure({});
+  }
 
   // Entries point at each other: reserve first so addresses never move.
   std::size_t key_count = 0;
@@ -101,6 +134,17 @@ const RouteEntry* Snapshot::find_route(std::string_view model) const {
   for (const auto& route : routes_) {
     for (const auto& pattern : route.model_patterns) {
       if (glob_match(pattern, model)) return &route;
+    }
+  }
+  return nullptr;
+}
+
+const ClientEntry* Snapshot::find_client(const config::Sha256& token_sha256) const {
+  const auto [first, last] = client_by_digest_.equal_range(digest_prefix(token_sha256));
+  for (auto it = first; it != last; ++it) {
+    const ClientEntry& client = clients_[it->second];
+    if (CRYPTO_memcmp(client.token_sha256.data(), token_sha256.data(), token_sha256.size()) == 0) {
+      return &client;
     }
   }
   return nullptr;

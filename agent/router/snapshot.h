@@ -2,11 +2,15 @@
 // start to end of one decision. A reload builds a new one and swaps it in.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
+#include "agent/config/token_sha256.h"
+#include "agent/router/client_state.h"
 #include "agent/router/clock.h"
 #include "agent/router/key_registry.h"
 #include "agent/router/key_state.h"
@@ -54,6 +58,20 @@ struct RouteEntry {
   std::vector<const KeyEntry*> keys;  // every key of the route, once
 };
 
+// An application allowed to call the gateway.
+struct ClientEntry {
+  std::string name;
+  config::Sha256 token_sha256{};            // all zero for "anonymous", which has no token
+  std::vector<std::string> model_patterns;  // empty: every model
+  ClientLimits limits;
+  ClientState* state = nullptr;  // owned by the ClientRegistry
+
+  bool allows_model(std::string_view model) const;
+};
+
+// The name anonymous requests are served as (with `allow_anonymous`).
+inline constexpr std::string_view kAnonymousClient = "anonymous";
+
 struct PolicyValues {
   std::uint32_t attempts = 3;
   CooldownPolicy cooldowns;
@@ -65,18 +83,26 @@ struct PolicyValues {
 
 class Snapshot {
  public:
-  // `config` must be validated (config::load_*); applies key limits to the
-  // registry's states.
-  static std::shared_ptr<const Snapshot> build(const config::Config& config, KeyRegistry& registry);
+  // `config` must be validated (config::load_*); applies key and client
+  // limits to the registries' states.
+  static std::shared_ptr<const Snapshot> build(const config::Config& config, KeyRegistry& registry,
+                                               ClientRegistry& clients);
 
   // The first route whose patterns match `model`; the default route for an
   // empty model; nullptr when none.
   const RouteEntry* find_route(std::string_view model) const;
   const KeyEntry* find_key(std::string_view id) const;
+  // The client whose token has this SHA-256 (compared in constant time);
+  // nullptr when none.
+  const ClientEntry* find_client(const config::Sha256& token_sha256) const;
+  // The client requests without a token are served as; nullptr unless
+  // allow_anonymous.
+  const ClientEntry* anonymous_client() const { return anonymous_.get(); }
 
   const std::vector<ProviderEntry>& providers() const { return providers_; }
   const std::vector<KeyEntry>& keys() const { return keys_; }
   const std::vector<RouteEntry>& routes() const { return routes_; }
+  const std::vector<ClientEntry>& clients() const { return clients_; }
   const PolicyValues& policy() const { return policy_; }
 
  private:
@@ -84,10 +110,16 @@ class Snapshot {
   std::vector<KeyEntry> keys_;
   std::vector<RouteEntry> routes_;
   const RouteEntry* default_route_ = nullptr;
+  std::vector<ClientEntry> clients_;
+  // The first 8 bytes of a token's digest (uniform already) -> index in clients_.
+  std::unordered_multimap<std::uint64_t, std::uint32_t> client_by_digest_;
+  std::unique_ptr<ClientEntry> anonymous_;
   PolicyValues policy_;
 };
 
 // Shell-style glob: '*' any run, '?' one character; everything else literal.
 bool glob_match(std::string_view pattern, std::string_view text);
+// True when some pattern matches `model`, or when there are none.
+bool allows_model(const std::vector<std::string>& patterns, std::string_view model);
 
 }  // namespace keymux::router

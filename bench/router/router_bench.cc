@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <string>
 
+#include "agent/config/token_sha256.h"
 #include "agent/router/router.h"
 
 namespace keymux::router {
@@ -40,6 +41,7 @@ config::Config MakeConfig(int keys, bool limited) {
   config::Target* t = r->add_targets();
   t->set_provider("p");
   t->set_weight(1);
+  c.set_allow_anonymous(true);  // these requests carry no client token
   config::Policy* policy = c.mutable_policy();
   policy->set_attempts(3);
   policy->mutable_rate_limit_cooldown()->set_seconds(10);
@@ -64,6 +66,25 @@ RouteRequest ChatRequest() {
   return request;
 }
 
+// One request as the agent serves it: decide, then settle what was routed
+// with a 200.
+Decision DecideSettle(Router& router, const RouteRequest& request) {
+  Decision d = router.decide(request);
+  if (d.routed()) {
+    SettleRequest settle;
+    settle.ticket = d.ticket;
+    settle.status = 200;
+    settle.key_id = d.key->id;
+    router.settle(settle);
+  }
+  return d;
+}
+
+void ReportRouted(benchmark::State& state, std::uint64_t routed) {
+  state.counters["routed"] =
+      benchmark::Counter(static_cast<double>(routed) / static_cast<double>(state.iterations()));
+}
+
 // Args: keys, limited (0/1), with a request id (0/1).
 void BM_DecideSettle(benchmark::State& state) {
   const int keys = static_cast<int>(state.range(0));
@@ -71,7 +92,8 @@ void BM_DecideSettle(benchmark::State& state) {
   const bool with_id = state.range(2) != 0;
   FakeClock clock;
   KeyRegistry registry;
-  Router router(clock, Snapshot::build(MakeConfig(keys, limited), registry), registry);
+  ClientRegistry clients;
+  Router router(clock, Snapshot::build(MakeConfig(keys, limited), registry, clients), registry);
   const Duration step = Duration(std::chrono::seconds(120)) / (std::int64_t{keys} * kRpm);
 
   RouteRequest request = ChatRequest();
@@ -84,19 +106,11 @@ void BM_DecideSettle(benchmark::State& state) {
       const int len = std::snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(++n));
       request.request_id = std::string_view(id, static_cast<std::size_t>(len));
     }
-    Decision d = router.decide(request);
-    SettleRequest settle;
-    settle.ticket = d.ticket;
-    settle.status = 200;
-    if (d.routed()) {
-      ++routed;
-      settle.key_id = d.key->id;
-      router.settle(settle);
-    }
+    Decision d = DecideSettle(router, request);
+    routed += d.routed();
     benchmark::DoNotOptimize(d);
   }
-  state.counters["routed"] =
-      benchmark::Counter(static_cast<double>(routed) / static_cast<double>(state.iterations()));
+  ReportRouted(state, routed);
 }
 
 BENCHMARK(BM_DecideSettle)
@@ -111,7 +125,8 @@ void BM_DecideSettleFullMemory(benchmark::State& state) {
   const bool limited = state.range(1) != 0;
   FakeClock clock;
   KeyRegistry registry;
-  Router router(clock, Snapshot::build(MakeConfig(keys, limited), registry), registry);
+  ClientRegistry clients;
+  Router router(clock, Snapshot::build(MakeConfig(keys, limited), registry, clients), registry);
   // Short enough steps that no id expires (120 s) while the memory fills.
   const Duration step = std::chrono::microseconds(100);
 
@@ -123,15 +138,7 @@ void BM_DecideSettleFullMemory(benchmark::State& state) {
     const int len =
         std::snprintf(id, sizeof id, "req-%016llx", static_cast<unsigned long long>(++n));
     request.request_id = std::string_view(id, static_cast<std::size_t>(len));
-    Decision d = router.decide(request);
-    if (d.routed()) {
-      SettleRequest settle;
-      settle.ticket = d.ticket;
-      settle.status = 200;
-      settle.key_id = d.key->id;
-      router.settle(settle);
-    }
-    return d;
+    return DecideSettle(router, request);
   };
   for (int i = 0; i < 110000; ++i) decide_settle();
   std::uint64_t routed = 0;
@@ -140,9 +147,54 @@ void BM_DecideSettleFullMemory(benchmark::State& state) {
     routed += d.routed();
     benchmark::DoNotOptimize(d);
   }
-  state.counters["routed"] =
-      benchmark::Counter(static_cast<double>(routed) / static_cast<double>(state.iterations()));
+  ReportRouted(state, routed);
 }
+
+// Client access control at scale: 10,000 clients configured, each request
+// carries the token of one of them (hashed and looked up per decision).
+// Args: keys, the client limited (0/1).
+constexpr int kClients = 10000;
+
+std::string ClientToken(int i) { return "client-token-" + std::to_string(i); }
+
+void BM_DecideSettleClients(benchmark::State& state) {
+  const int keys = static_cast<int>(state.range(0));
+  const bool limited = state.range(1) != 0;
+  config::Config c = MakeConfig(keys, /*limited=*/false);
+  c.set_allow_anonymous(false);
+  for (int i = 0; i < kClients; ++i) {
+    config::Client* client = c.add_clients();
+    client->set_name("client-" + std::to_string(i));
+    client->set_token_sha256(config::to_hex(config::sha256(ClientToken(i))));
+    client->add_models("gpt-*");
+    if (limited) {
+      client->set_rpm(1'000'000);
+      client->set_tpm(1'000'000'000);
+      client->set_max_in_flight(1000);
+      client->set_tokens_per_day(1'000'000'000'000);
+    }
+  }
+  FakeClock clock;
+  KeyRegistry registry;
+  ClientRegistry clients;
+  Router router(clock, Snapshot::build(c, registry, clients), registry);
+  const std::string token = ClientToken(kClients / 2);
+
+  RouteRequest request = ChatRequest();
+  request.client_token = token;
+  std::uint64_t routed = 0;
+  for (auto _ : state) {
+    clock.advance(std::chrono::microseconds(10));
+    Decision d = DecideSettle(router, request);
+    routed += d.routed();
+    benchmark::DoNotOptimize(d);
+  }
+  ReportRouted(state, routed);
+}
+
+BENCHMARK(BM_DecideSettleClients)
+    ->ArgNames({"keys", "client_limited"})
+    ->ArgsProduct({{10, 1000}, {0, 1}});
 
 BENCHMARK(BM_DecideSettleFullMemory)->ArgNames({"keys", "limited"})->ArgsProduct({{1000}, {0, 1}});
 

@@ -27,12 +27,19 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 AGENT_CONFIG = os.path.join(HERE, "gateway.yaml")
 
-# Client credentials that must never reach an upstream.
+# The main client's credentials (gateway.yaml, client e2e-main), which must
+# never reach an upstream; x-api-key and api-key are decoys (Bearer wins).
 CANARY_HEADERS = {
     "authorization": "Bearer client-canary-bearer",
     "x-api-key": "client-canary-xapikey",
     "api-key": "client-canary-apikey",
 }
+# Other clients of gateway.yaml, by their tokens.
+XAPIKEY_CLIENT = {"x-api-key": "client-xapikey-token"}
+LIMITED_CLIENT = {"authorization": "Bearer client-limited-token"}
+GREEDY_CLIENT = {"authorization": "bearer client-greedy-token"}
+CLIENT_TOKENS = ["client-canary-bearer", "client-xapikey-token", "client-limited-token",
+                 "client-greedy-token"]
 
 
 class CheckFailed(Exception):
@@ -105,10 +112,11 @@ def request(port, method, path, body=None, headers=None, timeout=20):
         conn.close()
 
 
-def chat(port, model, **extra):
+def chat(port, model, headers=None, **extra):
     body = {"model": model, "messages": [{"role": "user", "content": "Hello"}], "max_tokens": 16}
     body.update(extra)
-    return request(port, "POST", "/v1/chat/completions", body, CANARY_HEADERS)
+    return request(port, "POST", "/v1/chat/completions", body,
+                   CANARY_HEADERS if headers is None else headers)
 
 
 class Gateway:
@@ -300,15 +308,15 @@ def check_pool_exhausted_is_429_with_retry_after(g):
 
 
 def check_models_list(g):
-    r = request(g.gateway, "GET", "/v1/models")
+    r = request(g.gateway, "GET", "/v1/models", headers=CANARY_HEADERS)
     expect(r.status == 200, r)
     body = r.json()
     ids = [m["id"] for m in body["data"]]
     expect(body["object"] == "list" and "gpt-route" in ids and "claude-route" in ids, body)
     expect(all(m["object"] == "model" for m in body["data"]), body)
-    r = request(g.gateway, "GET", "/v1/models/gpt-sdk")
+    r = request(g.gateway, "GET", "/v1/models/gpt-sdk", headers=CANARY_HEADERS)
     expect(r.status == 200 and r.json()["id"] == "gpt-sdk", r)
-    r = request(g.gateway, "GET", "/v1/models/no-such-model")
+    r = request(g.gateway, "GET", "/v1/models/no-such-model", headers=CANARY_HEADERS)
     expect(r.status == 404 and r.json()["error"]["code"] == "model_not_found", r)
 
 
@@ -325,7 +333,7 @@ def check_streaming(g):
                 "messages": [{"role": "user", "content": "Hello"}]}
         start = time.monotonic()
         conn.request("POST", "/v1/chat/completions", json.dumps(body),
-                     {"content-type": "application/json"})
+                     dict(CANARY_HEADERS, **{"content-type": "application/json"}))
         r = conn.getresponse()
         expect(r.status == 200, f"status {r.status}")
         expect(r.getheader("content-type", "").startswith("text/event-stream"), r.getheaders())
@@ -397,6 +405,54 @@ def check_openai_node_sdk(g):
     expect(run.returncode == 0, f"SDK checks failed: {run.stderr[-800:]}")
 
 
+def check_client_without_or_with_unknown_token_is_401(g):
+    before = g.mock_stats()["requests"]
+    for headers, code in [({}, "missing_client_token"),
+                          ({"authorization": "Bearer not-a-client"}, "invalid_client_token"),
+                          ({"x-api-key": "not-a-client"}, "invalid_client_token")]:
+        r = chat(g.gateway, "gpt-route", headers)
+        expect(r.status == 401, f"{headers}: {r}")
+        error = r.json()["error"]
+        expect(error["code"] == code and error["type"] == "authentication_error", r)
+        expect("not-a-client" not in r.body.decode(), "the token echoed back")
+    r = request(g.gateway, "GET", "/v1/models")
+    expect(r.status == 401, f"/v1/models without a token: {r}")
+    expect(g.mock_stats()["requests"] == before, "a refused client reached the upstream")
+
+
+def check_client_token_in_x_api_key(g):
+    body = {"model": "claude-route", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}
+    r = request(g.gateway, "POST", "/v1/messages", body, XAPIKEY_CLIENT)
+    expect(r.status == 200 and r.json().get("type") == "message", r)
+    for entry in g.mock_stats()["last_requests"]:
+        for name, value in entry["headers"].items():
+            expect("client-xapikey-token" not in value, f"client token upstream: {name}")
+
+
+def check_client_model_allow_list(g):
+    r = chat(g.gateway, "gpt-ratelimit", LIMITED_CLIENT)
+    expect(r.status == 403, r)
+    expect(r.json()["error"]["code"] == "model_not_allowed", r)
+    expect(chat(g.gateway, "gpt-route", LIMITED_CLIENT).status == 200, "allowed model refused")
+    ids = [m["id"] for m in request(g.gateway, "GET", "/v1/models", headers=LIMITED_CLIENT)
+           .json()["data"]]
+    expect(ids == ["gpt-route"], f"the limited client is shown {ids}")
+
+
+def check_client_over_its_limit_while_others_served(g):
+    statuses = []
+    for _ in range(4):
+        r = chat(g.gateway, "gpt-route", GREEDY_CLIENT)
+        statuses.append(r.status)
+        # Another client on the same route and keys is not affected.
+        expect(chat(g.gateway, "gpt-route").status == 200, "the other client was refused")
+    expect(statuses[:2] == [200, 200] and statuses[2:] == [429, 429], statuses)
+    expect(r.json()["error"]["code"] == "client_rate_limited", r)
+    expect(r.headers.get("retry-after", "").isdigit(), r.headers)
+    # The refusal cost no upstream key anything: rt-bearer served only the 200s.
+    expect(g.key_stats("rt-bearer")["by_status"].get("429", 0) == 0, g.key_stats("rt-bearer"))
+
+
 def check_scripts_run_prints_a_working_curl(g):
     ports = {name: free_port() for name in ("gateway", "stats", "agent", "mock")}
     run = subprocess.run(
@@ -422,7 +478,7 @@ def check_metrics_and_stats(g):
 
 
 def check_no_secret_in_any_output(g):
-    secrets = [s for _, s in agent_keys()]
+    secrets = [s for _, s in agent_keys()] + CLIENT_TOKENS
     for name in ("haproxy", "agent", "mock"):
         text = open(g.log_path(name), errors="replace").read()
         for secret in secrets:
@@ -439,6 +495,10 @@ CHECKS = [
     ("refused provider fails over to the next provider", check_refused_provider_fails_over),
     ("pool exhausted: 429 + retry-after + OpenAI error", check_pool_exhausted_is_429_with_retry_after),
     ("GET /v1/models answered by the gateway", check_models_list),
+    ("client: no token or an unknown one is 401", check_client_without_or_with_unknown_token_is_401),
+    ("client: token in x-api-key (Anthropic SDKs)", check_client_token_in_x_api_key),
+    ("client: model allow-list is 403, /v1/models filtered", check_client_model_allow_list),
+    ("client over its own limit: 429, other clients served", check_client_over_its_limit_while_others_served),
     ("unknown path: 404 JSON", check_unknown_path),
     ("SSE streaming: first chunk early, stream whole", check_streaming),
     ("body larger than the buffer is forwarded whole", check_body_larger_than_buffer),

@@ -19,19 +19,10 @@ failed=0
 HAPROXY_PID=
 AGENT_PID=
 
-log() { echo "    $*"; }
+# shellcheck source=../../scripts/lib/processes.sh
+source "$HERE/../../scripts/lib/processes.sh"
 
-stop_pid() {  # stop_pid PID: TERM, wait up to 5 s, then KILL; returns the exit status
-  local pid=$1 i
-  [[ -n "$pid" ]] || return 0
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < 50; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
-}
+log() { echo "    $*"; }
 
 cleanup() {
   stop_pid "$AGENT_PID"
@@ -74,8 +65,6 @@ wait_until() {  # wait_until SECONDS COMMAND...: polls every 0.1 s
     sleep 0.1
   done
 }
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 free_ports() {  # prints N distinct free loopback ports
   python3 - "$1" <<'PY'

@@ -88,6 +88,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const auto& route : config.routes()) {
       FUZZ_CHECK(!route.name().empty() && route.targets_size() > 0);
     }
+    for (const auto& client : config.clients()) {
+      FUZZ_CHECK(!client.name().empty() && client.name() != "anonymous");
+      FUZZ_CHECK(client.token_sha256().size() == 64);
+      FUZZ_CHECK(!client.has_rpm() || client.rpm() >= 1);
+    }
     FUZZ_CHECK(config.policy().attempts() >= 1 && config.policy().attempts() <= 10);
     FUZZ_CHECK(config.policy().request_memory_entries() >= 1000);
     // The same bytes as a haproxy.cfg: the section scanner must cope too.

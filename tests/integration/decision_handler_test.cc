@@ -35,12 +35,31 @@ providers:
     keys:
       - {id: an-1, secret: test-secret-an-1}
 routes:
-  - models: ["gpt-*"]
+  - models: ["gpt-4o", "gpt-4o-mini", "gpt-*"]
     targets: [{provider: openai}]
   - models: ["claude-*"]
     default: true
     targets: [{provider: anthropic}]
+allow_anonymous: true
+clients:
+  - name: limited
+    token_sha256: "a928aea21160b836c679afa38fd4d0d44539ea87e92652390ba70ab75ae98fc0"  # tok-limited
+    models: ["gpt-4o"]
+    rpm: 1
+  - name: open
+    token_sha256: "7789b6f913b11ceeb74f8adc74e641b118f5006507ff4268480099de5db720f5"  # tok-open
 )";
+
+// How a request carries its client token: SPOE args client_auth (the
+// Authorization header) and client_api_key (x-api-key), NULL when absent.
+struct Credentials {
+  std::optional<std::string> authorization{};
+  std::optional<std::string> api_key{};
+};
+
+TypedValue text_or_null(const std::optional<std::string>& text) {
+  return text ? TypedValue::of_string(*text) : TypedValue::null();
+}
 
 // HAProxy's res.hdrs_bin: (name, value) length-prefixed pairs, then two zero bytes.
 std::string header_block(const std::vector<std::pair<std::string, std::string>>& headers) {
@@ -62,24 +81,27 @@ class DecisionHandlerTest : public ::testing::Test {
         config::load_config_text(kConfig, "test.yaml", config::Environment::process());
     ASSERT_TRUE(loaded.errors.empty()) << config::format_error(loaded.errors.front());
     router_ = std::make_unique<router::Router>(
-        clock_, router::Snapshot::build(*loaded.config, registry_), registry_);
+        clock_, router::Snapshot::build(*loaded.config, registry_, clients_), registry_);
     server_ = std::make_unique<RunningServer>(
         [this](int) { return std::make_unique<handler::DecisionHandler>(*router_); });
     ASSERT_TRUE(server_->ok()) << server_->error();
     connect_and_handshake(client_, server_->address());
   }
 
-  std::vector<AckAction> get(std::string_view path) {
+  std::vector<AckAction> get(std::string_view path, const Credentials& credentials = {}) {
     return exchange({{"route",
                       {{"method", TypedValue::of_string("GET")},
                        {"path", TypedValue::of_string(path)},
                        {"request_id", TypedValue::of_string("req-get")},
                        {"model", TypedValue::null()},
-                       {"body_size", TypedValue::of_int64(0)}}}});
+                       {"body_size", TypedValue::of_int64(0)},
+                       {"client_auth", text_or_null(credentials.authorization)},
+                       {"client_api_key", text_or_null(credentials.api_key)}}}});
   }
 
   // Sends one "route" message; `model` empty means HAProxy found none (NULL).
-  std::vector<AckAction> route(std::string_view model, std::string_view request_id) {
+  std::vector<AckAction> route(std::string_view model, std::string_view request_id,
+                               const Credentials& credentials = {}) {
     const std::string body = R"({"messages":[{"role":"user","content":"hi"}],"max_tokens":50})";
     std::vector<TestArg> args = {
         {"method", TypedValue::of_string("POST")},
@@ -88,6 +110,8 @@ class DecisionHandlerTest : public ::testing::Test {
         {"model", model.empty() ? TypedValue::null() : TypedValue::of_string(model)},
         {"body_size", TypedValue::of_int64(static_cast<std::int64_t>(body.size()))},
         {"body", TypedValue::of_binary(body)},
+        {"client_auth", text_or_null(credentials.authorization)},
+        {"client_api_key", text_or_null(credentials.api_key)},
     };
     return exchange({{"route", args}});
   }
@@ -128,6 +152,7 @@ class DecisionHandlerTest : public ::testing::Test {
 
   router::SystemClock clock_;
   router::KeyRegistry registry_;
+  router::ClientRegistry clients_;
   std::unique_ptr<router::Router> router_;
   std::unique_ptr<RunningServer> server_;
   SpopClient client_;
@@ -150,10 +175,15 @@ TEST_F(DecisionHandlerTest, RouteGivesTheVariablesHaproxyRoutesWith) {
 
 TEST_F(DecisionHandlerTest, ModelsAreListedByTheGatewayWithoutAKey) {
   const auto list = get("/v1/models");
-  EXPECT_EQ(var(list, "answer_body"), R"({"object":"list","data":[]})");  // only globs here
+  // Exact names only: globs name no model.
+  EXPECT_EQ(var(list, "answer_body"),
+            R"({"object":"list","data":[)"
+            R"({"id":"gpt-4o","object":"model","created":0,"owned_by":"openai"},)"
+            R"({"id":"gpt-4o-mini","object":"model","created":0,"owned_by":"openai"}]})");
+  EXPECT_EQ(var(list, "client"), "anonymous");
   EXPECT_EQ(var(list, "secret"), "");
   EXPECT_EQ(var(list, "backend"), "");
-  const auto one = get("/v1/models/gpt-4o");
+  const auto one = get("/v1/models/gpt-4.1");
   EXPECT_EQ(int_var(one, "error_status"), 404);
   EXPECT_EQ(var(one, "error_code"), "model_not_found");
   // Not a models path: routed as usual (no model, so the default route).
@@ -216,6 +246,85 @@ TEST_F(DecisionHandlerTest, EveryKeyBusyIs429WithRetryAfter) {
   const std::int64_t retry_after = int_var(actions, "retry_after");
   EXPECT_GE(retry_after, 1);
   EXPECT_LE(retry_after, 3);
+}
+
+TEST_F(DecisionHandlerTest, AClientTokenNamesTheClientNeverTheToken) {
+  const auto bearer = route("gpt-4o", "req-c1", {.authorization = "Bearer tok-open"});
+  EXPECT_EQ(var(bearer, "client"), "open");
+  EXPECT_EQ(var(bearer, "backend"), "be_openai");
+  const auto lower_case = route("gpt-4o", "req-c2", {.authorization = "bearer tok-open"});
+  EXPECT_EQ(var(lower_case, "client"), "open");
+  const auto api_key = route("claude-3-5-haiku", "req-c3", {.api_key = "tok-open"});
+  EXPECT_EQ(var(api_key, "client"), "open");
+  EXPECT_EQ(var(api_key, "backend"), "be_anthropic");
+  // Authorization wins over x-api-key.
+  const auto both =
+      route("gpt-4o", "req-c4", {.authorization = "Bearer tok-open", .api_key = "tok-limited"});
+  EXPECT_EQ(var(both, "client"), "open");
+  const auto anonymous = route("gpt-4o", "req-c5");
+  EXPECT_EQ(var(anonymous, "client"), "anonymous");
+  for (const auto& actions : {bearer, lower_case, api_key, both, anonymous}) {
+    for (const AckAction& a : actions) {
+      EXPECT_EQ(a.value.bytes.find("tok-"), std::string::npos) << a.name;
+    }
+  }
+}
+
+TEST_F(DecisionHandlerTest, AnUnknownTokenIs401WithoutAKeyOrAClient) {
+  const auto actions = route("gpt-4o", "req-401c", {.authorization = "Bearer tok-wrong"});
+  EXPECT_EQ(int_var(actions, "error_status"), 401);
+  EXPECT_EQ(var(actions, "error_code"), "invalid_client_token");
+  const std::string body = var(actions, "error_body");
+  EXPECT_NE(body.find(R"("type":"authentication_error")"), std::string::npos) << body;
+  EXPECT_EQ(body.find("tok-wrong"), std::string::npos) << body;
+  EXPECT_EQ(var(actions, "client"), "");
+  EXPECT_EQ(var(actions, "backend"), "");
+  EXPECT_EQ(var(actions, "secret"), "");
+  // Another scheme carries no token: anonymous here.
+  EXPECT_EQ(var(route("gpt-4o", "req-basic", {.authorization = "Basic eDp5"}), "client"),
+            "anonymous");
+}
+
+TEST_F(DecisionHandlerTest, AModelOutsideTheClientsListIs403) {
+  const auto actions = route("gpt-4o-mini", "req-403", {.api_key = "tok-limited"});
+  EXPECT_EQ(int_var(actions, "error_status"), 403);
+  EXPECT_EQ(var(actions, "error_code"), "model_not_allowed");
+  EXPECT_NE(var(actions, "error_body").find(R"("type":"permission_error")"), std::string::npos);
+  EXPECT_EQ(var(actions, "client"), "limited");
+  EXPECT_EQ(var(actions, "backend"), "");
+}
+
+TEST_F(DecisionHandlerTest, AClientOverItsRpmIs429WithRetryAfter) {
+  const Credentials limited{.authorization = "Bearer tok-limited"};
+  const auto first = route("gpt-4o", "req-rpm-1", limited);
+  ASSERT_EQ(var(first, "backend"), "be_openai");
+  const auto second = route("gpt-4o", "req-rpm-2", limited);
+  EXPECT_EQ(int_var(second, "error_status"), 429);
+  EXPECT_EQ(var(second, "error_code"), "client_rate_limited");
+  EXPECT_NE(var(second, "error_body").find(R"("type":"rate_limit_error")"), std::string::npos);
+  EXPECT_EQ(var(second, "client"), "limited");
+  const std::int64_t retry_after = int_var(second, "retry_after");
+  EXPECT_GE(retry_after, 59);
+  EXPECT_LE(retry_after, 60);
+  EXPECT_EQ(var(second, "secret"), "");
+}
+
+TEST_F(DecisionHandlerTest, ModelsListOnlyWhatTheClientMayUse) {
+  const auto limited = get("/v1/models", {.authorization = "Bearer tok-limited"});
+  EXPECT_EQ(var(limited, "answer_body"),
+            R"({"object":"list","data":[)"
+            R"({"id":"gpt-4o","object":"model","created":0,"owned_by":"openai"}]})");
+  EXPECT_EQ(var(limited, "client"), "limited");
+  EXPECT_EQ(int_var(get("/v1/models/gpt-4o-mini", {.api_key = "tok-limited"}), "error_status"),
+            404);
+  EXPECT_EQ(var(get("/v1/models/gpt-4o", {.api_key = "tok-limited"}), "answer_body"),
+            R"({"id":"gpt-4o","object":"model","created":0,"owned_by":"openai"})");
+  const auto open = get("/v1/models", {.api_key = "tok-open"});
+  EXPECT_NE(var(open, "answer_body").find("gpt-4o-mini"), std::string::npos);
+  const auto refused = get("/v1/models", {.authorization = "Bearer tok-wrong"});
+  EXPECT_EQ(int_var(refused, "error_status"), 401);
+  EXPECT_EQ(var(refused, "error_code"), "invalid_client_token");
+  EXPECT_EQ(var(refused, "answer_body"), "");
 }
 
 TEST_F(DecisionHandlerTest, VersionMessageAnswersTheAgentVersion) {

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "agent/config/loader.h"
+#include "agent/config/token_sha256.h"
 #include "tests/unit/config_test_util.h"
 
 namespace keymux::config {
@@ -33,6 +34,12 @@ TEST(ConfigBundled, LoadsClean) {
   EXPECT_EQ(c.routes(0).models(0), "mock-model");
   EXPECT_EQ(c.routes(0).models(3), "*");  // any model reaches the mock
   EXPECT_EQ(c.routes(0).targets(0).provider(), "mock");
+  // One demo client, its token `keymux-demo-token`; no anonymous access.
+  ASSERT_EQ(c.clients_size(), 1);
+  EXPECT_EQ(c.clients(0).name(), "demo");
+  EXPECT_EQ(c.clients(0).token_sha256(), to_hex(sha256("keymux-demo-token")));
+  EXPECT_EQ(c.clients(0).models_size(), 0);  // every model
+  EXPECT_FALSE(c.allow_anonymous());
 }
 
 TEST(ConfigBundled, MatchesTheBundledHaproxyConfig) {

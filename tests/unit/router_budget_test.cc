@@ -69,7 +69,7 @@ TEST(RouterBudgetTest, TargetWeightsMultiplyKeyWeights) {
   test::AddProvider(c, "a", {{.id = "a1"}, {.id = "a2", .weight = 3}});
   test::AddProvider(c, "b", {{.id = "b1"}});
   test::AddRoute(c, {"*"}, {{"a", 0, 1}, {"b", 0, 4}});
-  test::SetDefaultPolicy(c);
+  test::SetTestDefaults(c);
   RouterRig rig(c);
   std::map<std::string, int> count;
   for (int i = 0; i < 8000; ++i) {

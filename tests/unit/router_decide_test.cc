@@ -24,7 +24,7 @@ config::Config TwoTiers(std::vector<KeySpec> primary, std::vector<KeySpec> backu
   AddProvider(c, "primary", primary);
   AddProvider(c, "backup", backup);
   AddRoute(c, {"gpt-*"}, {{"primary", 0, 1}, {"backup", 1, 1}});
-  test::SetDefaultPolicy(c);
+  test::SetTestDefaults(c);
   return c;
 }
 
@@ -48,7 +48,7 @@ TEST(RouterDecideTest, UnknownModelIs404WithTheModelNamedSafely) {
   config::Config c;
   AddProvider(c, "p", {{.id = "k1"}});
   AddRoute(c, {"gpt-*"}, {{"p", 0, 1}});
-  test::SetDefaultPolicy(c);
+  test::SetTestDefaults(c);
   RouterRig rig(c);
   Decision d = rig.Decide("claude-3");
   EXPECT_EQ(d.outcome, Outcome::kUnknownModel);
@@ -72,7 +72,7 @@ TEST(RouterDecideTest, NoModelGoesToTheDefaultRoute) {
   AddProvider(c, "b", {{.id = "kb"}});
   AddRoute(c, {"gpt-*"}, {{"a", 0, 1}});
   AddRoute(c, {"other-*"}, {{"b", 0, 1}}, /*is_default=*/true);
-  test::SetDefaultPolicy(c);
+  test::SetTestDefaults(c);
   RouterRig rig(c);
   RouteRequest r;
   r.model = std::nullopt;
@@ -88,7 +88,7 @@ TEST(RouterDecideTest, NoModelAndNoDefaultRouteIs400) {
   config::Config c;
   AddProvider(c, "a", {{.id = "ka"}});
   AddRoute(c, {"gpt-*"}, {{"a", 0, 1}});
-  test::SetDefaultPolicy(c);
+  test::SetTestDefaults(c);
   RouterRig rig(c);
   RouteRequest r;
   const Decision d = rig.router.decide(r);
@@ -357,7 +357,7 @@ TEST(RouterDecideTest, ConfigSwapKeepsKeyStates) {
   // The new config keeps the ids, changes weights and adds a key.
   config::Config next = OneRoute({{.id = "a", .weight = 5, .rpm = 3}, {.id = "b"}, {.id = "c"}});
   auto old_snapshot = rig.router.snapshot();
-  rig.router.apply(Snapshot::build(next, rig.registry));
+  rig.router.apply(Snapshot::build(next, rig.registry, rig.clients));
   EXPECT_NE(rig.router.snapshot(), old_snapshot);
   EXPECT_EQ(rig.Key("a").served(), served_a);
   EXPECT_EQ(rig.Key("b").view(rig.clock.now()).condition, KeyCondition::kQuarantined);

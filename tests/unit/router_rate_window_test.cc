@@ -100,3 +100,46 @@ TEST(TokenWindowTest, SameMomentEntriesMerge) {
 
 }  // namespace
 }  // namespace keymux::router
+
+namespace keymux::router {
+namespace {
+
+TEST(RequestWindowCancelTest, TakesBackAnAdmissionBeforeTheWindowIsFull) {
+  RequestWindow w(3);
+  w.admit(kT0);
+  w.admit(kT0 + seconds(1));
+  w.cancel(kT0 + seconds(1));
+  EXPECT_EQ(w.used(kT0 + seconds(1)), 1u);
+  w.cancel(kT0 + seconds(5));  // none at that time: nothing changes
+  EXPECT_EQ(w.used(kT0 + seconds(5)), 1u);
+}
+
+TEST(RequestWindowCancelTest, TakesBackAnAdmissionFromAFullRing) {
+  RequestWindow w(3);
+  // Wrap the ring: the first admission (at 0 s) left the window at 60 s.
+  for (int i : {0, 30, 40, 70}) w.admit(kT0 + seconds(i));
+  const Time now = kT0 + seconds(70);
+  ASSERT_FALSE(w.has_room(now));
+  w.cancel(kT0 + seconds(40));  // the middle one, not the newest
+  EXPECT_EQ(w.used(now), 2u);
+  ASSERT_TRUE(w.has_room(now));
+  w.admit(now);
+  EXPECT_FALSE(w.has_room(now));
+  // Room returns when the oldest kept admission (at 30 s) leaves.
+  EXPECT_EQ(w.next_room(now), kT0 + seconds(90));
+  EXPECT_EQ(w.used(kT0 + seconds(90)), 2u);
+}
+
+TEST(TokenWindowCancelTest, TakesBackTheTokensOfOneAdmission) {
+  TokenWindow w(1000);
+  w.admit(kT0, 300);
+  w.admit(kT0 + seconds(1), 400);
+  w.admit(kT0 + seconds(1), 100);
+  w.cancel(kT0 + seconds(1), 400);
+  EXPECT_EQ(w.used(kT0 + seconds(1)), 400u);
+  w.cancel(kT0, 5000);  // charged as the limit, never below zero
+  EXPECT_EQ(w.used(kT0 + seconds(1)), 100u);
+}
+
+}  // namespace
+}  // namespace keymux::router

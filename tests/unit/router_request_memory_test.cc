@@ -21,13 +21,13 @@ TEST(RequestMemoryTest, RemembersTriedKeysPerRequestId) {
   RequestMemory memory(seconds(120), seconds(330), 1000);
   KeyState a("a"), b("b");
   EXPECT_TRUE(memory.begin("req-1", kT0).tried.empty());
-  const auto t1 = memory.admit("req-1", a, 10, kT0);
+  const auto t1 = memory.admit("req-1", a, nullptr, 10, kT0);
   ASSERT_TRUE(memory.settle(t1).has_value());
   auto attempt = memory.begin("req-1", kT0 + seconds(1));
   ASSERT_EQ(attempt.tried.size(), 1u);
   EXPECT_EQ(attempt.tried[0], &a);
   EXPECT_TRUE(attempt.abandoned.empty());
-  memory.admit("req-1", b, 10, kT0 + seconds(1));
+  memory.admit("req-1", b, nullptr, 10, kT0 + seconds(1));
   EXPECT_EQ(memory.begin("req-1", kT0 + seconds(2)).tried.size(), 2u);
   EXPECT_TRUE(memory.begin("req-2", kT0).tried.empty());
   EXPECT_TRUE(memory.begin("", kT0).tried.empty());
@@ -36,7 +36,7 @@ TEST(RequestMemoryTest, RemembersTriedKeysPerRequestId) {
 TEST(RequestMemoryTest, SettleClosesATicketOnce) {
   RequestMemory memory(seconds(120), seconds(330), 1000);
   KeyState a("a");
-  const auto t = memory.admit("", a, 42, kT0);
+  const auto t = memory.admit("", a, nullptr, 42, kT0);
   EXPECT_NE(t, 0u);
   EXPECT_EQ(memory.open_tickets(), 1u);
   const auto ticket = memory.settle(t);
@@ -54,7 +54,7 @@ TEST(RequestMemoryTest, ReusedSlotsDoNotAnswerToOldIds) {
   KeyState a("a");
   std::set<std::uint64_t> ids;
   for (int i = 0; i < 100; ++i) {
-    const auto t = memory.admit("", a, 1, kT0);
+    const auto t = memory.admit("", a, nullptr, 1, kT0);
     EXPECT_TRUE(ids.insert(t).second);
     ASSERT_TRUE(memory.settle(t).has_value());
   }
@@ -64,13 +64,13 @@ TEST(RequestMemoryTest, ReusedSlotsDoNotAnswerToOldIds) {
 TEST(RequestMemoryTest, OpenTicketsOfEarlierAttemptsAreAbandoned) {
   RequestMemory memory(seconds(120), seconds(330), 1000);
   KeyState a("a"), b("b");
-  const auto t1 = memory.admit("req", a, 10, kT0);
+  const auto t1 = memory.admit("req", a, nullptr, 10, kT0);
   auto attempt = memory.begin("req", kT0 + seconds(5));
   ASSERT_EQ(attempt.abandoned.size(), 1u);
   EXPECT_EQ(attempt.abandoned[0].id, t1);
   EXPECT_EQ(attempt.abandoned[0].key, &a);
   EXPECT_FALSE(memory.settle(t1).has_value());  // closed by begin()
-  memory.admit("req", b, 10, kT0 + seconds(5));
+  memory.admit("req", b, nullptr, 10, kT0 + seconds(5));
   EXPECT_EQ(memory.begin("req", kT0 + seconds(6)).abandoned.size(), 1u);
   EXPECT_TRUE(memory.begin("req", kT0 + seconds(7)).abandoned.empty());
 }
@@ -78,8 +78,8 @@ TEST(RequestMemoryTest, OpenTicketsOfEarlierAttemptsAreAbandoned) {
 TEST(RequestMemoryTest, TicketsExpireAfterTheirTtl) {
   RequestMemory memory(seconds(120), seconds(330), 1000);
   KeyState a("a");
-  const auto t1 = memory.admit("", a, 1, kT0);
-  const auto t2 = memory.admit("r", a, 1, kT0 + seconds(10));
+  const auto t1 = memory.admit("", a, nullptr, 1, kT0);
+  const auto t2 = memory.admit("r", a, nullptr, 1, kT0 + seconds(10));
   EXPECT_TRUE(memory.expire(kT0 + seconds(329)).empty());
   auto expired = memory.expire(kT0 + seconds(330));
   ASSERT_EQ(expired.size(), 1u);
@@ -93,9 +93,9 @@ TEST(RequestMemoryTest, TicketsExpireAfterTheirTtl) {
 TEST(RequestMemoryTest, RequestIdsExpireAndSeenAgainRefreshes) {
   RequestMemory memory(seconds(120), seconds(330), 1000);
   KeyState a("a"), b("b");
-  memory.settle(memory.admit("old", a, 1, kT0));
-  memory.settle(memory.admit("kept", a, 1, kT0));
-  memory.settle(memory.admit("kept", b, 1, kT0 + seconds(100)));
+  memory.settle(memory.admit("old", a, nullptr, 1, kT0));
+  memory.settle(memory.admit("kept", a, nullptr, 1, kT0));
+  memory.settle(memory.admit("kept", b, nullptr, 1, kT0 + seconds(100)));
   memory.expire(kT0 + seconds(120));
   EXPECT_EQ(memory.requests(), 1u);
   EXPECT_TRUE(memory.begin("old", kT0 + seconds(120)).tried.empty());
@@ -109,7 +109,7 @@ TEST(RequestMemoryTest, BoundedEvictsOldestAndHandsBackTheirTickets) {
   KeyState a("a");
   std::set<std::uint64_t> open;
   for (int i = 0; i < 1000; ++i) {
-    open.insert(memory.admit("req-" + std::to_string(i), a, 1, kT0 + Duration(i)));
+    open.insert(memory.admit("req-" + std::to_string(i), a, nullptr, 1, kT0 + Duration(i)));
   }
   EXPECT_LE(memory.requests(), RequestMemory::kShards);
   EXPECT_TRUE(memory.begin("req-0", kT0 + seconds(1)).tried.empty());
@@ -136,19 +136,19 @@ TEST(RequestMemoryTest, RetriesPastTheInlineKeysKeepEveryTriedKeyInOrder) {
       ASSERT_EQ(attempt.abandoned.size(), 1u);
       EXPECT_EQ(attempt.abandoned[0].id, last);
     }
-    last = memory.admit("req", *keys[i], 1, kT0 + seconds(i));
+    last = memory.admit("req", *keys[i], nullptr, 1, kT0 + seconds(i));
   }
   // Expired but not yet swept, then admitted again: a new request.
-  memory.admit("req", *keys[0], 1, kT0 + seconds(500));
+  memory.admit("req", *keys[0], nullptr, 1, kT0 + seconds(500));
   EXPECT_EQ(memory.begin("req", kT0 + seconds(501)).tried.size(), 1u);
 }
 
 TEST(RequestMemoryTest, RefreshedIdOutlivesOlderOnesThenExpires) {
   RequestMemory memory(seconds(120), seconds(330), 1000);
   KeyState a("a");
-  memory.settle(memory.admit("a", a, 1, kT0));
-  memory.settle(memory.admit("b", a, 1, kT0 + seconds(1)));
-  memory.settle(memory.admit("a", a, 1, kT0 + seconds(50)));  // refreshed
+  memory.settle(memory.admit("a", a, nullptr, 1, kT0));
+  memory.settle(memory.admit("b", a, nullptr, 1, kT0 + seconds(1)));
+  memory.settle(memory.admit("a", a, nullptr, 1, kT0 + seconds(50)));  // refreshed
   memory.expire(kT0 + seconds(121));
   EXPECT_EQ(memory.requests(), 1u);
   EXPECT_TRUE(memory.begin("b", kT0 + seconds(121)).tried.empty());
@@ -172,7 +172,7 @@ TEST(RequestMemoryTest, ManyInsertsAndExpiriesMatchAModel) {
     for (int i = 0; i < 2000; ++i) {
       now += std::chrono::milliseconds(rng() % 50);
       const std::string id = "id-" + std::to_string(rng() % 20000);
-      memory.settle(memory.admit(id, a, 1, now));
+      memory.settle(memory.admit(id, a, nullptr, 1, now));
       expires[id] = now + seconds(120);
     }
     memory.expire(now);
@@ -194,13 +194,16 @@ TEST(RequestMemoryTest, ManyInsertsAndExpiriesMatchAModel) {
 TEST(RequestMemoryTest, LoweringAndRaisingTheBoundKeepsWorking) {
   RequestMemory memory(seconds(120), seconds(330), 10'000);
   KeyState a("a");
-  for (int i = 0; i < 5000; ++i) memory.settle(memory.admit("r" + std::to_string(i), a, 1, kT0));
+  for (int i = 0; i < 5000; ++i)
+    memory.settle(memory.admit("r" + std::to_string(i), a, nullptr, 1, kT0));
   EXPECT_EQ(memory.requests(), 5000u);
   memory.set_limits(seconds(120), seconds(330), 16 * 10);
-  for (int i = 0; i < 5000; ++i) memory.settle(memory.admit("s" + std::to_string(i), a, 1, kT0));
+  for (int i = 0; i < 5000; ++i)
+    memory.settle(memory.admit("s" + std::to_string(i), a, nullptr, 1, kT0));
   EXPECT_LE(memory.requests(), 16u * 10u);
   memory.set_limits(seconds(120), seconds(330), 100'000);
-  for (int i = 0; i < 50'000; ++i) memory.settle(memory.admit("t" + std::to_string(i), a, 1, kT0));
+  for (int i = 0; i < 50'000; ++i)
+    memory.settle(memory.admit("t" + std::to_string(i), a, nullptr, 1, kT0));
   EXPECT_GE(memory.requests(), 50'000u);
   EXPECT_FALSE(memory.begin("t0", kT0).tried.empty());
   EXPECT_FALSE(memory.begin("t49999", kT0).tried.empty());

@@ -34,12 +34,13 @@ TEST(SnapshotTest, BuildsProvidersKeysRoutesAndTiers) {
   AddProvider(c, "relay", {{.id = "r1", .models = {"gpt-4o*"}}});
   AddRoute(c, {"gpt-4o*"}, {{"relay", 1, 1}, {"openai", 0, 3}});
   AddRoute(c, {"text-*"}, {{"openai", 0, 1}}, /*is_default=*/true);
-  test::SetDefaultPolicy(c);
+  test::SetTestDefaults(c);
   c.mutable_policy()->set_attempts(5);
   c.mutable_policy()->mutable_rate_limit_cooldown()->set_nanos(500'000'000);
   c.mutable_policy()->mutable_rate_limit_cooldown()->set_seconds(2);
   KeyRegistry registry;
-  auto snap = Snapshot::build(c, registry);
+  ClientRegistry clients;
+  auto snap = Snapshot::build(c, registry, clients);
 
   ASSERT_EQ(snap->providers().size(), 2u);
   ASSERT_EQ(snap->keys().size(), 3u);
@@ -77,9 +78,10 @@ TEST(SnapshotTest, NoDefaultRouteMeansNoRouteForEmptyModel) {
   config::Config c;
   AddProvider(c, "p", {{.id = "k"}});
   AddRoute(c, {"*"}, {{"p", 0, 1}});
-  test::SetDefaultPolicy(c);
+  test::SetTestDefaults(c);
   KeyRegistry registry;
-  auto snap = Snapshot::build(c, registry);
+  ClientRegistry clients;
+  auto snap = Snapshot::build(c, registry, clients);
   EXPECT_EQ(snap->find_route(""), nullptr);
   EXPECT_NE(snap->find_route("x"), nullptr);
 }

@@ -62,8 +62,11 @@ inline config::Route* AddRoute(config::Config& c, const std::vector<std::string>
   return r;
 }
 
-// The loader's defaults, filled in as a validated config has them.
-inline void SetDefaultPolicy(config::Config& c) {
+// The loader's defaults, filled in as a validated config has them; and
+// anonymous access, as the tests about keys send no client token (client
+// tests set allow_anonymous as they need).
+inline void SetTestDefaults(config::Config& c) {
+  c.set_allow_anonymous(true);
   config::Policy* p = c.mutable_policy();
   if (!p->has_attempts()) p->set_attempts(3);
   if (!p->has_rate_limit_cooldown()) p->mutable_rate_limit_cooldown()->set_seconds(10);
@@ -80,13 +83,13 @@ inline config::Config OneRoute(const std::vector<KeySpec>& keys) {
   config::Config c;
   AddProvider(c, "p", keys);
   AddRoute(c, {"*"}, {{"p", 0, 1}}, /*is_default=*/true);
-  SetDefaultPolicy(c);
+  SetTestDefaults(c);
   return c;
 }
 
 struct RouterRig {
   explicit RouterRig(config::Config c)
-      : config(std::move(c)), router(clock, Snapshot::build(config, registry), registry) {}
+      : config(std::move(c)), router(clock, Snapshot::build(config, registry, clients), registry) {}
 
   Decision Decide(std::string_view model = "gpt-4o", std::string_view request_id = {},
                   std::uint64_t body_size = 400, std::string_view body_prefix = {}) {
@@ -111,6 +114,7 @@ struct RouterRig {
 
   FakeClock clock;
   KeyRegistry registry;
+  ClientRegistry clients;
   config::Config config;
   Router router;
 };

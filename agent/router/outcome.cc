@@ -1,4 +1,4 @@
-#include "agent/router/decision.h"
+#include "agent/router/outcome.h"
 
 namespace keymux::router {
 
@@ -18,6 +18,16 @@ std::string_view outcome_name(Outcome outcome) {
       return "attempts_exhausted";
     case Outcome::kUpstreamUnavailable:
       return "upstream_unavailable";
+    case Outcome::kMissingClientToken:
+      return "missing_client_token";
+    case Outcome::kInvalidClientToken:
+      return "invalid_client_token";
+    case Outcome::kModelNotAllowed:
+      return "model_not_allowed";
+    case Outcome::kClientRateLimited:
+      return "client_rate_limited";
+    case Outcome::kClientDailyBudgetExhausted:
+      return "client_daily_budget_exhausted";
   }
   return "unknown";
 }
