@@ -257,19 +257,23 @@ void Router::serve(const RouteRequest& request, Time now, Decision& d) {
   // the route frees up.
   Time soonest = Time::max();
   bool untried = false;
-  bool rate_limited = false;
   for (const KeyEntry* key : route->keys) {
     if (!key->allows_model(model)) continue;
     soonest = std::min(soonest, key->state->next_chance(now, tokens));
     untried = untried || std::find(attempt.tried.begin(), attempt.tried.end(), key->state) ==
                              attempt.tried.end();
-    const CooldownCause cause = key->state->view(now).cooldown_cause;
-    rate_limited = rate_limited || cause == CooldownCause::kRateLimited ||
-                   cause == CooldownCause::kExhausted;
   }
   // Every key already failed this request, and not for want of budget: the
-  // upstream is down, not busy.
-  if (!untried && !attempt.tried.empty() && !rate_limited) {
+  // upstream is down, not busy. (Causes are read only then: a 429 storm on an
+  // exhausted pool never gets here.)
+  const auto for_want_of_budget = [&] {
+    return std::any_of(route->keys.begin(), route->keys.end(), [&](const KeyEntry* key) {
+      const CooldownCause cause = key->state->view(now).cooldown_cause;
+      return key->allows_model(model) &&
+             (cause == CooldownCause::kRateLimited || cause == CooldownCause::kExhausted);
+    });
+  };
+  if (!untried && !attempt.tried.empty() && !for_want_of_budget()) {
     fail(d, Outcome::kUpstreamUnavailable, 503, "service_unavailable", "upstream_unavailable",
          "Every upstream key of this route was tried for this request and none answered it.");
     if (soonest != Time::max()) d.retry_after = std::max(Duration::zero(), soonest - now);
