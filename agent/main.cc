@@ -1,7 +1,6 @@
 // keymux-agent: the SPOP agent HAProxy asks for routing decisions.
 #include <event2/event.h>
 #include <getopt.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <charconv>
@@ -15,6 +14,11 @@
 #include <thread>
 #include <vector>
 
+#include "agent/admin/admin_api.h"
+#include "agent/admin/http_listener.h"
+#include "agent/admin/key_event_log.h"
+#include "agent/admin/logging.h"
+#include "agent/admin/reloader.h"
 #include "agent/config/bundled.h"
 #include "agent/config/hash_token.h"
 #include "agent/config/loader.h"
@@ -31,12 +35,15 @@
 namespace {
 
 constexpr std::string_view kDefaultListen = "127.0.0.1:12345";
+constexpr std::string_view kDefaultAdminListen = "127.0.0.1:9100";
 constexpr int kMaxThreads = 1024;
 
 struct Flags {
   keymux::server::ServerOptions server;
   spdlog::level::level_enum log_level = spdlog::level::info;
-  std::string config_path;  // empty: the bundled default
+  keymux::admin::LogFormat log_format = keymux::admin::LogFormat::kText;
+  std::string admin_listen{kDefaultAdminListen};  // empty: no admin listener
+  std::string config_path;                        // empty: the bundled default
   std::vector<std::string> haproxy_config_paths;  // HAProxy loads every -f file as one config
   bool check_only = false;
 };
@@ -69,15 +76,20 @@ void print_usage(std::FILE* out) {
                "  --max-frame-size N     largest SPOP frame accepted, in bytes, %u..%u;\n"
                "                         the agreed size is the smaller of this and\n"
                "                         HAProxy's (default %u)\n"
+               "  --admin-listen ADDR    the admin HTTP API (/healthz, /readyz, /metrics,\n"
+               "                         /v1/...): HOST:PORT, port 0 for any free port, or\n"
+               "                         'off' (default %s)\n"
                "  --log-level LEVEL      trace, debug, info, warn or error (default info)\n"
+               "  --log-format FORMAT    text or json (one JSON object per line; default text)\n"
                "  --help                 print this help and exit\n"
                "  --version              print the version and exit\n"
                "\n"
                "SIGTERM or SIGINT stops gracefully: answers what has arrived, sends\n"
-               "AGENT-DISCONNECT to HAProxy and exits 0.\n",
+               "AGENT-DISCONNECT to HAProxy and exits 0. SIGHUP reloads the configuration\n"
+               "(as POST /v1/reload does): a bad one is rejected and the old one serves on.\n",
                std::string(kDefaultListen).c_str(), std::thread::hardware_concurrency(),
                keymux::spop::kMinFrameSize, keymux::spop::kLargestMaxFrameSize,
-               keymux::spop::kDefaultMaxFrameSize);
+               keymux::spop::kDefaultMaxFrameSize, std::string(kDefaultAdminListen).c_str());
 }
 
 std::optional<std::uint64_t> parse_number(std::string_view text) {
@@ -112,7 +124,9 @@ int parse_flags(int argc, char** argv, Flags& flags) {
     kVersion,
     kConfig,
     kCheck,
-    kHaproxyConfig
+    kHaproxyConfig,
+    kAdminListen,
+    kLogFormat
   };
   static const option kOptions[] = {
       {"config", required_argument, nullptr, kConfig},
@@ -122,6 +136,8 @@ int parse_flags(int argc, char** argv, Flags& flags) {
       {"threads", required_argument, nullptr, kThreads},
       {"max-frame-size", required_argument, nullptr, kMaxFrameSize},
       {"log-level", required_argument, nullptr, kLogLevel},
+      {"log-format", required_argument, nullptr, kLogFormat},
+      {"admin-listen", required_argument, nullptr, kAdminListen},
       {"help", no_argument, nullptr, kHelp},
       {"version", no_argument, nullptr, kVersion},
       {nullptr, 0, nullptr, 0},
@@ -166,6 +182,26 @@ int parse_flags(int argc, char** argv, Flags& flags) {
                            std::string(value) + "'");
         }
         flags.log_level = *level;
+        break;
+      }
+      case kLogFormat: {
+        const auto format = keymux::admin::parse_log_format(value);
+        if (!format) {
+          return bad_usage("--log-format wants text or json, got '" + std::string(value) + "'");
+        }
+        flags.log_format = *format;
+        break;
+      }
+      case kAdminListen: {
+        if (value == "off") {
+          flags.admin_listen.clear();
+          break;
+        }
+        keymux::server::ListenSpec spec;
+        std::string error;
+        if (!keymux::server::parse_listen_spec(value, spec, error)) return bad_usage(error);
+        if (spec.is_unix) return bad_usage("--admin-listen wants HOST:PORT or 'off'");
+        flags.admin_listen = value;
         break;
       }
       case kConfig:
@@ -241,14 +277,6 @@ std::optional<keymux::config::Config> load_config(const Flags& flags) {
   return std::move(result.config);
 }
 
-std::string describe(const keymux::config::Config& config) {
-  std::size_t keys = 0;
-  for (const auto& provider : config.providers()) keys += provider.keys_size();
-  return std::to_string(config.providers_size()) + " providers, " + std::to_string(keys) +
-         " keys, " + std::to_string(config.routes_size()) + " routes, " +
-         std::to_string(config.clients_size()) + " clients";
-}
-
 // A valid configuration that nobody can use: worth saying, not an error.
 constexpr const char* kRefusesEveryone =
     "no clients and allow_anonymous is false: every request will be refused with 401";
@@ -270,6 +298,11 @@ void on_stop_signal(evutil_socket_t signal_number, short /*what*/, void* arg) {
   event_base_loopbreak(static_cast<event_base*>(arg));
 }
 
+void on_reload_signal(evutil_socket_t /*signal_number*/, short /*what*/, void* arg) {
+  spdlog::info("SIGHUP received, reloading the configuration");
+  static_cast<keymux::admin::Reloader*>(arg)->reload();  // logs its result
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -288,17 +321,17 @@ int main(int argc, char** argv) {
   if (flags.check_only) {
     if (refuses_everyone(*config))
       std::fprintf(stderr, "%s: note: %s\n", config_name.c_str(), kRefusesEveryone);
-    std::printf("%s: valid (%s)\n", config_name.c_str(), describe(*config).c_str());
+    std::printf("%s: valid (%s)\n", config_name.c_str(),
+                keymux::admin::config_summary(*config).c_str());
     return 0;
   }
 
-  auto logger = spdlog::stderr_color_mt("keymux");
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(flags.log_level);
-  spdlog::flush_on(spdlog::level::warn);
+  keymux::admin::setup_logging(flags.log_format, flags.log_level);
 
   // A write to a peer that reset is an error code, not a process kill.
   std::signal(SIGPIPE, SIG_IGN);
+  // A SIGHUP before the reload handler is in place must not kill the agent.
+  std::signal(SIGHUP, SIG_IGN);
 
   // Signals are turned into loop events before any thread starts, so that a
   // SIGTERM during startup also ends in a graceful stop.
@@ -323,26 +356,61 @@ int main(int argc, char** argv) {
   const keymux::router::SystemClock clock;
   keymux::router::KeyRegistry registry;
   keymux::router::ClientRegistry clients;
+  keymux::metrics::AgentMetrics metrics;
   keymux::router::Router router(clock, keymux::router::Snapshot::build(*config, registry, clients),
                                 registry);
-  spdlog::info("configuration {}: {}", config_name, describe(*config));
+  keymux::admin::KeyEventLog key_event_log;
+  router.set_event_sink(&key_event_log);
+  keymux::admin::Reloader reloader(flags.config_path, keymux::config::Environment::process(),
+                                   router, registry, clients, metrics);
+  reloader.start(*config);
+  spdlog::info("configuration {}: {}", config_name, keymux::admin::config_summary(*config));
   if (refuses_everyone(*config)) spdlog::warn("{}", kRefusesEveryone);
+  if (config->admin().token_sha256().empty()) {
+    spdlog::info(
+        "no admin.token_sha256 in the configuration: the admin API's /v1/ endpoints "
+        "are closed");
+  }
 
-  keymux::server::Server server(flags.server, [&router](int /*worker_index*/) {
-    return std::make_unique<keymux::handler::DecisionHandler>(router);
+  keymux::server::Server server(flags.server, [&router, &metrics](int /*worker_index*/) {
+    return std::make_unique<keymux::handler::DecisionHandler>(router, &metrics);
   });
+  std::atomic<bool> serving{false};
+  keymux::admin::AdminApi admin_api(router, reloader, metrics, &server.stats(), [&serving] {
+    return serving.load() ? std::string() : std::string("the SPOP workers are not running");
+  });
+  keymux::admin::HttpListener admin_listener(admin_api);
   std::string error;
   if (!server.start(error)) {
     spdlog::error("cannot start: {}", error);
     return 1;
   }
+  serving.store(true);
   spdlog::info("keymux-agent {} listening on {} with {} worker threads, max-frame-size {}",
                keymux::kAgentVersion, join(server.bound_addresses()), threads,
                flags.server.max_frame_size);
+  if (!flags.admin_listen.empty()) {
+    if (!admin_listener.start(flags.admin_listen, error)) {
+      spdlog::error("cannot start: {}", error);
+      server.stop();
+      return 1;
+    }
+    spdlog::info("admin API listening on {}", admin_listener.bound_address());
+  }
+
+  event* sighup = evsignal_new(base, SIGHUP, on_reload_signal, &reloader);
+  if (sighup == nullptr || evsignal_add(sighup, nullptr) != 0) {
+    spdlog::error("cannot install the SIGHUP handler");
+    server.stop();
+    return 1;
+  }
 
   event_base_dispatch(base);
+  serving.store(false);
+  admin_listener.stop();
   server.stop();
 
+  event_free(sighup);
   event_free(sigterm);
   event_free(sigint);
   event_base_free(base);

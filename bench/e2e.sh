@@ -208,7 +208,7 @@ start_plain_haproxy() {
 start_keymux() {
   free_port AGENT_PORT
   on_cpu 0 "$AGENT" --listen "127.0.0.1:$AGENT_PORT" --config "$ROOT/bench/keymux-bench.yaml" \
-    --threads 1 --log-level warn >"$WORK/agent.log" 2>&1 &
+    --threads 1 --log-level warn --admin-listen off >"$WORK/agent.log" 2>&1 &
   PIDS+=($!)
   AGENT_PID=$!
   wait_port "$AGENT_PORT" $! agent "$WORK/agent.log"

@@ -75,7 +75,7 @@ trap 'stop_agent; rm -rf "$WORK"' EXIT
 
 start_agent() {  # start_agent PORT THREADS [CPU]
   local port=$1 threads=$2 cpu=${3:-}
-  local cmd=("$AGENT" --config bench/keymux-bench.yaml --listen "127.0.0.1:$port" --threads "$threads" --log-level warn)
+  local cmd=("$AGENT" --config bench/keymux-bench.yaml --listen "127.0.0.1:$port" --threads "$threads" --log-level warn --admin-listen off)
   if [[ -n "$cpu" && "$cpus" -ge 2 ]] && command -v taskset >/dev/null; then
     cmd=(taskset -c "$cpu" "${cmd[@]}")  # taskset execs the agent: $! is the agent's PID
   fi

@@ -2,7 +2,21 @@
 # Installs the Debian packages needed to build keymux and run every test tier.
 # Idempotent: asks dpkg what is missing and only then runs apt-get (update + install).
 # Runs as root, or through sudo when it is available.
+#
+#   deploy/install-deps.sh              everything: build, tests, fuzzing, end to end (default)
+#   deploy/install-deps.sh --build-only what compiling keymux-agent needs (deploy/Dockerfile's build stage)
+#   deploy/install-deps.sh --runtime    what running the gateway needs: HAProxy and the agent's
+#                                       shared libraries (the image's runtime stage, deploy/install.sh hosts)
 set -euo pipefail
+
+MODE=all
+case "${1:-}" in
+  "") ;;
+  --build-only) MODE=build ;;
+  --runtime) MODE=runtime ;;
+  -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "install-deps: unknown argument '$1' (--build-only, --runtime)" >&2; exit 2 ;;
+esac
 
 PACKAGES=(
   # build
@@ -22,8 +36,20 @@ PACKAGES=(
 
 # The e2e suite runs the official OpenAI Node SDK: Debian's Node.js and npm,
 # unless a Node.js is already installed (e.g. from NodeSource, which bundles npm).
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+if [[ $MODE == all ]] && { ! command -v node >/dev/null || ! command -v npm >/dev/null; }; then
   PACKAGES+=(nodejs npm)
+fi
+# Subsets for images and hosts that only build or only run the agent.
+if [[ $MODE == build ]]; then
+  PACKAGES=(build-essential cmake ninja-build pkg-config
+            libevent-dev libssl-dev libprotobuf-dev protobuf-compiler
+            libspdlog-dev libfmt-dev libyaml-cpp-dev)
+elif [[ $MODE == runtime ]]; then
+  # The shared libraries keymux-agent links (CMakeLists.txt: libevent_core,
+  # protobuf, yaml-cpp, spdlog/fmt, OpenSSL's libcrypto); the CAs for
+  # providers.cfg's `ca-file @system-ca`.
+  PACKAGES=(haproxy libevent-core-2.1-7 libprotobuf32 libyaml-cpp0.7
+            libspdlog1.10 libfmt9 libssl3 ca-certificates)
 fi
 
 is_installed() {
@@ -50,7 +76,7 @@ else
 fi
 
 # The fuzz tier needs clang's libFuzzer: check that -fsanitize=fuzzer links.
-if [[ "${KEYMUX_SKIP_FUZZ_CHECK:-}" != 1 ]]; then
+if [[ $MODE == all && "${KEYMUX_SKIP_FUZZ_CHECK:-}" != 1 ]]; then
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
   cat >"$tmp/f.cc" <<'CC'

@@ -70,6 +70,7 @@ class Validator {
     for (int i = 0; i < config_.clients_size(); ++i) {
       client(config_.clients(i), element_path("clients", static_cast<std::size_t>(i)));
     }
+    if (config_.has_admin()) admin(config_.admin(), "admin");
   }
 
  private:
@@ -232,6 +233,21 @@ class Validator {
     at_least_one(client.has_tpm(), client.tpm(), "tpm");
     at_least_one(client.has_max_in_flight(), client.max_in_flight(), "max_in_flight");
     at_least_one(client.has_tokens_per_day(), client.tokens_per_day(), "tokens_per_day");
+  }
+
+  void admin(const Admin& admin, const std::string& path) {
+    const std::string token_path = field_path(path, "token_sha256");
+    const std::string& token = admin.token_sha256();
+    if (token.empty()) return;  // the /v1/ endpoints stay closed
+    if (token.size() != kSha256HexLength || !all_of(token, lower_hex_char)) {
+      d_.error(token_path,
+               "admin: token_sha256 must be 64 lower-case hex characters (the " +
+                   std::string("SHA-256 of the token: keymux-agent hash-token prints it)"));
+    } else if (const auto it = tokens_.find(token); it != tokens_.end()) {
+      // A client holding the admin token could reconfigure the gateway.
+      d_.error(token_path, "admin: token_sha256 is a client's token too" + at_line(d_, it->second) +
+                               "; the admin token must be its own");
+    }
   }
 
   void positive(const google::protobuf::Duration& value, const std::string& path,

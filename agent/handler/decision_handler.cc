@@ -1,5 +1,6 @@
 #include "agent/handler/decision_handler.h"
 
+#include <chrono>
 #include <optional>
 #include <string_view>
 
@@ -58,9 +59,14 @@ spop::NotifyHandler::Reply DecisionHandler::on_notify(spop::Session& /*session*/
                                                       spop::AckEncoder& ack) {
   for (const spop::Message& message : request.messages) {
     if (message.name == "route") {
+      const auto start = std::chrono::steady_clock::now();
       route(message, ack);
+      if (metrics_ != nullptr) {
+        metrics_->decision_time.observe(std::chrono::steady_clock::now() - start);
+      }
     } else if (message.name == "settle") {
       settle(message);
+      if (metrics_ != nullptr) metrics_->settles.fetch_add(1, std::memory_order_relaxed);
     } else if (message.name == "version") {
       set(ack, "agent_version", TypedValue::of_string(kAgentVersion));
     }
@@ -85,6 +91,7 @@ void DecisionHandler::route(const spop::Message& message, spop::AckEncoder& ack)
   request.body_prefix = text_arg(message, "body").value_or("");
 
   const router::Decision decision = router_.decide(request);
+  if (metrics_ != nullptr) metrics_->count_decision(decision.outcome);
   // The client's name (never its token), for HAProxy's log.
   if (decision.client != nullptr) set(ack, "client", TypedValue::of_string(decision.client->name));
   if (decision.routed()) {

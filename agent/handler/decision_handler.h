@@ -13,6 +13,7 @@
 // could not fetch arrives as NULL and is treated as absent.
 #pragma once
 
+#include "agent/metrics/agent_metrics.h"
 #include "agent/router/router.h"
 #include "agent/spop/session.h"
 
@@ -20,7 +21,9 @@ namespace keymux::handler {
 
 class DecisionHandler final : public spop::NotifyHandler {
  public:
-  explicit DecisionHandler(router::Router& router) : router_(router) {}
+  // `metrics`, when given, counts decisions by outcome and times them.
+  explicit DecisionHandler(router::Router& router, metrics::AgentMetrics* metrics = nullptr)
+      : router_(router), metrics_(metrics) {}
 
   Reply on_notify(spop::Session& session, const spop::NotifyRequest& request,
                   spop::AckEncoder& ack) override;
@@ -35,6 +38,7 @@ class DecisionHandler final : public spop::NotifyHandler {
                  std::string_view message);
 
   router::Router& router_;
+  metrics::AgentMetrics* const metrics_;
   std::string error_body_;  // reused: no allocation per error once warmed up
   std::string answer_;
 };

@@ -21,7 +21,6 @@ void ClientState::configure(const ClientLimits& limits) {
   limits_ = limits;
   requests_.set_limit(limits.window.rpm);
   tokens_.set_limit(limits.window.tpm);
-  unlimited_.store(!limits.any(), std::memory_order_relaxed);
 }
 
 void ClientState::roll_day_locked(Time now) {
@@ -34,14 +33,11 @@ void ClientState::roll_day_locked(Time now) {
 }
 
 ClientState::Admission ClientState::try_admit(Time now, std::uint64_t tokens) {
-  if (unlimited_.load(std::memory_order_relaxed)) {
-    in_flight_.fetch_add(1, std::memory_order_relaxed);
-    return {true, now};
-  }
   std::lock_guard lock(mu_);
   roll_day_locked(now);
   // Within the day budget, a request counts as in the token window.
-  const std::uint64_t daily_charge = std::min(tokens, limits_.tokens_per_day);
+  const std::uint64_t daily_charge =
+      limits_.tokens_per_day != 0 ? std::min(tokens, limits_.tokens_per_day) : tokens;
   if (limits_.tokens_per_day != 0 && tokens_today_ > limits_.tokens_per_day - daily_charge) {
     return {false, start_of_day(day_ + 1), true};
   }
@@ -58,12 +54,13 @@ ClientState::Admission ClientState::try_admit(Time now, std::uint64_t tokens) {
 
 void ClientState::cancel(Time now, std::uint64_t tokens) {
   release();
-  if (unlimited_.load(std::memory_order_relaxed)) return;
   std::lock_guard lock(mu_);
   requests_.cancel(now);
   tokens_.cancel(now, tokens);
   if (day_of(now) == day_) {
-    tokens_today_ -= std::min(tokens_today_, std::min(tokens, limits_.tokens_per_day));
+    const std::uint64_t daily_charge =
+        limits_.tokens_per_day != 0 ? std::min(tokens, limits_.tokens_per_day) : tokens;
+    tokens_today_ -= std::min(tokens_today_, daily_charge);
   }
 }
 

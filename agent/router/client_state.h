@@ -70,9 +70,6 @@ class ClientState {
   void roll_day_locked(Time now);
 
   const std::string name_;
-  // No limit at all (anonymous, or a client with no limits): admission is
-  // only the in-flight count, without the lock.
-  std::atomic<bool> unlimited_{true};
   std::atomic<std::uint32_t> in_flight_{0};
   std::array<std::atomic<std::uint64_t>, kOutcomeCount> by_outcome_{};
   std::atomic<std::uint64_t> tokens_reserved_total_{0};

@@ -33,6 +33,16 @@ std::string_view cooldown_cause_name(CooldownCause cause) {
   return "unknown";
 }
 
+std::size_t response_class(int status) {
+  return status >= 100 && status < 600 ? static_cast<std::size_t>(status / 100) : 0;
+}
+
+std::string_view response_class_name(std::size_t index) {
+  static constexpr std::string_view kNames[kResponseClassCount] = {"no_response", "1xx", "2xx",
+                                                                   "3xx",         "4xx", "5xx"};
+  return index < kResponseClassCount ? kNames[index] : "no_response";
+}
+
 KeyState::KeyState(std::string id) : id_(std::move(id)), requests_(0), tokens_(0) {}
 
 void KeyState::configure(const KeyLimits& limits) {
@@ -95,6 +105,7 @@ KeyState::Admission KeyState::try_admit(Time now, std::uint64_t tokens) {
   tokens_since_report_ += tokens;
   served_.fetch_add(1, std::memory_order_relaxed);
   admitted_total_.fetch_add(1, std::memory_order_relaxed);
+  tokens_reserved_total_.fetch_add(tokens, std::memory_order_relaxed);
   refresh_hints_locked(now);
   return {true, now};
 }
@@ -125,8 +136,32 @@ void KeyState::store_report_locked(Time now, const UpstreamReport& report) {
   }
 }
 
-void KeyState::on_success(Time now, const UpstreamReport& report) {
+void KeyState::record_response(int status) {
+  responses_by_class_[response_class(status)].fetch_add(1, std::memory_order_relaxed);
+}
+
+KeyChange KeyState::start_cooldown_locked(Time now, Time until, CooldownCause cause) {
+  KeyChange change;
+  if (until <= now) return change;  // a retry-after already past: nothing to wait for
+  const bool was_cooling = now < cooldown_until_;
+  const CooldownCause was_cause = cooldown_cause_;
+  if (until > cooldown_until_) {
+    cooldown_until_ = until;
+    cooldown_cause_ = cause;
+  }
+  if (was_cooling && was_cause == cooldown_cause_) return change;  // already cooling for it
+  ++cooldowns_by_cause_[static_cast<std::size_t>(cooldown_cause_)];
+  change.kind = KeyChange::Kind::kCooling;
+  change.cause = cooldown_cause_;
+  change.until = cooldown_until_;
+  change.consecutive_failures = consecutive_failures_;
+  return change;
+}
+
+KeyChange KeyState::on_success(Time now, const UpstreamReport& report) {
   std::lock_guard lock(mu_);
+  KeyChange change;
+  const bool troubled = consecutive_failures_ > 0 || cooldown_cause_ != CooldownCause::kNone;
   consecutive_failures_ = 0;
   // The key answers again: a failure cooldown is over. A 429 cooldown is the
   // provider's word and runs to its end (this response may predate it).
@@ -136,12 +171,33 @@ void KeyState::on_success(Time now, const UpstreamReport& report) {
     if (failure_cooldown) cooldown_until_ = Time{};
     cooldown_cause_ = CooldownCause::kNone;
   }
+  if (troubled && cooldown_cause_ == CooldownCause::kNone && quarantine_reason_.empty()) {
+    change.kind = KeyChange::Kind::kRecovered;
+  }
+  const bool was_exhausted =
+      reported_requests_left_locked(now) == 0u || reported_tokens_left_locked(now) == 0u;
   store_report_locked(now, report);
+  // The provider says nothing is left until its reset: a cooldown of its own.
+  if (!was_exhausted) {
+    Time exhausted_until{};
+    if (reported_requests_left_locked(now) == 0u) exhausted_until = reported_requests_reset_;
+    if (reported_tokens_left_locked(now) == 0u) {
+      exhausted_until = std::max(exhausted_until, reported_tokens_reset_);
+    }
+    if (exhausted_until > now) {
+      ++cooldowns_by_cause_[static_cast<std::size_t>(CooldownCause::kExhausted)];
+      change = {};
+      change.kind = KeyChange::Kind::kCooling;
+      change.cause = CooldownCause::kExhausted;
+      change.until = exhausted_until;
+    }
+  }
   refresh_hints_locked(now);
+  return change;
 }
 
-void KeyState::on_rate_limited(Time now, const UpstreamReport& report,
-                               const CooldownPolicy& policy) {
+KeyChange KeyState::on_rate_limited(Time now, const UpstreamReport& report,
+                                    const CooldownPolicy& policy) {
   std::lock_guard lock(mu_);
   store_report_locked(now, report);
   Time until = now + policy.rate_limit;
@@ -165,32 +221,37 @@ void KeyState::on_rate_limited(Time now, const UpstreamReport& report,
       until = *any_reset;
     }
   }
-  if (until > cooldown_until_) {
-    cooldown_until_ = until;
-    cooldown_cause_ = CooldownCause::kRateLimited;
-  }
+  KeyChange change = start_cooldown_locked(now, until, CooldownCause::kRateLimited);
   refresh_hints_locked(now);
+  return change;
 }
 
-void KeyState::quarantine(std::string reason) {
+KeyChange KeyState::quarantine(std::string reason) {
   std::lock_guard lock(mu_);
+  KeyChange change;
+  if (!quarantine_reason_.empty()) return change;  // the first reason stands
   quarantine_reason_ = reason.empty() ? std::string("quarantined") : std::move(reason);
   quarantined_.store(true, std::memory_order_relaxed);
+  ++quarantines_total_;
+  change.kind = KeyChange::Kind::kQuarantined;
+  change.reason = quarantine_reason_;
+  return change;
 }
 
-void KeyState::on_failure(Time now, CooldownCause cause, const CooldownPolicy& policy) {
+KeyChange KeyState::on_failure(Time now, CooldownCause cause, const CooldownPolicy& policy) {
   std::lock_guard lock(mu_);
   const std::uint32_t failures = ++consecutive_failures_;
-  const Time until = now + backoff(failures, policy);
-  if (until > cooldown_until_) {
-    cooldown_until_ = until;
-    cooldown_cause_ = cause;
-  }
+  KeyChange change = start_cooldown_locked(now, now + backoff(failures, policy), cause);
   refresh_hints_locked(now);
+  return change;
 }
 
-void KeyState::enable() {
+KeyChange KeyState::enable(Time now) {
   std::lock_guard lock(mu_);
+  KeyChange change;
+  if (!quarantine_reason_.empty() || now < cooldown_until_ || consecutive_failures_ > 0) {
+    change.kind = KeyChange::Kind::kRecovered;
+  }
   quarantine_reason_.clear();
   cooldown_until_ = Time{};
   cooldown_cause_ = CooldownCause::kNone;
@@ -198,6 +259,7 @@ void KeyState::enable() {
   // Window hints come back with the next try_admit.
   blocked_until_us_.store(0, std::memory_order_relaxed);
   quarantined_.store(false, std::memory_order_relaxed);
+  return change;
 }
 
 KeyView KeyState::view(Time now) {
@@ -210,6 +272,12 @@ KeyView KeyState::view(Time now) {
   v.reported_remaining_tokens = reported_tokens_left_locked(now);
   v.consecutive_failures = consecutive_failures_;
   v.admitted_total = admitted_total_.load(std::memory_order_relaxed);
+  for (std::size_t i = 0; i < kResponseClassCount; ++i) {
+    v.responses_by_class[i] = responses_by_class_[i].load(std::memory_order_relaxed);
+  }
+  v.cooldowns_by_cause = cooldowns_by_cause_;
+  v.quarantines_total = quarantines_total_;
+  v.tokens_reserved_total = tokens_reserved_total_.load(std::memory_order_relaxed);
   if (!quarantine_reason_.empty()) {
     v.condition = KeyCondition::kQuarantined;
     v.quarantine_reason = quarantine_reason_;

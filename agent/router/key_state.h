@@ -4,7 +4,9 @@
 // atomics mirror it so the selection scan can skip hopeless keys without locking.
 #pragma once
 
+#include <array>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -28,7 +30,27 @@ enum class CooldownCause : std::uint8_t {
   kConnectionFailure,  // no response at all
   kExhausted,          // upstream reported 0 remaining until its reset
 };
+inline constexpr std::size_t kCooldownCauseCount = 5;
 std::string_view cooldown_cause_name(CooldownCause cause);
+
+// Settled attempts by what the provider answered: index 0 no response at all,
+// 1..5 the status classes 1xx..5xx.
+inline constexpr std::size_t kResponseClassCount = 6;
+std::size_t response_class(int status);
+std::string_view response_class_name(std::size_t index);  // "no_response", "1xx".."5xx"
+
+// What a response or an operator did to a key's condition, reported only when
+// the condition changed (so each is worth one log line).
+struct KeyChange {
+  enum class Kind : std::uint8_t { kNone, kCooling, kQuarantined, kRecovered };
+  Kind kind = Kind::kNone;
+  CooldownCause cause = CooldownCause::kNone;  // kCooling
+  Time until{};                                // kCooling
+  std::uint32_t consecutive_failures = 0;      // kCooling after 5xx or no response
+  std::string reason;                          // kQuarantined
+
+  explicit operator bool() const { return kind != Kind::kNone; }
+};
 
 struct CooldownPolicy {
   Duration rate_limit = std::chrono::seconds(10);
@@ -49,6 +71,11 @@ struct KeyView {
   std::uint32_t consecutive_failures = 0;
   std::string quarantine_reason;  // empty unless quarantined
   std::uint64_t admitted_total = 0;
+  // Totals for metrics, since the agent started.
+  std::array<std::uint64_t, kResponseClassCount> responses_by_class{};
+  std::array<std::uint64_t, kCooldownCauseCount> cooldowns_by_cause{};
+  std::uint64_t quarantines_total = 0;
+  std::uint64_t tokens_reserved_total = 0;
 };
 
 class KeyState {
@@ -91,17 +118,22 @@ class KeyState {
   // Frees the in-flight slot of an admitted request (settle, timeout or retry).
   void release();
 
+  // Counts a settled attempt by its status (0: no response), for metrics.
+  void record_response(int status);
+
   // What the response said. Each releases nothing: call release() as well.
-  void on_success(Time now, const UpstreamReport& report);
+  // Each returns the change of condition it caused, if any.
+  // 2xx: ends a failure streak; the provider's remaining counts are kept.
+  KeyChange on_success(Time now, const UpstreamReport& report);
   // 429: cool until retry-after-ms, retry-after, the reported reset, else the
   // policy default; never shortens a longer cooldown already running.
-  void on_rate_limited(Time now, const UpstreamReport& report, const CooldownPolicy& policy);
-  // 401/403: out of service until an operator re-enables the key.
-  void quarantine(std::string reason);
+  KeyChange on_rate_limited(Time now, const UpstreamReport& report, const CooldownPolicy& policy);
+  // 401/403 or an operator: out of service until an operator re-enables the key.
+  KeyChange quarantine(std::string reason);
   // 5xx or no response: policy.server_error * 2^(n-1), capped, n = consecutive failures.
-  void on_failure(Time now, CooldownCause cause, const CooldownPolicy& policy);
-  // Operator actions (admin API).
-  void enable();
+  KeyChange on_failure(Time now, CooldownCause cause, const CooldownPolicy& policy);
+  // Operator action (admin API): back in service, cooldown and failures forgotten.
+  KeyChange enable(Time now);
 
   KeyView view(Time now);
 
@@ -114,6 +146,9 @@ class KeyState {
   std::optional<std::uint64_t> reported_requests_left_locked(Time now) const;
   std::optional<std::uint64_t> reported_tokens_left_locked(Time now) const;
   void store_report_locked(Time now, const UpstreamReport& report);
+  // Counts a cooldown that starts now and describes it; kNone when the key
+  // was cooling already for the same cause.
+  KeyChange start_cooldown_locked(Time now, Time until, CooldownCause cause);
 
   // Hints for may_admit() and served(), written under mu_. First and on one
   // cache line: the selection scan reads only these for most keys.
@@ -123,6 +158,8 @@ class KeyState {
   std::atomic<std::uint32_t> max_in_flight_hint_{0};
   std::atomic<std::uint64_t> served_{0};
   std::atomic<std::uint64_t> admitted_total_{0};
+  std::array<std::atomic<std::uint64_t>, kResponseClassCount> responses_by_class_{};
+  std::atomic<std::uint64_t> tokens_reserved_total_{0};
 
   const std::string id_;
   mutable std::mutex mu_;
@@ -134,6 +171,8 @@ class KeyState {
   CooldownCause cooldown_cause_ = CooldownCause::kNone;
   std::uint32_t consecutive_failures_ = 0;
   std::string quarantine_reason_;
+  std::array<std::uint64_t, kCooldownCauseCount> cooldowns_by_cause_{};
+  std::uint64_t quarantines_total_ = 0;
   // The provider's own count, valid until its reset; admissions since the
   // report are subtracted from it.
   std::optional<std::uint64_t> reported_requests_;

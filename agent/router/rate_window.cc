@@ -4,6 +4,39 @@
 
 namespace keymux::router {
 
+namespace {
+std::int64_t second_of(Time t) {
+  return std::chrono::floor<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+}  // namespace
+
+void MinuteMeter::add(Time now, std::uint64_t amount) {
+  const std::int64_t second = second_of(now);
+  const std::size_t i = static_cast<std::size_t>(second % static_cast<std::int64_t>(kSeconds));
+  if (second_[i] != second) {
+    second_[i] = second;
+    amount_[i] = 0;
+  }
+  amount_[i] += amount;
+}
+
+void MinuteMeter::remove(Time at, std::uint64_t amount) {
+  const std::int64_t second = second_of(at);
+  const std::size_t i = static_cast<std::size_t>(second % static_cast<std::int64_t>(kSeconds));
+  if (second_[i] == second) amount_[i] -= std::min(amount_[i], amount);
+}
+
+std::uint64_t MinuteMeter::sum(Time now) const {
+  const std::int64_t newest = second_of(now);
+  std::uint64_t total = 0;
+  for (std::size_t i = 0; i < kSeconds; ++i) {
+    if (second_[i] > newest - static_cast<std::int64_t>(kSeconds) && second_[i] <= newest) {
+      total += amount_[i];
+    }
+  }
+  return total;
+}
+
 RequestWindow::RequestWindow(std::uint32_t limit, Duration span) : limit_(limit), span_(span) {}
 
 void RequestWindow::set_limit(std::uint32_t limit) {
@@ -21,6 +54,7 @@ void RequestWindow::set_limit(std::uint32_t limit) {
 }
 
 std::uint32_t RequestWindow::used(Time now) const {
+  if (limit_ == 0) return meter_ ? static_cast<std::uint32_t>(meter_->sum(now)) : 0;
   const Time horizon = now - span_;
   return static_cast<std::uint32_t>(
       std::count_if(ring_.begin(), ring_.end(), [&](Time t) { return t > horizon; }));
@@ -33,7 +67,11 @@ bool RequestWindow::has_room(Time now) const {
 }
 
 void RequestWindow::admit(Time now) {
-  if (limit_ == 0) return;  // nothing to enforce, nothing to remember
+  if (limit_ == 0) {  // nothing to enforce: counted only to be shown
+    if (!meter_) meter_ = std::make_unique<MinuteMeter>();
+    meter_->add(now, 1);
+    return;
+  }
   if (ring_.size() < limit_) {
     ring_.push_back(now);
     return;
@@ -43,7 +81,11 @@ void RequestWindow::admit(Time now) {
 }
 
 void RequestWindow::cancel(Time at) {
-  if (limit_ == 0 || ring_.empty()) return;
+  if (limit_ == 0) {
+    if (meter_) meter_->remove(at, 1);
+    return;
+  }
+  if (ring_.empty()) return;
   const std::size_t n = ring_.size();
   // The newest admission at `at`, searched newest first (almost always the newest).
   std::size_t found = n;
@@ -85,6 +127,7 @@ void TokenWindow::expire(Time now) {
 }
 
 std::uint64_t TokenWindow::used(Time now) {
+  if (limit_ == 0) return meter_ ? meter_->sum(now) : 0;
   expire(now);
   return sum_;
 }
@@ -99,7 +142,11 @@ bool TokenWindow::has_room(Time now, std::uint64_t tokens) {
 }
 
 void TokenWindow::admit(Time now, std::uint64_t tokens) {
-  if (limit_ == 0) return;
+  if (limit_ == 0) {  // nothing to enforce: counted only to be shown
+    if (!meter_) meter_ = std::make_unique<MinuteMeter>();
+    meter_->add(now, tokens);
+    return;
+  }
   const std::uint64_t charged = charge(tokens);
   if (charged == 0) return;
   expire(now);
@@ -112,7 +159,10 @@ void TokenWindow::admit(Time now, std::uint64_t tokens) {
 }
 
 void TokenWindow::cancel(Time at, std::uint64_t tokens) {
-  if (limit_ == 0) return;
+  if (limit_ == 0) {
+    if (meter_) meter_->remove(at, tokens);
+    return;
+  }
   const std::uint64_t charged = charge(tokens);
   for (auto it = entries_.rbegin(); it != entries_.rend(); ++it) {
     if (it->first != at) continue;

@@ -2,8 +2,10 @@
 // against every window that contains t, i.e. until t + span.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <vector>
 
 #include "agent/router/clock.h"
@@ -22,12 +24,27 @@ struct WindowLimits {
   std::uint32_t max_in_flight = 0;
 };
 
+// Usage over the last minute in one-second buckets: for a window with no
+// limit, which enforces nothing but is still shown (metrics, admin API).
+// Exact to the second, a fixed 1 KB however busy.
+class MinuteMeter {
+ public:
+  void add(Time now, std::uint64_t amount);
+  void remove(Time at, std::uint64_t amount);  // takes back an add(at, amount)
+  std::uint64_t sum(Time now) const;           // what was added in the last 60 s
+
+ private:
+  static constexpr std::size_t kSeconds = 60;
+  std::array<std::int64_t, kSeconds> second_{};  // the second each bucket counts
+  std::array<std::uint64_t, kSeconds> amount_{};
+};
+
 // At most `limit` admissions in any window of `span`. Keeps the last `limit`
 // admission times in a ring: admission is O(1) and exact.
 class RequestWindow {
  public:
   RequestWindow(std::uint32_t limit, Duration span = kRateWindowSpan);
-  std::uint32_t limit() const { return limit_; }  // 0: no limit (nothing is recorded)
+  std::uint32_t limit() const { return limit_; }  // 0: no limit (only a MinuteMeter counts)
   // A reload's new limit; the newest admissions (up to the new limit) are kept.
   void set_limit(std::uint32_t limit);
   // Admissions in (now - span, now].
@@ -42,8 +59,9 @@ class RequestWindow {
  private:
   std::uint32_t limit_;
   Duration span_;
-  std::vector<Time> ring_;  // grows up to limit_
-  std::size_t next_ = 0;    // oldest entry once the ring is full
+  std::vector<Time> ring_;              // grows up to limit_
+  std::size_t next_ = 0;                // oldest entry once the ring is full
+  std::unique_ptr<MinuteMeter> meter_;  // while limit_ is 0 (created on first use)
 };
 
 // At most `limit` tokens in any window of `span`: (time, tokens) entries with a
@@ -52,7 +70,7 @@ class RequestWindow {
 class TokenWindow {
  public:
   TokenWindow(std::uint64_t limit, Duration span = kRateWindowSpan);
-  std::uint64_t limit() const { return limit_; }  // 0: no limit (nothing is recorded)
+  std::uint64_t limit() const { return limit_; }  // 0: no limit (only a MinuteMeter counts)
   void set_limit(std::uint64_t limit);            // the history is kept
   std::uint64_t used(Time now);
   bool has_room(Time now, std::uint64_t tokens);
@@ -71,6 +89,7 @@ class TokenWindow {
   Duration span_;
   std::deque<std::pair<Time, std::uint64_t>> entries_;
   std::uint64_t sum_ = 0;
+  std::unique_ptr<MinuteMeter> meter_;  // while limit_ is 0 (created on first use)
 };
 
 // The soonest moment one more request of `tokens` fits both windows and the

@@ -186,11 +186,14 @@ void Router::serve(const RouteRequest& request, Time now, Decision& d) {
   for (const Ticket& ticket : attempt.abandoned) {
     // HAProxy retried without a response: the key failed to answer.
     release_slots(ticket);
-    ticket.key->on_failure(now, CooldownCause::kConnectionFailure, policy.cooldowns);
+    ticket.key->record_response(0);
+    report(snap, *ticket.key, now, 0,
+           ticket.key->on_failure(now, CooldownCause::kConnectionFailure, policy.cooldowns));
     // No response at all is about the provider (refused, unreachable, timed
     // out), not the key: the rest of this request goes to another provider.
     if (const KeyEntry* failed = snap.find_key(ticket.key->id())) {
-      for (const KeyEntry* sibling : failed->provider->keys) attempt.tried.push_back(sibling->state);
+      for (const KeyEntry* sibling : failed->provider->keys)
+        attempt.tried.push_back(sibling->state);
     }
   }
   if (d.attempt > policy.attempts) {
@@ -289,6 +292,26 @@ void Router::serve(const RouteRequest& request, Time now, Decision& d) {
   d.retry_after = std::max(Duration::zero(), soonest - now);
 }
 
+void Router::report(const Snapshot& snap, const KeyState& key, Time now, int status,
+                    const KeyChange& change, bool by_operator) const {
+  if (!change || events_ == nullptr) return;
+  const KeyEntry* entry = snap.find_key(key.id());
+  events_->on_key_event({key.id(), entry != nullptr ? std::string_view(entry->provider->name) : "",
+                         change, now, status, by_operator});
+}
+
+std::optional<KeyView> Router::set_key_enabled(std::string_view key_id, bool enabled) {
+  const Time now = clock_.now();
+  const std::shared_ptr<const Snapshot> snap = snapshot_.load();
+  const KeyEntry* entry = snap->find_key(key_id);
+  if (entry == nullptr) return std::nullopt;
+  report(*snap, *entry->state, now, 0,
+         enabled ? entry->state->enable(now)
+                 : entry->state->quarantine(std::string(kDisabledByOperator)),
+         true);
+  return entry->state->view(now);
+}
+
 void Router::settle(const SettleRequest& request) {
   const Time now = clock_.now();
   const std::shared_ptr<const Snapshot> snap = snapshot_.load();
@@ -307,17 +330,20 @@ void Router::settle(const SettleRequest& request) {
 
   const CooldownPolicy& cooldowns = snap->policy().cooldowns;
   const int status = request.status;
+  key->record_response(status);
+  KeyChange change;
   if (status >= 200 && status < 300) {
-    key->on_success(now, request.report);
+    change = key->on_success(now, request.report);
   } else if (status == 429) {
-    key->on_rate_limited(now, request.report, cooldowns);
+    change = key->on_rate_limited(now, request.report, cooldowns);
   } else if (status == 401 || status == 403) {
-    key->quarantine(status == 401 ? "upstream 401" : "upstream 403");
+    change = key->quarantine(status == 401 ? "upstream 401" : "upstream 403");
   } else if (status >= 500 || status == 0) {
-    key->on_failure(now,
-                    status == 0 ? CooldownCause::kConnectionFailure : CooldownCause::kServerError,
-                    cooldowns);
+    change = key->on_failure(
+        now, status == 0 ? CooldownCause::kConnectionFailure : CooldownCause::kServerError,
+        cooldowns);
   }
+  report(*snap, *key, now, status, change);
   // Other statuses (400, 404, 408, ...) are about the request, not the key.
 }
 

@@ -16,9 +16,12 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
+#include <string_view>
 
 #include "agent/router/clock.h"
 #include "agent/router/decision.h"
+#include "agent/router/key_events.h"
 #include "agent/router/key_registry.h"
 #include "agent/router/request_memory.h"
 #include "agent/router/snapshot.h"
@@ -39,6 +42,14 @@ class Router {
   Decision authenticate(std::string_view token) const;
   void settle(const SettleRequest& request);
 
+  // Where changes of a key's condition are reported; set before any decision.
+  void set_event_sink(KeyEventSink* sink) { events_ = sink; }
+
+  // Operator actions (admin API): disable quarantines the key with the reason
+  // kDisabledByOperator; enable puts it back in service. nullopt when the key
+  // is not in the configuration; else its view after the change.
+  std::optional<KeyView> set_key_enabled(std::string_view key_id, bool enabled);
+
   // Releases slots whose settle never came; decide() and settle() also do it
   // as they pass, so calling it is only needed when traffic stops.
   void reclaim();
@@ -49,11 +60,17 @@ class Router {
  private:
   // decide() for an authenticated client: its model list and budget, then a key.
   void serve(const RouteRequest& request, Time now, Decision& d);
+  // Hands a change of `key`'s condition to the event sink, if any.
+  void report(const Snapshot& snap, const KeyState& key, Time now, int status,
+              const KeyChange& change, bool by_operator = false) const;
 
   const Clock& clock_;
   KeyRegistry& registry_;
   std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
   RequestMemory memory_;
+  KeyEventSink* events_ = nullptr;
 };
+
+inline constexpr std::string_view kDisabledByOperator = "disabled by operator";
 
 }  // namespace keymux::router

@@ -86,6 +86,7 @@ std::shared_ptr<const Snapshot> Snapshot::build(const config::Config& config, Ke
       KeyEntry& k = snap->keys_.emplace_back();
       k.id = key.id();
       k.secret = key.secret();
+      k.fingerprint = key_fingerprint(k.secret);
       k.provider = &p;
       k.weight = std::max<std::uint32_t>(1, key.has_weight() ? key.weight() : 1);
       k.model_patterns.assign(key.models().begin(), key.models().end());
@@ -155,6 +156,10 @@ const KeyEntry* Snapshot::find_key(std::string_view id) const {
     if (key.id == id) return &key;
   }
   return nullptr;
+}
+
+std::string key_fingerprint(std::string_view secret) {
+  return "sha256:" + config::to_hex(config::sha256(secret)).substr(0, 8);
 }
 
 }  // namespace keymux::router

@@ -23,6 +23,7 @@ struct ProviderEntry;
 struct KeyEntry {
   std::string id;
   std::string secret;
+  std::string fingerprint;  // key_fingerprint(secret): tells keys apart, reveals nothing
   const ProviderEntry* provider = nullptr;
   std::uint32_t weight = 1;
   std::vector<std::string> model_patterns;  // empty: every model
@@ -116,6 +117,10 @@ class Snapshot {
   std::unique_ptr<ClientEntry> anonymous_;
   PolicyValues policy_;
 };
+
+// "sha256:" and the first 8 hex digits of the secret's SHA-256: enough for an
+// operator to match a key with their provider's console, useless to an attacker.
+std::string key_fingerprint(std::string_view secret);
 
 // Shell-style glob: '*' any run, '?' one character; everything else literal.
 bool glob_match(std::string_view pattern, std::string_view text);

@@ -32,9 +32,13 @@ Connection::Connection(Worker& worker, int fd, std::string peer)
     : worker_(worker),
       fd_(fd),
       peer_(std::move(peer)),
-      session_(worker.handler(), worker.session_options()) {}
+      session_(worker.handler(), worker.session_options()) {
+  worker_.stats().connections_accepted.fetch_add(1, std::memory_order_relaxed);
+  worker_.stats().connections_open.fetch_add(1, std::memory_order_relaxed);
+}
 
 Connection::~Connection() {
+  worker_.stats().connections_open.fetch_sub(1, std::memory_order_relaxed);
   if (read_event_ != nullptr) event_free(read_event_);
   if (write_event_ != nullptr) event_free(write_event_);
   if (linger_timer_ != nullptr) event_free(linger_timer_);
@@ -67,7 +71,10 @@ Connection::ReadResult Connection::read_once() {
 
   if (n > 0) {
     // While lingering the session has nothing more to say: input is dropped.
-    if (!lingering_) session_.receive(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+    if (!lingering_) {
+      session_.receive(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+      worker_.stats().publish(session_.counters(), published_);
+    }
     return ReadResult::kData;
   }
   if (n == 0) {
@@ -191,10 +198,13 @@ void Connection::close(std::string reason) {
   worker_.release(this);  // destroys *this
 }
 
-void Connection::log_close() const {
+void Connection::log_close() {
+  SpopStats& stats = worker_.stats();
+  stats.publish(session_.counters(), published_);
   const spop::Status status = session_.error();
   const spop::SessionCounters& counters = session_.counters();
   if (status != spop::Status::kNormal) {
+    stats.protocol_errors[SpopStats::status_slot(status)].fetch_add(1, std::memory_order_relaxed);
     spdlog::warn("SPOP protocol error on connection from {}: status {} ({}); closed", peer_,
                  static_cast<std::uint32_t>(status), spop::status_text(status));
     return;

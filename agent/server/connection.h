@@ -27,7 +27,8 @@ class Connection {
   // status 0 and closes once flushed. May release the connection.
   void shut_down();
   // Called by the worker just before destruction, when the connection goes.
-  void log_close() const;
+  // Also counts its last frames and its protocol error, if any, in the stats.
+  void log_close();
 
   const std::string& peer() const { return peer_; }
 
@@ -61,6 +62,7 @@ class Connection {
   bool lingering_ = false;
   bool io_error_ = false;  // a socket error other than a reset: worth a warning
   std::string close_reason_;
+  spop::SessionCounters published_;  // what stats() already holds of this session
 };
 
 }  // namespace keymux::server

@@ -36,6 +36,10 @@ class Server::Impl {
   const ServerOptions options_;
   const HandlerFactory make_handler_;
 
+ public:
+  SpopStats stats_;
+
+ private:
   mutable std::mutex mutex_;
   std::condition_variable stopped_;
   Phase phase_ = Phase::kIdle;
@@ -91,7 +95,7 @@ bool Server::Impl::launch(std::string& error) {
       error = "the handler factory returned no handler for worker " + std::to_string(i);
       return false;
     }
-    auto worker = std::make_unique<Worker>(i, std::move(handler), session_options);
+    auto worker = std::make_unique<Worker>(i, std::move(handler), session_options, stats_);
     if (!worker->init(error)) return false;
     workers_.push_back(std::move(worker));
   }
@@ -175,5 +179,7 @@ std::vector<std::string> Server::bound_addresses() const { return impl_->bound_a
 void Server::stop() { impl_->stop(); }
 
 void Server::wait() { impl_->wait(); }
+
+const SpopStats& Server::stats() const { return impl_->stats_; }
 
 }  // namespace keymux::server

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/server/spop_stats.h"
 #include "agent/spop/session.h"
 
 namespace keymux::server {
@@ -46,6 +47,9 @@ class Server {
 
   // Blocks until stop() has completed.
   void wait();
+
+  // Connections and frames so far (metrics).
+  const SpopStats& stats() const;
 
  private:
   class Impl;

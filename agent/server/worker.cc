@@ -31,10 +31,11 @@ void wake(int fd) {
 }  // namespace
 
 Worker::Worker(int index, std::unique_ptr<spop::NotifyHandler> handler,
-               spop::SessionOptions options)
+               spop::SessionOptions options, SpopStats& stats)
     : index_(index),
       handler_(std::move(handler)),
       session_options_(options),
+      stats_(stats),
       read_buffer_(new char[kReadBufferSize]) {}
 
 Worker::~Worker() {

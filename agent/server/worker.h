@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "agent/server/spop_stats.h"
 #include "agent/spop/session.h"
 
 struct event;
@@ -24,7 +25,8 @@ class Connection;
 
 class Worker {
  public:
-  Worker(int index, std::unique_ptr<spop::NotifyHandler> handler, spop::SessionOptions options);
+  Worker(int index, std::unique_ptr<spop::NotifyHandler> handler, spop::SessionOptions options,
+         SpopStats& stats);
   ~Worker();  // after join()
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -44,6 +46,7 @@ class Worker {
   std::span<char> read_buffer() { return {read_buffer_.get(), kReadBufferSize}; }
   spop::NotifyHandler& handler() { return *handler_; }
   const spop::SessionOptions& session_options() const { return session_options_; }
+  SpopStats& stats() { return stats_; }
   bool stopping() const { return stopping_; }
   // Closes and destroys `connection`.
   void release(Connection* connection);
@@ -65,6 +68,7 @@ class Worker {
   const int index_;
   std::unique_ptr<spop::NotifyHandler> handler_;
   const spop::SessionOptions session_options_;
+  SpopStats& stats_;
 
   event_base* base_ = nullptr;
   int wake_fd_ = -1;  // eventfd: new handoffs or a stop request

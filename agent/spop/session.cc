@@ -74,6 +74,7 @@ void Session::on_frame(std::string_view body) {
       return;
     case FrameType::kHaproxyDisconnect:
       ++counters_.haproxy_disconnects;
+      ++counters_.agent_disconnects;
       encode_disconnect(output_, Status::kNormal, status_text(Status::kNormal));
       state_ = State::kClosing;
       return;
@@ -168,7 +169,10 @@ void Session::finish_ack(AckEncoder& ack, std::string& out, std::uint64_t stream
 void Session::shutdown(std::string_view reason) {
   if (state_ == State::kClosing) return;
   // Before a hello there is no SPOP conversation to end politely.
-  if (state_ == State::kReady) encode_disconnect(output_, Status::kNormal, reason);
+  if (state_ == State::kReady) {
+    encode_disconnect(output_, Status::kNormal, reason);
+    ++counters_.agent_disconnects;
+  }
   state_ = State::kClosing;
   input_.clear();
 }
@@ -182,6 +186,7 @@ void Session::fail(Status status, std::string_view detail) {
     message += detail;
   }
   encode_disconnect(output_, status, message);
+  ++counters_.agent_disconnects;
   // input_ may be the buffer being processed: receive() drops it afterwards.
   state_ = State::kClosing;
 }

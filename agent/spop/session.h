@@ -66,6 +66,7 @@ struct SessionCounters {
   std::uint64_t acks = 0;
   std::uint64_t haproxy_disconnects = 0;
   std::uint64_t protocol_errors = 0;
+  std::uint64_t agent_disconnects = 0;
 };
 
 class Session {

@@ -5,11 +5,18 @@ agent and the mock provider, on free loopback ports.
   gateway_suite.py HAPROXY AGENT MOCK [--only NAME[,NAME...]] [--keep]
 
 Every scenario has its own route, provider and keys in tests/e2e/gateway.yaml.
+The agent runs on a copy of it in the run directory (the reload checks edit
+the copy), with its admin API on a free port.
 Prints PASS/FAIL per check and a summary; exit status 0 when all passed.
 Everything started here is stopped by PID on exit. Standard library only.
+
+  KEYMUX_E2E_ARTIFACTS=DIR   save the agent's /metrics and GET /v1/keys at the
+                             end, as DIR/metrics-<haproxy version>.txt and
+                             DIR/keys-<haproxy version>.json
 """
 
 import argparse
+import hashlib
 import http.client
 import json
 import os
@@ -20,6 +27,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 
@@ -40,6 +48,10 @@ LIMITED_CLIENT = {"authorization": "Bearer client-limited-token"}
 GREEDY_CLIENT = {"authorization": "bearer client-greedy-token"}
 CLIENT_TOKENS = ["client-canary-bearer", "client-xapikey-token", "client-limited-token",
                  "client-greedy-token"]
+CLIENT_NAMES = ["e2e-main", "e2e-xapikey", "e2e-limited", "e2e-greedy"]
+# The admin API's token (gateway.yaml admin.token_sha256); a secret like the others.
+ADMIN_TOKEN = "admin-canary-token"
+ADMIN_AUTH = {"authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 class CheckFailed(Exception):
@@ -79,6 +91,42 @@ def agent_keys():
     """(id, secret) of every key in gateway.yaml, read without a YAML library."""
     text = open(AGENT_CONFIG).read()
     return re.findall(r"id: ([\w-]+), secret: (sk-e2e-[\w-]+)", text)
+
+
+def agent_providers():
+    """The provider names of gateway.yaml."""
+    return re.findall(r"name: ([\w-]+)(?:,|\n)\s*backend:", open(AGENT_CONFIG).read())
+
+
+def fingerprint(secret):
+    return "sha256:" + hashlib.sha256(secret.encode()).hexdigest()[:8]
+
+
+def parse_prometheus(text):
+    """[(name, {label: value}, float)] of every sample line; # lines ignored."""
+    samples = []
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        m = re.fullmatch(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+-?\d+)?", line)
+        if not m:
+            raise CheckFailed(f"not a Prometheus sample line: {line!r}")
+        labels = {}
+        if m.group(2):
+            rest = m.group(2)
+            for lm in re.finditer(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*(,|$)', rest):
+                labels[lm.group(1)] = re.sub(r"\\(.)", lambda e: {"n": "\n"}.get(e.group(1), e.group(1)),
+                                             lm.group(2))
+            expect(re.fullmatch(r'(\s*[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*"\s*,?)*', rest),
+                   f"bad labels in {line!r}")
+        samples.append((m.group(1), labels, float(m.group(3))))
+    return samples
+
+
+def metric(samples, name, **labels):
+    """The sum of the samples called name whose labels include labels; None if none."""
+    values = [v for n, l, v in samples if n == name and all(l.get(k) == x for k, x in labels.items())]
+    return sum(values) if values else None
 
 
 class Response:
@@ -132,6 +180,12 @@ class Gateway:
         self.agent_port = free_port()
         self.mock_port = free_port()
         self.dead_port = free_port()  # nothing listens there: connection refused
+        self.admin_port = free_port()
+        # The agent's config: a copy the reload checks may rewrite.
+        self.config = os.path.join(self.run, "gateway.yaml")
+        shutil.copyfile(AGENT_CONFIG, self.config)
+        # Every admin API body and metrics page fetched, for the final secret grep.
+        self.fetched = []
         self.env = dict(
             os.environ,
             KEYMUX_GATEWAY_BIND=f"127.0.0.1:{self.gateway}",
@@ -175,8 +229,17 @@ class Gateway:
         self.spawn("mock", argv, self.mock_port)
 
     def start_agent(self):
-        self.spawn("agent", [self.agent_bin, "--config", AGENT_CONFIG, "--listen",
-                             f"127.0.0.1:{self.agent_port}", "--threads", "2"], self.agent_port)
+        self.spawn("agent", [self.agent_bin, "--config", self.config, "--listen",
+                             f"127.0.0.1:{self.agent_port}", "--threads", "2",
+                             "--admin-listen", f"127.0.0.1:{self.admin_port}"], self.agent_port)
+        if not wait_until(10, lambda: port_open(self.admin_port)):
+            raise CheckFailed(f"the agent's admin API did not listen on {self.admin_port}")
+
+    def agent_pid(self):
+        return self.procs["agent"].pid
+
+    def agent_log(self):
+        return open(self.log_path("agent"), errors="replace").read()
 
     def haproxy_files(self):
         return ["-f", os.path.join(ROOT, "haproxy", "haproxy.cfg"),
@@ -220,6 +283,37 @@ class Gateway:
     def key_stats(self, key_id):
         return self.mock_stats()["keys"].get(key_id, {"requests": 0, "by_status": {},
                                                       "by_style": {}})
+
+    # The agent's admin API.
+    def admin(self, method, path, headers=ADMIN_AUTH, body=None):
+        r = request(self.admin_port, method, path, body, headers)
+        self.fetched.append(r.body.decode(errors="replace"))
+        return r
+
+    def admin_key(self, key_id):
+        r = self.admin("GET", f"/v1/keys/{key_id}")
+        expect(r.status == 200, f"GET /v1/keys/{key_id}: {r}")
+        return r.json()
+
+    def reload(self):
+        """POST /v1/reload: the Response."""
+        return self.admin("POST", "/v1/reload")
+
+    def metrics_text(self):
+        r = self.admin("GET", "/metrics", headers={})
+        expect(r.status == 200, f"agent /metrics: {r}")
+        return r.body.decode()
+
+    def metrics(self):
+        return parse_prometheus(self.metrics_text())
+
+    def metric(self, name, **labels):
+        return metric(self.metrics(), name, **labels)
+
+    def haproxy_version(self):
+        out = subprocess.run([self.haproxy_bin, "-v"], capture_output=True, text=True).stdout
+        m = re.search(r"version (\S+)", out)
+        return re.sub(r"[^\w.+-]", "_", m.group(1)) if m else "unknown"
 
 
 # ---------------------------------------------------------------- checks
@@ -454,16 +548,18 @@ def check_client_over_its_limit_while_others_served(g):
 
 
 def check_scripts_run_prints_a_working_curl(g):
-    ports = {name: free_port() for name in ("gateway", "stats", "agent", "mock")}
+    ports = {name: free_port() for name in ("gateway", "stats", "agent", "mock", "admin")}
     run = subprocess.run(
         [os.path.join(ROOT, "scripts", "run"), "--no-build", "--print-only",
          "--haproxy", g.haproxy_bin,
          "--gateway", f"127.0.0.1:{ports['gateway']}", "--stats", f"127.0.0.1:{ports['stats']}",
-         "--agent", f"127.0.0.1:{ports['agent']}", "--mock", f"127.0.0.1:{ports['mock']}"],
+         "--agent", f"127.0.0.1:{ports['agent']}", "--mock", f"127.0.0.1:{ports['mock']}",
+         "--admin", f"127.0.0.1:{ports['admin']}"],
         capture_output=True, text=True, timeout=60, cwd=ROOT)
     expect(run.returncode == 0, f"scripts/run: {run.stdout[-600:]} {run.stderr[-600:]}")
     expect(f"http://127.0.0.1:{ports['gateway']}/v1" in run.stdout, run.stdout)
     expect(f"http://127.0.0.1:{ports['stats']}/metrics" in run.stdout, run.stdout)
+    expect(f"http://127.0.0.1:{ports['admin']}/v1/keys" in run.stdout, run.stdout)
     answer = run.stdout.strip().splitlines()[-1]
     expect('"chat.completion"' in answer, f"the printed curl's answer: {answer}")
     for port in ports.values():
@@ -473,25 +569,428 @@ def check_scripts_run_prints_a_working_curl(g):
 def check_metrics_and_stats(g):
     r = request(g.stats, "GET", "/metrics")
     expect(r.status == 200 and b"haproxy_backend_http_responses_total" in r.body, r.status)
+    g.fetched.append(r.body.decode(errors="replace"))
+    samples = parse_prometheus(r.body.decode())
+    expect((metric(samples, "haproxy_frontend_http_requests_total", proxy="fe_public") or 0) > 0,
+           "fe_public: no request counted")
+    expect((metric(samples, "haproxy_backend_http_responses_total", proxy="be_attempts",
+                   code="2xx") or 0) > 0, "be_attempts: no 2xx counted")
     r = request(g.stats, "GET", "/stats")
     expect(r.status == 200 and b"be_attempts" in r.body, r.status)
+    g.fetched.append(r.body.decode(errors="replace"))
+
+
+# ---------------------------------------------------------------- the agent's admin API
+
+def check_admin_api(g):
+    for path, body in [("/healthz", b"ok\n"), ("/readyz", b"ready\n")]:
+        r = g.admin("GET", path, headers={})
+        expect(r.status == 200 and r.body == body, f"{path}: {r}")
+    r = g.admin("GET", "/metrics", headers={})
+    expect(r.status == 200, f"/metrics: {r}")
+    ctype = r.headers.get("content-type", "")
+    expect(ctype.startswith("text/plain") and "version=0.0.4" in ctype, f"/metrics: {ctype}")
+    # /v1/ needs the admin token.
+    for headers, code in [({}, "missing_admin_token"),
+                          ({"authorization": "Bearer not-the-admin-token"}, "invalid_admin_token"),
+                          ({"authorization": "Bearer client-canary-bearer"}, "invalid_admin_token")]:
+        for method, path in [("GET", "/v1/keys"), ("GET", "/v1/clients"),
+                             ("POST", "/v1/reload"), ("POST", "/v1/keys/rt-bearer/disable")]:
+            r = g.admin(method, path, headers=headers)
+            expect(r.status == 401 and r.json()["error"]["code"] == code, f"{method} {path} {headers}: {r}")
+    expect(g.admin_key("rt-bearer")["state"] == "ok", "a refused disable took effect")
+    # Every configured key, by id, provider and fingerprint; never a secret.
+    r = g.admin("GET", "/v1/keys")
+    expect(r.status == 200 and r.headers.get("content-type", "").startswith("application/json"), r)
+    keys = {k["id"]: k for k in r.json()["keys"]}
+    expect(sorted(keys) == sorted(i for i, _ in agent_keys()), f"keys listed: {sorted(keys)}")
+    providers = set(agent_providers())
+    for key_id, secret in agent_keys():
+        k = keys[key_id]
+        expect(k["provider"] in providers, k)
+        expect(re.fullmatch(r"sha256:[0-9a-f]{8}", k["fingerprint"]), k)
+        expect(k["fingerprint"] == fingerprint(secret), f"{key_id}: {k['fingerprint']}")
+        for field in ("state", "in_flight", "requests_in_window", "tokens_in_window", "limits",
+                      "weight", "reported_remaining_requests", "reported_remaining_tokens",
+                      "cooldown_until", "cooldown_seconds", "cooldown_cause",
+                      "consecutive_failures", "quarantine_reason", "admitted_total"):
+            expect(field in k, f"{key_id}: no {field}: {k}")
+    expect(keys["ex-a"]["limits"]["rpm"] == 2, keys["ex-a"])
+    expect(keys["rt-bearer"]["state"] == "ok" and keys["rt-bearer"]["admitted_total"] >= 1,
+           keys["rt-bearer"])
+    body = r.body.decode()
+    expect(all(s not in body for _, s in agent_keys()), "a key secret in GET /v1/keys")
+    one = g.admin_key("rt-bearer")
+    stable = ("id", "provider", "fingerprint", "state", "limits", "weight")
+    expect({f: one[f] for f in stable} == {f: keys["rt-bearer"][f] for f in stable},
+           f"GET /v1/keys/rt-bearer {one} vs {keys['rt-bearer']}")
+    r = g.admin("GET", "/v1/keys/NOPE")
+    expect(r.status == 404 and r.json()["error"]["code"] == "key_not_found", r)
+    r = g.admin("POST", "/v1/keys/NOPE/disable")
+    expect(r.status == 404 and r.json()["error"]["code"] == "key_not_found", r)
+    # The clients, by name, with their counters; never a token.
+    r = g.admin("GET", "/v1/clients")
+    expect(r.status == 200, r)
+    clients = {c["name"]: c for c in r.json()["clients"]}
+    expect(sorted(clients) == sorted(CLIENT_NAMES), f"clients listed: {sorted(clients)}")
+    expect(clients["e2e-main"]["requests_by_outcome"]["routed"] >= 1, clients["e2e-main"])
+    expect(clients["e2e-limited"]["models"] == ["gpt-route"], clients["e2e-limited"])
+    expect(clients["e2e-greedy"]["limits"]["rpm"] == 2, clients["e2e-greedy"])
+    expect(all(t not in r.body.decode() for t in CLIENT_TOKENS), "a client token in /v1/clients")
+    # Wrong methods and unknown paths: JSON errors.
+    for method, path, status in [("DELETE", "/v1/keys", 405), ("POST", "/v1/keys/rt-bearer", 405),
+                                 ("GET", "/v1/keys/rt-bearer/disable", 405),
+                                 ("GET", "/v1/reload", 405), ("POST", "/v1/clients", 405),
+                                 ("POST", "/healthz", 405), ("POST", "/metrics", 405),
+                                 ("GET", "/v1/nothing", 404), ("GET", "/nothing", 404)]:
+        r = g.admin(method, path)
+        expect(r.status == status and "error" in r.json(), f"{method} {path}: {r}")
+
+
+def after_revoke_and_ratelimit_scenarios(g):
+    """The checks that read their state run after check_401_key_quarantined and
+    check_429_retried_on_another_key; with --only, run those first."""
+    if g.admin_key("rv-a")["state"] != "quarantined":
+        check_401_key_quarantined(g)
+    if not g.metric("keymux_key_cooldowns_total", key="rl-a", cause="rate_limited"):
+        check_429_retried_on_another_key(g)
+
+
+def check_admin_shows_quarantine_and_cooldown(g):
+    # After check_401_key_quarantined: rv-a answered 401 once.
+    after_revoke_and_ratelimit_scenarios(g)
+    k = g.admin_key("rv-a")
+    expect(k["state"] == "quarantined" and k["quarantine_reason"] == "upstream 401", k)
+    samples = g.metrics()
+    expect(metric(samples, "keymux_key_state", key="rv-a", provider="revoke") == 2,
+           f"keymux_key_state rv-a: {metric(samples, 'keymux_key_state', key='rv-a')}")
+    expect((metric(samples, "keymux_key_quarantines_total", key="rv-a") or 0) >= 1,
+           "keymux_key_quarantines_total rv-a")
+    expect(metric(samples, "keymux_key_state", key="rv-b") == 0, "rv-b not ok")
+    log = g.agent_log()
+    expect("key rv-a (provider revoke) quarantined: upstream 401" in log,
+           "no 'quarantined: upstream 401' line in the agent log")
+    expect("POST /v1/keys/rv-a/enable" in log, "the quarantine line does not say how to re-enable")
+    # After check_429_retried_on_another_key: rl-a answered 429 (retry-after 30).
+    k = g.admin_key("rl-a")
+    cooling = k["state"] == "cooling"
+    if cooling:
+        expect(k["cooldown_cause"] == "rate_limited" and k["cooldown_seconds"] > 0, k)
+        expect(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", k["cooldown_until"] or ""), k)
+        expect(metric(samples, "keymux_key_state", key="rl-a") == 1, "keymux_key_state rl-a")
+        expect(metric(samples, "keymux_key_cooldown_seconds", key="rl-a") > 0, "cooldown seconds")
+    expect((metric(samples, "keymux_key_cooldowns_total", key="rl-a", provider="ratelimit",
+                   cause="rate_limited") or 0) >= 1, "keymux_key_cooldowns_total rl-a rate_limited")
+    expect(re.search(r"key rl-a \(provider ratelimit\) cooling until \S+ \([\d.]+s\): "
+                     r"rate_limited \(upstream 429\)", log),
+           "no 'cooling until ... rate_limited (upstream 429)' line in the agent log")
+
+
+def check_admin_disable_enable(g):
+    def serve(n):
+        served = []
+        for i in range(n):
+            r = chat(g.gateway, "gpt-ops")
+            expect(r.status == 200, f"gpt-ops request {i}: {r}")
+            served.append(r.headers.get("x-mock-key-id"))
+        return served
+
+    expect(set(serve(6)) == {"op-a", "op-b"}, "both keys of gpt-ops do not serve")
+    r = g.admin("POST", "/v1/keys/op-a/disable")
+    expect(r.status == 200, f"disable: {r}")
+    k = r.json()
+    expect(k["id"] == "op-a" and k["state"] == "quarantined"
+           and k["quarantine_reason"] == "disabled by operator", k)
+    expect(g.admin_key("op-a")["state"] == "quarantined", "disable did not hold")
+    before = g.key_stats("op-a")["requests"]
+    served = serve(8)
+    expect(served == ["op-b"] * 8, f"op-a disabled, yet served {served}")
+    expect(g.key_stats("op-a")["requests"] == before, "a disabled key went upstream")
+    expect(g.metric("keymux_key_state", key="op-a") == 2, "keymux_key_state op-a not 2")
+    r = g.admin("POST", "/v1/keys/op-a/enable")
+    expect(r.status == 200 and r.json()["state"] == "ok" and r.json()["quarantine_reason"] is None,
+           f"enable: {r}")
+    served = serve(8)
+    expect(served.count("op-a") >= 2, f"op-a enabled, yet served {served}")
+    expect(g.key_stats("op-a")["requests"] > before, g.key_stats("op-a"))
+    log = g.agent_log()
+    expect("key op-a (provider ops) quarantined: disabled by operator" in log,
+           "no 'disabled by operator' line in the agent log")
+    expect("key op-a (provider ops) enabled by operator" in log,
+           "no 'enabled by operator' line in the agent log")
+
+
+def check_agent_metrics(g):
+    samples = g.metrics()
+    names = {n for n, _, _ in samples}
+    for name in ("keymux_build_info", "keymux_config_reloads_total",
+                 "keymux_config_last_reload_successful",
+                 "keymux_config_last_reload_success_timestamp_seconds", "keymux_decisions_total",
+                 "keymux_decision_duration_seconds_bucket", "keymux_decision_duration_seconds_sum",
+                 "keymux_decision_duration_seconds_count", "keymux_settles_total",
+                 "keymux_spop_connections_total", "keymux_spop_connections",
+                 "keymux_spop_frames_received_total", "keymux_spop_frames_sent_total",
+                 "keymux_key_requests_total", "keymux_key_attempts_total",
+                 "keymux_key_tokens_reserved_total", "keymux_key_in_flight",
+                 "keymux_key_requests_in_window", "keymux_key_tokens_in_window",
+                 "keymux_key_cooldowns_total", "keymux_key_quarantines_total", "keymux_key_state",
+                 "keymux_key_cooldown_seconds", "keymux_client_requests_total",
+                 "keymux_client_tokens_reserved_total", "keymux_client_tokens_today",
+                 "keymux_client_in_flight"):
+        expect(name in names, f"no {name} in the agent's /metrics")
+    expect(metric(samples, "keymux_config_last_reload_successful") == 1, "last reload not 1")
+    expect(metric(samples, "keymux_decisions_total", outcome="routed") > 0, "no routed decision")
+    expect(metric(samples, "keymux_spop_frames_received_total", type="notify") > 0, "no NOTIFY")
+    expect(metric(samples, "keymux_spop_frames_received_total", type="haproxy_hello") > 0, "no HELLO")
+    expect(metric(samples, "keymux_spop_frames_sent_total", type="ack") > 0, "no ACK sent")
+    expect(metric(samples, "keymux_spop_connections") >= 1, "no open SPOP connection")
+    expect(metric(samples, "keymux_client_requests_total", client="e2e-main", outcome="routed") > 0,
+           "e2e-main: no routed request")
+    # Label cardinality comes from the config: exactly its keys, providers and clients.
+    key_ids = {i for i, _ in agent_keys()}
+    providers = set(agent_providers())
+    secrets = [s for _, s in agent_keys()] + CLIENT_TOKENS + [ADMIN_TOKEN]
+    for name, labels, _ in samples:
+        if "key" in labels:
+            expect(labels["key"] in key_ids, f"{name}{labels}: not a configured key")
+        if "provider" in labels:
+            expect(labels["provider"] in providers, f"{name}{labels}: not a configured provider")
+        if "client" in labels:
+            expect(labels["client"] in CLIENT_NAMES, f"{name}{labels}: not a configured client")
+        for value in labels.values():
+            expect(all(s not in value for s in secrets), f"a secret in a label of {name}")
+    for name in ("keymux_key_state", "keymux_key_attempts_total", "keymux_key_in_flight"):
+        expect(sorted(l["key"] for n, l, _ in samples if n == name) == sorted(key_ids),
+               f"{name}: not one series per configured key")
+    expect(sorted(l["client"] for n, l, _ in samples if n == "keymux_client_in_flight")
+           == sorted(CLIENT_NAMES), "keymux_client_in_flight: not one series per client")
+    expect({l["status_class"] for n, l, _ in samples if n == "keymux_key_requests_total"}
+           <= {"no_response", "2xx", "3xx", "4xx", "5xx"}, "unexpected status_class")
+    # N requests of a route of their own move the counters by exactly N.
+    n = 5
+    count = lambda s, name, **l: metric(s, name, **l) or 0
+    watched = [("keymux_decisions_total", {"outcome": "routed"}),
+               ("keymux_key_requests_total", {"key": "mt-a", "status_class": "2xx"}),
+               ("keymux_key_attempts_total", {"key": "mt-a", "provider": "metered"}),
+               ("keymux_client_requests_total", {"client": "e2e-main", "outcome": "routed"}),
+               ("keymux_decision_duration_seconds_count", {}),
+               ("keymux_settles_total", {})]
+    before = {name: count(samples, name, **l) for name, l in watched}
+    for i in range(n):
+        r = chat(g.gateway, "gpt-metered")
+        expect(r.status == 200 and r.headers.get("x-mock-key-id") == "mt-a", f"request {i}: {r}")
+    deltas = {}
+
+    def settled():
+        s = g.metrics()
+        deltas.update({name: count(s, name, **l) - before[name] for name, l in watched})
+        return deltas["keymux_key_requests_total"] >= n and deltas["keymux_settles_total"] >= n
+    wait_until(3, settled, 0.1)
+    expect(all(deltas[name] == n for name, _ in watched), f"after {n} requests: {deltas}")
+    s = g.metrics()
+    expect(count(s, "keymux_key_requests_total", key="mt-a") == before["keymux_key_requests_total"] + n,
+           "mt-a: requests outside 2xx")
+    expect(count(s, "keymux_key_tokens_reserved_total", key="mt-a") > 0, "mt-a: no tokens reserved")
+    expect(count(s, "keymux_key_requests_in_window", key="mt-a") >= n, "mt-a: requests in window")
+    expect(count(s, "keymux_key_tokens_in_window", key="mt-a") > 0, "mt-a: tokens in window")
+    k = g.admin_key("mt-a")
+    expect(k["requests_in_window"] >= n and k["admitted_total"] >= n
+           and k["limits"] == {"rpm": 100000, "tpm": 100000000, "max_in_flight": None}, k)
+    expect(count(s, "keymux_key_in_flight", key="mt-a") == 0, "mt-a: still in flight")
+    buckets = sorted(((float(l["le"]), v) for nm, l, v in s
+                      if nm == "keymux_decision_duration_seconds_bucket"), key=lambda b: b[0])
+    expect(buckets and buckets[-1][0] == float("inf")
+           and buckets[-1][1] == count(s, "keymux_decision_duration_seconds_count"),
+           f"the +Inf bucket is not the count: {buckets[-3:]}")
+    expect(all(a[1] <= b[1] for a, b in zip(buckets, buckets[1:])), "buckets not cumulative")
+
+
+def set_key_weight(g, key_id, weight):
+    """Rewrites a key's weight in the agent's copy of the config."""
+    text = open(g.config).read()
+    new = re.sub(rf"(id: {key_id}, secret: [\w-]+, weight: )\d+", rf"\g<1>{weight}", text)
+    expect(new != text or f"weight: {weight}" in text, f"no weight of {key_id} in {g.config}")
+    with open(g.config + ".tmp", "w") as f:
+        f.write(new)
+    os.replace(g.config + ".tmp", g.config)
+
+
+def check_reload_under_load(g):
+    after_revoke_and_ratelimit_scenarios(g)
+    successes = g.metric("keymux_config_reloads_total", result="success") or 0
+    log_lines = g.agent_log().count(f"configuration reloaded from {g.config}: ")
+    attempts_rv_b = g.metric("keymux_key_attempts_total", key="rv-b")
+    statuses, stop = [], threading.Event()
+
+    def load():
+        while not stop.is_set():
+            try:
+                r = chat(g.gateway, "gpt-reload")
+                statuses.append((r.status, r.headers.get("x-mock-key-id")))
+            except Exception as e:  # a failed request is a result, not a crash
+                statuses.append((repr(e), None))
+
+    threads = [threading.Thread(target=load) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(0.3)
+        for i in range(5):
+            weight = 2 + i  # 1 in gateway.yaml
+            set_key_weight(g, "ld-a", weight)
+            if i % 2 == 0:
+                r = g.reload()
+                expect(r.status == 200, f"reload {i}: {r}")
+                body = r.json()
+                expect(body["result"] == "reloaded" and body["config"] == g.config, body)
+                expect(re.fullmatch(r"15 providers, 20 keys, 14 routes, 4 clients", body["summary"]),
+                       body)
+            else:
+                os.kill(g.agent_pid(), signal.SIGHUP)
+                expect(wait_until(3, lambda: g.metric("keymux_config_reloads_total",
+                                                      result="success") == successes + i + 1),
+                       f"SIGHUP {i}: no reload counted")
+            expect(wait_until(2, lambda: g.admin_key("ld-a")["weight"] == weight),
+                   f"reload {i}: ld-a's weight is {g.admin_key('ld-a')['weight']}, not {weight}")
+            time.sleep(0.6)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    failed = [s for s in statuses if s[0] != 200]
+    print(f"      {len(statuses)} requests from 4 threads across 5 reloads, {len(failed)} failed")
+    expect(len(statuses) >= 40, f"only {len(statuses)} requests under load")
+    expect(not failed, f"{len(failed)} of {len(statuses)} requests failed: {failed[:5]}")
+    expect({k for _, k in statuses} == {"ld-a", "ld-b"}, "not both keys served")
+    expect(g.metric("keymux_config_reloads_total", result="success") == successes + 5,
+           "keymux_config_reloads_total{result=success} did not rise by 5")
+    expect(g.metric("keymux_config_last_reload_successful") == 1, "last reload not successful")
+    log = g.agent_log()
+    expect(log.count(f"configuration reloaded from {g.config}: ") == log_lines + 5,
+           "not 5 more 'configuration reloaded from' lines in the agent log")
+    expect("SIGHUP received" in log, "no 'SIGHUP received' line")
+    # State survives a reload: the revoked key is still out, counters keep counting.
+    k = g.admin_key("rv-a")
+    expect(k["state"] == "quarantined" and k["quarantine_reason"] == "upstream 401",
+           f"rv-a after the reloads: {k}")
+    expect(g.metric("keymux_key_state", key="rv-a") == 2, "keymux_key_state rv-a after reload")
+    expect(g.metric("keymux_key_attempts_total", key="rv-b") >= attempts_rv_b, "counters reset")
+    r = chat(g.gateway, "gpt-revoke")
+    expect(r.status == 200 and r.headers.get("x-mock-key-id") == "rv-b", f"after reload: {r}")
+    set_key_weight(g, "ld-a", 1)
+    expect(g.reload().status == 200, "reload back to weight 1")
+
+
+def check_bad_reload_rejected(g):
+    good = open(AGENT_CONFIG).read()
+    failures = g.metric("keymux_config_reloads_total", result="failure") or 0
+    successes = g.metric("keymux_config_reloads_total", result="success") or 0
+    rv_a = g.admin_key("rv-a")["state"]
+
+    def write(text):
+        with open(g.config + ".tmp", "w") as f:
+            f.write(text)
+        os.replace(g.config + ".tmp", g.config)
+
+    try:
+        # A route naming a provider that does not exist: 422, file:line of the route.
+        bad = good.replace("targets: [{provider: metered}]", "targets: [{provider: no-such-provider}]")
+        expect(bad != good, "gateway.yaml changed: no metered route")
+        line = next(i + 1 for i, l in enumerate(bad.splitlines()) if "no-such-provider" in l)
+        write(bad)
+        r = g.reload()
+        expect(r.status == 422, f"unknown provider: {r}")
+        body = r.json()
+        expect(body["result"] == "rejected" and body["errors"], body)
+        expect(any(re.match(rf"{re.escape(g.config)}:{line}:\d+: .*no-such-provider", e)
+                   for e in body["errors"]), f"no {g.config}:{line}:COL error: {body['errors']}")
+        expect(chat(g.gateway, "gpt-metered").status == 200, "the old config stopped serving")
+        expect(g.metric("keymux_config_last_reload_successful") == 0, "last reload not 0")
+        # Broken YAML by SIGHUP: rejected, logged with file:line, the agent serves on.
+        broken = good.replace("  - {name: metered, models: [gpt-metered],",
+                              "  - {name: metered, models: [gpt-metered,")
+        expect(broken != good, "gateway.yaml changed: no metered route")
+        write(broken)
+        os.kill(g.agent_pid(), signal.SIGHUP)
+        expect(wait_until(3, lambda: g.metric("keymux_config_reloads_total", result="failure")
+                          == failures + 2), "SIGHUP with broken YAML: no failure counted")
+        expect(g.procs["agent"].poll() is None, "the agent exited on a bad config")
+        for i in range(3):
+            r = chat(g.gateway, "gpt-metered")
+            expect(r.status == 200, f"request {i} after a rejected reload: {r}")
+        samples = g.metrics()
+        expect(metric(samples, "keymux_config_last_reload_successful") == 0, "last reload not 0")
+        expect(metric(samples, "keymux_config_reloads_total", result="success") == successes,
+               "a rejected reload counted as a success")
+        log = g.agent_log()
+        expect(log.count("configuration reload rejected (") >= 2, "no 'reload rejected' lines")
+        expect("still serving the previous configuration" in log, "no 'still serving' line")
+        expect(re.search(rf"\[error\]\s+{re.escape(g.config)}:\d+:\d+: YAML", log),
+               "the YAML error not logged as file:line:col")
+        expect(g.admin_key("rv-a")["state"] == rv_a, "a rejected reload changed a key's state")
+    finally:
+        write(good)
+    r = g.reload()
+    expect(r.status == 200 and r.json()["result"] == "reloaded", f"good config again: {r}")
+    samples = g.metrics()
+    expect(metric(samples, "keymux_config_last_reload_successful") == 1, "last reload not back to 1")
+    expect(metric(samples, "keymux_config_reloads_total", result="success") == successes + 1, "")
+    expect(metric(samples, "keymux_config_reloads_total", result="failure") == failures + 2, "")
+    expect(chat(g.gateway, "gpt-metered").status == 200, "not serving after the good reload")
+
+
+def check_save_artifacts(g):
+    out = os.environ.get("KEYMUX_E2E_ARTIFACTS")
+    text = g.metrics_text()
+    parse_prometheus(text)
+    r = g.admin("GET", "/v1/keys")
+    expect(r.status == 200, r)
+    keys = r.json()
+    if not out:
+        print("      KEYMUX_E2E_ARTIFACTS not set: nothing saved")
+        return
+    os.makedirs(out, exist_ok=True)
+    version = g.haproxy_version()
+    with open(os.path.join(out, f"metrics-{version}.txt"), "w") as f:
+        f.write(text)
+    with open(os.path.join(out, f"keys-{version}.json"), "w") as f:
+        json.dump(keys, f, indent=2)
+        f.write("\n")
+    print(f"      saved {out}/metrics-{version}.txt and keys-{version}.json")
 
 
 def check_no_secret_in_any_output(g):
-    secrets = [s for _, s in agent_keys()] + CLIENT_TOKENS
+    secrets = [s for _, s in agent_keys()] + CLIENT_TOKENS + [ADMIN_TOKEN]
     for name in ("haproxy", "agent", "mock"):
         text = open(g.log_path(name), errors="replace").read()
         for secret in secrets:
             expect(secret not in text, f"{secret[:10]}... appears in the {name} log")
     stats = json.dumps(g.mock_stats())
     expect(all(s not in stats for s in secrets), "a secret in the mock's stats")
+    # Whatever the admin API and the metrics pages answered during the run, and now.
+    g.metrics_text()
+    g.admin("GET", "/v1/keys")
+    g.admin("GET", "/v1/clients")
+    expect(len(g.fetched) >= 3, "no admin API answer kept")
+    for i, body in enumerate(g.fetched):
+        for secret in secrets:
+            expect(secret not in body, f"{secret[:10]}... appears in admin/metrics answer {i}: "
+                                       f"{body[:200]!r}")
 
 
 CHECKS = [
     ("routes by model to the right provider and key style", check_routes_by_model_and_key_style),
     ("client credentials never reach the upstream", check_client_credentials_never_reach_upstream),
+    ("admin API: health, auth, keys without secrets, clients, 404/405", check_admin_api),
     ("429 on one key is retried on another; cooldown holds", check_429_retried_on_another_key),
     ("401 key is quarantined and never chosen again", check_401_key_quarantined),
+    ("admin API, metrics and log show the quarantine and the cooldown",
+     check_admin_shows_quarantine_and_cooldown),
+    ("admin API: disable takes a key out of service, enable brings it back",
+     check_admin_disable_enable),
+    ("agent /metrics: series per configured key/client, counters move by N", check_agent_metrics),
+    ("reload under load (API and SIGHUP): no failed request, state kept", check_reload_under_load),
+    ("bad config reload rejected (422, file:line), old config serves on", check_bad_reload_rejected),
     ("refused provider fails over to the next provider", check_refused_provider_fails_over),
     ("pool exhausted: 429 + retry-after + OpenAI error", check_pool_exhausted_is_429_with_retry_after),
     ("GET /v1/models answered by the gateway", check_models_list),
@@ -502,11 +1001,13 @@ CHECKS = [
     ("unknown path: 404 JSON", check_unknown_path),
     ("SSE streaming: first chunk early, stream whole", check_streaming),
     ("body larger than the buffer is forwarded whole", check_body_larger_than_buffer),
+    # Before the agent restart below, which starts its counters from zero.
+    ("agent /metrics and GET /v1/keys saved for the release note", check_save_artifacts),
     ("agent down: 503 JSON, nothing upstream; back without reload", check_agent_down_fails_closed),
     ("official OpenAI Node SDK: chat, stream, rate limit", check_openai_node_sdk),
     ("HAProxy stats page and /metrics", check_metrics_and_stats),
     ("scripts/run prints a curl that answers", check_scripts_run_prints_a_working_curl),
-    ("no secret in any log", check_no_secret_in_any_output),
+    ("no secret in any log, admin API answer or metrics page", check_no_secret_in_any_output),
 ]
 
 

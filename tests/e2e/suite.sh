@@ -109,7 +109,7 @@ agent_is() {  # agent_is UP|DOWN: the spop-check state of the agent server
 }
 
 start_agent() {
-  "$AGENT" --listen "127.0.0.1:$AGENT_PORT" --threads 2 >>"$RUN/agent.log" 2>&1 &
+  "$AGENT" --listen "127.0.0.1:$AGENT_PORT" --threads 2 --admin-listen off >>"$RUN/agent.log" 2>&1 &
   AGENT_PID=$!
   wait_until 10 agent_ready
 }

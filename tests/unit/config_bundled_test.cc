@@ -40,6 +40,8 @@ TEST(ConfigBundled, LoadsClean) {
   EXPECT_EQ(c.clients(0).token_sha256(), to_hex(sha256("keymux-demo-token")));
   EXPECT_EQ(c.clients(0).models_size(), 0);  // every model
   EXPECT_FALSE(c.allow_anonymous());
+  // The demo admin token `keymux-demo-admin` opens the admin API's /v1/.
+  EXPECT_EQ(c.admin().token_sha256(), to_hex(sha256("keymux-demo-admin")));
 }
 
 TEST(ConfigBundled, MatchesTheBundledHaproxyConfig) {

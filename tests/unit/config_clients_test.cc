@@ -141,5 +141,18 @@ TEST(ConfigClients, AllowAnonymousIsABool) {
   EXPECT_EQ(result.errors[0].line, 16);
 }
 
+TEST(ConfigClients, AdminToken) {
+  // Lines 16-17 after the client (lines 16-18 hold it, so admin starts at 19).
+  ExpectLoads(
+      Load(OneClient("app", kHashA, "admin:\n  token_sha256: \"" + std::string(kHashB) + "\"\n")));
+  ExpectLoads(Load(WithClients("admin: {}\n")));  // no token: the /v1/ endpoints stay closed
+  ExpectOneError(Load(WithClients("admin:\n  token_sha256: \"not-a-hash\"\n")), 17,
+                 "admin: token_sha256 must be 64 lower-case hex characters", 17);
+  // The admin token must not also be a client's: a client could reconfigure the gateway.
+  ExpectOneError(
+      Load(OneClient("app", kHashA, "admin:\n  token_sha256: \"" + std::string(kHashA) + "\"\n")),
+      20, "admin: token_sha256 is a client's token too", 17);
+}
+
 }  // namespace
 }  // namespace keymux::config

@@ -171,7 +171,8 @@ TEST(RouterClientsTest, ModelListExactAndGlob) {
   EXPECT_EQ(d.client->name, "app");
   EXPECT_NE(d.message.find("'gpt-4o-mini'"), std::string::npos) << d.message;
   EXPECT_EQ(KeyAdmissions(rig), 2u);
-  EXPECT_EQ(Client(rig, "app").requests_in_window, 0u);  // only the limited count; none here
+  // Counted (to be shown) with no limit; the refused request is not.
+  EXPECT_EQ(Client(rig, "app").requests_in_window, 2u);
   EXPECT_EQ(Count(Client(rig, "app"), Outcome::kModelNotAllowed), 1u);
 }
 

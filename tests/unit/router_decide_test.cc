@@ -246,7 +246,7 @@ TEST(RouterDecideTest, AQuarantinedKeyIsNeverChosen) {
     ASSERT_EQ(d.key->id, "good");
     rig.Settle(d, i % 7 == 0 ? 500 : 200);
   }
-  rig.Key("bad").enable();
+  rig.Key("bad").enable(rig.clock.now());
   EXPECT_EQ(rig.Decide().key->id, "bad");
 }
 

@@ -173,7 +173,7 @@ TEST(KeyStateTest, QuarantineUntilEnabled) {
   const KeyView v = key.view(kT0);
   EXPECT_EQ(v.condition, KeyCondition::kQuarantined);
   EXPECT_EQ(v.quarantine_reason, "upstream 401");
-  key.enable();
+  key.enable(kT0);
   EXPECT_TRUE(key.try_admit(kT0, 1).admitted);
   EXPECT_EQ(key.view(kT0).condition, KeyCondition::kOk);
 }

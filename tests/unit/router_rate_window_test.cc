@@ -143,3 +143,32 @@ TEST(TokenWindowCancelTest, TakesBackTheTokensOfOneAdmission) {
 
 }  // namespace
 }  // namespace keymux::router
+
+namespace keymux::router {
+namespace {
+
+// With no limit nothing is enforced, but usage is still shown (metrics, the
+// admin API), to the second.
+TEST(MinuteMeterTest, WindowsWithoutALimitStillCountTheLastMinute) {
+  const Time t0{std::chrono::seconds(1'000'000)};
+  RequestWindow requests(0);
+  TokenWindow tokens(0);
+  EXPECT_EQ(requests.used(t0), 0u);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(requests.has_room(t0));
+    requests.admit(t0 + std::chrono::seconds(i * 20));
+    tokens.admit(t0 + std::chrono::seconds(i * 20), 100);
+  }
+  EXPECT_EQ(requests.used(t0 + std::chrono::seconds(40)), 3u);
+  EXPECT_EQ(tokens.used(t0 + std::chrono::seconds(40)), 300u);
+  // The first second has left the window 60 s later.
+  EXPECT_EQ(requests.used(t0 + std::chrono::seconds(60)), 2u);
+  requests.cancel(t0 + std::chrono::seconds(40));
+  tokens.cancel(t0 + std::chrono::seconds(40), 100);
+  EXPECT_EQ(requests.used(t0 + std::chrono::seconds(60)), 1u);
+  EXPECT_EQ(tokens.used(t0 + std::chrono::seconds(60)), 100u);
+  EXPECT_EQ(requests.used(t0 + std::chrono::seconds(200)), 0u);
+}
+
+}  // namespace
+}  // namespace keymux::router

@@ -1,0 +1,217 @@
+#include "agent/admin/metrics_page.h"
+
+#include <chrono>
+
+#include "agent/metrics/prometheus_text.h"
+#include "agent/version.h"
+
+namespace keymux::admin {
+namespace {
+
+using metrics::PrometheusText;
+using router::KeyView;
+
+std::uint64_t load(const std::atomic<std::uint64_t>& value) {
+  return value.load(std::memory_order_relaxed);
+}
+
+void agent_families(PrometheusText& out, const metrics::AgentMetrics& m) {
+  out.family("keymux_build_info", "gauge", "The agent's version; always 1.");
+  out.sample("keymux_build_info", {{"version", kAgentVersion}}, std::uint64_t{1});
+
+  out.family("keymux_config_reloads_total", "counter",
+             "Configuration reloads (SIGHUP or POST /v1/reload) by result.");
+  out.sample("keymux_config_reloads_total", {{"result", "success"}}, load(m.reloads_succeeded));
+  out.sample("keymux_config_reloads_total", {{"result", "failure"}}, load(m.reloads_failed));
+  out.family("keymux_config_last_reload_successful", "gauge",
+             "1 when the last reload went into service, 0 when it was rejected.");
+  out.sample("keymux_config_last_reload_successful", {},
+             std::uint64_t{m.last_reload_ok.load(std::memory_order_relaxed) ? 1u : 0u});
+  out.family("keymux_config_last_reload_success_timestamp_seconds", "gauge",
+             "When the configuration in service was loaded (Unix time).");
+  out.sample("keymux_config_last_reload_success_timestamp_seconds", {},
+             static_cast<double>(m.last_reload_success_unix.load(std::memory_order_relaxed)));
+
+  out.family("keymux_decisions_total", "counter", "Route decisions by outcome.");
+  for (std::size_t i = 0; i < router::kOutcomeCount; ++i) {
+    out.sample("keymux_decisions_total",
+               {{"outcome", router::outcome_name(static_cast<router::Outcome>(i))}},
+               load(m.decisions_by_outcome[i]));
+  }
+  out.family("keymux_decision_duration_seconds", "histogram",
+             "Time the agent spent on one route message.");
+  const metrics::LatencyHistogram::Snapshot h = m.decision_time.snapshot();
+  std::array<double, metrics::LatencyHistogram::kBoundsMicros.size()> bounds{};
+  for (std::size_t i = 0; i < bounds.size(); ++i) {
+    bounds[i] = static_cast<double>(metrics::LatencyHistogram::kBoundsMicros[i]) / 1e6;
+  }
+  out.histogram("keymux_decision_duration_seconds", bounds, h.cumulative, h.count, h.sum_seconds);
+  out.family("keymux_settles_total", "counter", "Settle messages (upstream responses reported).");
+  out.sample("keymux_settles_total", {}, load(m.settles));
+}
+
+void spop_families(PrometheusText& out, const server::SpopStats& s) {
+  out.family("keymux_spop_connections_total", "counter", "SPOP connections accepted.");
+  out.sample("keymux_spop_connections_total", {}, load(s.connections_accepted));
+  out.family("keymux_spop_connections", "gauge", "SPOP connections open now.");
+  out.sample("keymux_spop_connections", {},
+             static_cast<double>(s.connections_open.load(std::memory_order_relaxed)));
+  out.family("keymux_spop_frames_received_total", "counter", "SPOP frames from HAProxy by type.");
+  out.sample("keymux_spop_frames_received_total", {{"type", "haproxy_hello"}}, load(s.hellos));
+  out.sample("keymux_spop_frames_received_total", {{"type", "notify"}}, load(s.notifies));
+  out.sample("keymux_spop_frames_received_total", {{"type", "haproxy_disconnect"}},
+             load(s.haproxy_disconnects));
+  out.family("keymux_spop_frames_sent_total", "counter", "SPOP frames to HAProxy by type.");
+  out.sample("keymux_spop_frames_sent_total", {{"type", "agent_hello"}}, load(s.hellos));
+  out.sample("keymux_spop_frames_sent_total", {{"type", "ack"}}, load(s.acks));
+  out.sample("keymux_spop_frames_sent_total", {{"type", "agent_disconnect"}},
+             load(s.agent_disconnects));
+  out.family("keymux_spop_protocol_errors_total", "counter",
+             "SPOP connections closed on a protocol error, by SPOP status.");
+  for (std::size_t slot = 1; slot < server::SpopStats::kStatusSlots; ++slot) {
+    const auto status = slot == server::SpopStats::kStatusSlots - 1
+                            ? spop::Status::kUnknown
+                            : static_cast<spop::Status>(slot);
+    out.sample("keymux_spop_protocol_errors_total", {{"status", server::status_label(status)}},
+               load(s.protocol_errors[slot]));
+  }
+}
+
+void key_families(PrometheusText& out, const router::Snapshot& snapshot, router::Time now) {
+  std::vector<KeyView> views;
+  views.reserve(snapshot.keys().size());
+  for (const router::KeyEntry& key : snapshot.keys()) views.push_back(key.state->view(now));
+  const auto& keys = snapshot.keys();
+  auto each = [&](auto&& emit) {
+    for (std::size_t i = 0; i < keys.size(); ++i) emit(keys[i], views[i]);
+  };
+
+  out.family("keymux_key_requests_total", "counter",
+             "Settled attempts per key by the upstream's status class (no_response: none came).");
+  each([&](const router::KeyEntry& k, const KeyView& v) {
+    for (std::size_t c = 0; c < router::kResponseClassCount; ++c) {
+      if (c == 1) continue;  // a 1xx never ends an attempt
+      out.sample("keymux_key_requests_total",
+                 {{"key", k.id},
+                  {"provider", k.provider->name},
+                  {"status_class", router::response_class_name(c)}},
+                 v.responses_by_class[c]);
+    }
+  });
+  out.family("keymux_key_attempts_total", "counter", "Attempts admitted per key.");
+  each([&](const router::KeyEntry& k, const KeyView& v) {
+    out.sample("keymux_key_attempts_total", {{"key", k.id}, {"provider", k.provider->name}},
+               v.admitted_total);
+  });
+  out.family("keymux_key_tokens_reserved_total", "counter",
+             "Tokens reserved per key at admission (prompt estimate + expected output).");
+  each([&](const router::KeyEntry& k, const KeyView& v) {
+    out.sample("keymux_key_tokens_reserved_total", {{"key", k.id}, {"provider", k.provider->name}},
+               v.tokens_reserved_total);
+  });
+  out.family("keymux_key_in_flight", "gauge", "Attempts in progress per key.");
+  each([&](const router::KeyEntry& k, const KeyView& v) {
+    out.sample("keymux_key_in_flight", {{"key", k.id}, {"provider", k.provider->name}},
+               std::uint64_t{v.in_flight});
+  });
+  out.family("keymux_key_requests_in_window", "gauge", "Attempts admitted in the last 60 s.");
+  each([&](const router::KeyEntry& k, const KeyView& v) {
+    out.sample("keymux_key_requests_in_window", {{"key", k.id}, {"provider", k.provider->name}},
+               std::uint64_t{v.requests_in_window});
+  });
+  out.family("keymux_key_tokens_in_window", "gauge", "Tokens reserved in the last 60 s.");
+  each([&](const router::KeyEntry& k, const KeyView& v) {
+    out.sample("keymux_key_tokens_in_window", {{"key", k.id}, {"provider", k.provider->name}},
+               v.tokens_in_window);
+  });
+  out.family("keymux_key_cooldowns_total", "counter", "Cooldowns started per key by cause.");
+  each([&](const router::KeyEntry& k, const KeyView& v) {
+    for (std::size_t c = 1; c < router::kCooldownCauseCount; ++c) {
+      out.sample("keymux_key_cooldowns_total",
+                 {{"key", k.id},
+                  {"provider", k.provider->name},
+                  {"cause", router::cooldown_cause_name(static_cast<router::CooldownCause>(c))}},
+                 v.cooldowns_by_cause[c]);
+    }
+  });
+  out.family("keymux_key_quarantines_total", "counter",
+             "Times a key was taken out of service (upstream 401/403 or an operator).");
+  each([&](const router::KeyEntry& k, const KeyView& v) {
+    out.sample("keymux_key_quarantines_total", {{"key", k.id}, {"provider", k.provider->name}},
+               v.quarantines_total);
+  });
+  out.family("keymux_key_state", "gauge", "Key condition: 0 ok, 1 cooling, 2 quarantined.");
+  each([&](const router::KeyEntry& k, const KeyView& v) {
+    out.sample("keymux_key_state", {{"key", k.id}, {"provider", k.provider->name}},
+               std::uint64_t{static_cast<std::uint8_t>(v.condition)});
+  });
+  out.family("keymux_key_cooldown_seconds", "gauge", "Seconds left in the key's cooldown.");
+  each([&](const router::KeyEntry& k, const KeyView& v) {
+    const double left =
+        v.cooldown_until > now ? std::chrono::duration<double>(v.cooldown_until - now).count() : 0;
+    out.sample("keymux_key_cooldown_seconds", {{"key", k.id}, {"provider", k.provider->name}},
+               left);
+  });
+  out.family("keymux_key_remaining_requests", "gauge",
+             "Requests left as the provider last reported (less admissions since).");
+  each([&](const router::KeyEntry& k, const KeyView& v) {
+    if (!v.reported_remaining_requests) return;
+    out.sample("keymux_key_remaining_requests", {{"key", k.id}, {"provider", k.provider->name}},
+               *v.reported_remaining_requests);
+  });
+  out.family("keymux_key_remaining_tokens", "gauge",
+             "Tokens left as the provider last reported (less reservations since).");
+  each([&](const router::KeyEntry& k, const KeyView& v) {
+    if (!v.reported_remaining_tokens) return;
+    out.sample("keymux_key_remaining_tokens", {{"key", k.id}, {"provider", k.provider->name}},
+               *v.reported_remaining_tokens);
+  });
+}
+
+void client_families(PrometheusText& out, const router::Snapshot& snapshot, router::Time now) {
+  std::vector<const router::ClientEntry*> clients;
+  for (const router::ClientEntry& c : snapshot.clients()) clients.push_back(&c);
+  if (const router::ClientEntry* anonymous = snapshot.anonymous_client()) {
+    clients.push_back(anonymous);
+  }
+  std::vector<router::ClientView> views;
+  for (const router::ClientEntry* c : clients) views.push_back(c->state->view(now));
+
+  out.family("keymux_client_requests_total", "counter", "Requests per client by outcome.");
+  for (std::size_t i = 0; i < clients.size(); ++i) {
+    for (std::size_t o = 0; o < router::kOutcomeCount; ++o) {
+      out.sample("keymux_client_requests_total",
+                 {{"client", clients[i]->name},
+                  {"outcome", router::outcome_name(static_cast<router::Outcome>(o))}},
+                 views[i].requests_by_outcome[o]);
+    }
+  }
+  out.family("keymux_client_tokens_reserved_total", "counter", "Tokens reserved per client.");
+  for (std::size_t i = 0; i < clients.size(); ++i) {
+    out.sample("keymux_client_tokens_reserved_total", {{"client", clients[i]->name}},
+               views[i].tokens_reserved_total);
+  }
+  out.family("keymux_client_tokens_today", "gauge",
+             "Tokens counted against the client's daily budget (UTC day).");
+  for (std::size_t i = 0; i < clients.size(); ++i) {
+    out.sample("keymux_client_tokens_today", {{"client", clients[i]->name}}, views[i].tokens_today);
+  }
+  out.family("keymux_client_in_flight", "gauge", "Requests in progress per client.");
+  for (std::size_t i = 0; i < clients.size(); ++i) {
+    out.sample("keymux_client_in_flight", {{"client", clients[i]->name}},
+               std::uint64_t{views[i].in_flight});
+  }
+}
+
+}  // namespace
+
+std::string render_metrics(const MetricsSources& sources) {
+  PrometheusText out;
+  agent_families(out, sources.agent);
+  if (sources.spop != nullptr) spop_families(out, *sources.spop);
+  key_families(out, sources.snapshot, sources.now);
+  client_families(out, sources.snapshot, sources.now);
+  return out.text();
+}
+
+}  // namespace keymux::admin

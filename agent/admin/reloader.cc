@@ -1,0 +1,89 @@
+#include "agent/admin/reloader.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "agent/config/bundled.h"
+#include "agent/router/snapshot.h"
+
+namespace keymux::admin {
+namespace {
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+std::string config_summary(const config::Config& config) {
+  std::size_t keys = 0;
+  for (const auto& provider : config.providers()) keys += provider.keys_size();
+  return std::to_string(config.providers_size()) + " providers, " + std::to_string(keys) +
+         " keys, " + std::to_string(config.routes_size()) + " routes, " +
+         std::to_string(config.clients_size()) + " clients";
+}
+
+Reloader::Reloader(std::string config_path, config::Environment environment, router::Router& router,
+                   router::KeyRegistry& keys, router::ClientRegistry& clients,
+                   metrics::AgentMetrics& metrics)
+    : config_path_(std::move(config_path)),
+      config_name_(config_path_.empty() ? std::string(config::kBundledConfigName) : config_path_),
+      environment_(std::move(environment)),
+      router_(router),
+      keys_(keys),
+      clients_(clients),
+      metrics_(metrics),
+      admin_token_(std::make_shared<const std::optional<config::Sha256>>()) {}
+
+void Reloader::adopt(const config::Config& config) {
+  std::optional<config::Sha256> token;
+  if (config::Sha256 digest; config::parse_hex_sha256(config.admin().token_sha256(), digest)) {
+    token = digest;
+  }
+  admin_token_.store(std::make_shared<const std::optional<config::Sha256>>(token));
+  metrics_.last_reload_ok.store(true, std::memory_order_relaxed);
+  metrics_.last_reload_success_unix.store(unix_now(), std::memory_order_relaxed);
+}
+
+void Reloader::start(const config::Config& config) {
+  std::lock_guard lock(reload_mu_);
+  adopt(config);
+}
+
+ReloadResult Reloader::reload() {
+  std::lock_guard lock(reload_mu_);
+  config::LoadResult loaded =
+      config_path_.empty()
+          ? config::load_config_text(config::bundled_config_yaml(), config_name_, environment_)
+          : config::load_config_file(config_path_, environment_);
+  ReloadResult result;
+  if (!loaded.config) {
+    for (const config::ConfigError& error : loaded.errors) {
+      result.errors.push_back(config::format_error(error));
+    }
+    metrics_.reloads_failed.fetch_add(1, std::memory_order_relaxed);
+    metrics_.last_reload_ok.store(false, std::memory_order_relaxed);
+    spdlog::error(
+        "configuration reload rejected ({} problem{}); still serving the previous "
+        "configuration",
+        result.errors.size(), result.errors.size() == 1 ? "" : "s");
+    for (const std::string& error : result.errors) spdlog::error("  {}", error);
+    return result;
+  }
+  // Snapshot::build applies the new limits to the states it keeps; the swap
+  // itself is one atomic store, so a decision sees the old or the new whole.
+  router_.apply(router::Snapshot::build(*loaded.config, keys_, clients_));
+  adopt(*loaded.config);
+  metrics_.reloads_succeeded.fetch_add(1, std::memory_order_relaxed);
+  result.ok = true;
+  result.summary = config_summary(*loaded.config);
+  spdlog::info("configuration reloaded from {}: {}", config_name_, result.summary);
+  return result;
+}
+
+std::optional<config::Sha256> Reloader::admin_token() const { return *admin_token_.load(); }
+
+}  // namespace keymux::admin

@@ -1,0 +1,151 @@
+// Changes of a key's condition reach the event sink once each, with the
+// reason; the counters behind the per-key metrics count what happened.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "agent/router/key_events.h"
+#include "router_test_config.h"
+
+namespace keymux::router {
+namespace {
+
+using std::chrono::seconds;
+using test::OneRoute;
+using test::RouterRig;
+
+struct Recorded {
+  std::string key;
+  std::string provider;
+  KeyChange change;
+  int status;
+  bool by_operator;
+};
+
+class RecordingSink final : public KeyEventSink {
+ public:
+  void on_key_event(const KeyEvent& e) override {
+    events.push_back({std::string(e.key_id), std::string(e.provider), e.change, e.upstream_status,
+                      e.by_operator});
+  }
+  std::vector<Recorded> events;
+};
+
+struct EventRig : RouterRig {
+  EventRig() : RouterRig(OneRoute({{.id = "a"}})) { router.set_event_sink(&sink); }
+  RecordingSink sink;
+};
+
+TEST(RouterKeyEventsTest, A429StartsOneCoolingEventUntilItEnds) {
+  EventRig rig;
+  UpstreamReport report;
+  report.retry_at = rig.clock.now() + seconds(12);
+  rig.Settle(rig.Decide(), 429, report);
+  ASSERT_EQ(rig.sink.events.size(), 1u);
+  const Recorded& e = rig.sink.events[0];
+  EXPECT_EQ(e.key, "a");
+  EXPECT_EQ(e.provider, "p");
+  EXPECT_EQ(e.change.kind, KeyChange::Kind::kCooling);
+  EXPECT_EQ(e.change.cause, CooldownCause::kRateLimited);
+  EXPECT_EQ(e.change.until, rig.clock.now() + seconds(12));
+  EXPECT_EQ(e.status, 429);
+
+  // A second 429 of a request admitted before the cooldown: already cooling.
+  rig.Settle(Decision{}, 0);  // unknown ticket, no key: nothing happens
+  SettleRequest late;
+  late.key_id = "a";
+  late.status = 429;
+  rig.router.settle(late);
+  EXPECT_EQ(rig.sink.events.size(), 1u);
+
+  rig.clock.advance(seconds(13));
+  rig.Settle(rig.Decide(), 200);
+  ASSERT_EQ(rig.sink.events.size(), 2u);
+  EXPECT_EQ(rig.sink.events[1].change.kind, KeyChange::Kind::kRecovered);
+
+  const KeyView v = rig.Key("a").view(rig.clock.now());
+  EXPECT_EQ(v.cooldowns_by_cause[static_cast<std::size_t>(CooldownCause::kRateLimited)], 1u);
+  EXPECT_EQ(v.responses_by_class[response_class(429)], 2u);
+  EXPECT_EQ(v.responses_by_class[response_class(200)], 1u);
+}
+
+TEST(RouterKeyEventsTest, FailuresCoolWithTheirCountAndASuccessRecovers) {
+  EventRig rig;
+  rig.Settle(rig.Decide(), 503);
+  ASSERT_EQ(rig.sink.events.size(), 1u);
+  EXPECT_EQ(rig.sink.events[0].change.cause, CooldownCause::kServerError);
+  EXPECT_EQ(rig.sink.events[0].change.consecutive_failures, 1u);
+  rig.clock.advance(seconds(2));  // past the 1 s backoff
+  rig.Settle(rig.Decide(), 0);
+  ASSERT_EQ(rig.sink.events.size(), 2u);
+  EXPECT_EQ(rig.sink.events[1].change.cause, CooldownCause::kConnectionFailure);
+  EXPECT_EQ(rig.sink.events[1].change.consecutive_failures, 2u);
+  EXPECT_EQ(rig.sink.events[1].status, 0);
+  rig.clock.advance(seconds(3));
+  rig.Settle(rig.Decide(), 200);
+  ASSERT_EQ(rig.sink.events.size(), 3u);
+  EXPECT_EQ(rig.sink.events[2].change.kind, KeyChange::Kind::kRecovered);
+  // A plain success after that changes nothing.
+  rig.Settle(rig.Decide(), 200);
+  EXPECT_EQ(rig.sink.events.size(), 3u);
+  const KeyView v = rig.Key("a").view(rig.clock.now());
+  EXPECT_EQ(v.responses_by_class[0], 1u);  // no response
+  EXPECT_EQ(v.responses_by_class[5], 1u);
+  EXPECT_EQ(v.responses_by_class[2], 2u);
+}
+
+TEST(RouterKeyEventsTest, QuarantineIsReportedOnceAndOperatorsEnableAndDisable) {
+  EventRig rig;
+  const Decision first = rig.Decide();
+  const Decision second = rig.Decide();
+  rig.Settle(first, 401);
+  rig.Settle(second, 401);  // already quarantined: no second line
+  ASSERT_EQ(rig.sink.events.size(), 1u);
+  EXPECT_EQ(rig.sink.events[0].change.kind, KeyChange::Kind::kQuarantined);
+  EXPECT_EQ(rig.sink.events[0].change.reason, "upstream 401");
+  EXPECT_FALSE(rig.sink.events[0].by_operator);
+
+  const std::optional<KeyView> enabled = rig.router.set_key_enabled("a", true);
+  ASSERT_TRUE(enabled.has_value());
+  EXPECT_EQ(enabled->condition, KeyCondition::kOk);
+  ASSERT_EQ(rig.sink.events.size(), 2u);
+  EXPECT_EQ(rig.sink.events[1].change.kind, KeyChange::Kind::kRecovered);
+  EXPECT_TRUE(rig.sink.events[1].by_operator);
+
+  const std::optional<KeyView> disabled = rig.router.set_key_enabled("a", false);
+  ASSERT_TRUE(disabled.has_value());
+  EXPECT_EQ(disabled->condition, KeyCondition::kQuarantined);
+  EXPECT_EQ(disabled->quarantine_reason, kDisabledByOperator);
+  EXPECT_EQ(disabled->quarantines_total, 2u);
+  EXPECT_FALSE(rig.Decide().routed());
+
+  EXPECT_FALSE(rig.router.set_key_enabled("nope", true).has_value());
+  // Enabling a key that is fine is no change worth a line.
+  rig.router.set_key_enabled("a", true);
+  const std::size_t count = rig.sink.events.size();
+  rig.router.set_key_enabled("a", true);
+  EXPECT_EQ(rig.sink.events.size(), count);
+}
+
+TEST(RouterKeyEventsTest, ProviderReportingNoneLeftIsAnExhaustedCooldown) {
+  EventRig rig;
+  UpstreamReport report;
+  report.remaining_requests = 0;
+  report.requests_reset = rig.clock.now() + seconds(30);
+  rig.Settle(rig.Decide(), 200, report);
+  ASSERT_EQ(rig.sink.events.size(), 1u);
+  EXPECT_EQ(rig.sink.events[0].change.cause, CooldownCause::kExhausted);
+  EXPECT_EQ(rig.sink.events[0].change.until, rig.clock.now() + seconds(30));
+  EXPECT_EQ(rig.Key("a").view(rig.clock.now()).condition, KeyCondition::kCooling);
+}
+
+TEST(RouterKeyEventsTest, TokensReservedAreCounted) {
+  EventRig rig;
+  const Decision d = rig.Decide("gpt-4o", "", 400, R"({"max_tokens":100})");
+  ASSERT_TRUE(d.routed());
+  EXPECT_EQ(rig.Key("a").view(rig.clock.now()).tokens_reserved_total, d.reserved_tokens);
+}
+
+}  // namespace
+}  // namespace keymux::router
