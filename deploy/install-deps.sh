@@ -45,11 +45,12 @@ if [[ $MODE == build ]]; then
             libevent-dev libssl-dev libprotobuf-dev protobuf-compiler
             libspdlog-dev libfmt-dev libyaml-cpp-dev)
 elif [[ $MODE == runtime ]]; then
-  # The shared libraries keymux-agent links (CMakeLists.txt: libevent_core,
-  # protobuf, yaml-cpp, spdlog/fmt, OpenSSL's libcrypto); the CAs for
+  # The shared libraries keymux-agent links (CMakeLists.txt: libevent_core and
+  # libevent_extra, protobuf and its zlib, yaml-cpp, spdlog/fmt, OpenSSL's
+  # libcrypto; tests/static/check_deploy compares with ldd); the CAs for
   # providers.cfg's `ca-file @system-ca`.
-  PACKAGES=(haproxy libevent-core-2.1-7 libprotobuf32 libyaml-cpp0.7
-            libspdlog1.10 libfmt9 libssl3 ca-certificates)
+  PACKAGES=(haproxy libevent-core-2.1-7 libevent-extra-2.1-7 libprotobuf32 zlib1g
+            libyaml-cpp0.7 libspdlog1.10 libfmt9 libssl3 ca-certificates)
 fi
 
 is_installed() {
