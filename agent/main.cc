@@ -373,7 +373,7 @@ int main(int argc, char** argv) {
   }
 
   keymux::server::Server server(flags.server, [&router, &metrics](int /*worker_index*/) {
-    return std::make_unique<keymux::handler::DecisionHandler>(router, &metrics);
+    return std::make_unique<keymux::handler::DecisionHandler>(router, &metrics.add_worker());
   });
   std::atomic<bool> serving{false};
   keymux::admin::AdminApi admin_api(router, reloader, metrics, &server.stats(), [&serving] {

@@ -32,22 +32,23 @@ void agent_families(PrometheusText& out, const metrics::AgentMetrics& m) {
   out.sample("keymux_config_last_reload_success_timestamp_seconds", {},
              static_cast<double>(m.last_reload_success_unix.load(std::memory_order_relaxed)));
 
+  const metrics::DecisionTotals decisions = m.totals();
   out.family("keymux_decisions_total", "counter", "Route decisions by outcome.");
   for (std::size_t i = 0; i < router::kOutcomeCount; ++i) {
     out.sample("keymux_decisions_total",
                {{"outcome", router::outcome_name(static_cast<router::Outcome>(i))}},
-               load(m.decisions_by_outcome[i]));
+               decisions.by_outcome[i]);
   }
   out.family("keymux_decision_duration_seconds", "histogram",
              "Time the agent spent on one route message.");
-  const metrics::LatencyHistogram::Snapshot h = m.decision_time.snapshot();
+  const metrics::LatencyHistogram::Snapshot& h = decisions.time;
   std::array<double, metrics::LatencyHistogram::kBoundsMicros.size()> bounds{};
   for (std::size_t i = 0; i < bounds.size(); ++i) {
     bounds[i] = static_cast<double>(metrics::LatencyHistogram::kBoundsMicros[i]) / 1e6;
   }
   out.histogram("keymux_decision_duration_seconds", bounds, h.cumulative, h.count, h.sum_seconds);
   out.family("keymux_settles_total", "counter", "Settle messages (upstream responses reported).");
-  out.sample("keymux_settles_total", {}, load(m.settles));
+  out.sample("keymux_settles_total", {}, decisions.settles);
 }
 
 void spop_families(PrometheusText& out, const server::SpopStats& s) {

@@ -27,6 +27,11 @@ void string_field(std::string& out, std::string_view name, std::string_view valu
   out += '"';
 }
 
+void null_field(std::string& out, std::string_view name) {
+  field_name(out, name);
+  out += "null";
+}
+
 void number_field(std::string& out, std::string_view name, std::uint64_t value) {
   field_name(out, name);
   out += std::to_string(value);
@@ -136,22 +141,24 @@ std::string key_json(const router::KeyEntry& key, const router::KeyView& view, r
   optional_field(out, "reported_remaining_requests", view.reported_remaining_requests);
   optional_field(out, "reported_remaining_tokens", view.reported_remaining_tokens);
   const bool cooling = view.cooldown_until > now;
-  field_name(out, "cooldown_until");
-  out += cooling ? "\"" + rfc3339(view.cooldown_until) + "\"" : std::string("null");
+  if (cooling) {
+    string_field(out, "cooldown_until", rfc3339(view.cooldown_until));
+  } else {
+    null_field(out, "cooldown_until");
+  }
   field_name(out, "cooldown_seconds");
   out += metrics::PrometheusText::format_double(
       cooling ? std::chrono::duration<double>(view.cooldown_until - now).count() : 0.0);
-  field_name(out, "cooldown_cause");
-  out += cooling ? "\"" + std::string(router::cooldown_cause_name(view.cooldown_cause)) + "\""
-                 : std::string("null");
-  number_field(out, "consecutive_failures", view.consecutive_failures);
-  field_name(out, "quarantine_reason");
-  if (view.quarantine_reason.empty()) {
-    out += "null";
+  if (cooling) {
+    string_field(out, "cooldown_cause", router::cooldown_cause_name(view.cooldown_cause));
   } else {
-    out += '"';
-    append_json_escaped(out, view.quarantine_reason);
-    out += '"';
+    null_field(out, "cooldown_cause");
+  }
+  number_field(out, "consecutive_failures", view.consecutive_failures);
+  if (view.quarantine_reason.empty()) {
+    null_field(out, "quarantine_reason");
+  } else {
+    string_field(out, "quarantine_reason", view.quarantine_reason);
   }
   number_field(out, "admitted_total", view.admitted_total);
   string_list(out, "models", key.model_patterns);

@@ -62,11 +62,11 @@ spop::NotifyHandler::Reply DecisionHandler::on_notify(spop::Session& /*session*/
       const auto start = std::chrono::steady_clock::now();
       route(message, ack);
       if (metrics_ != nullptr) {
-        metrics_->decision_time.observe(std::chrono::steady_clock::now() - start);
+        metrics_->time.observe(std::chrono::steady_clock::now() - start);
       }
     } else if (message.name == "settle") {
       settle(message);
-      if (metrics_ != nullptr) metrics_->settles.fetch_add(1, std::memory_order_relaxed);
+      if (metrics_ != nullptr) metrics::bump(metrics_->settles);
     } else if (message.name == "version") {
       set(ack, "agent_version", TypedValue::of_string(kAgentVersion));
     }
@@ -91,7 +91,7 @@ void DecisionHandler::route(const spop::Message& message, spop::AckEncoder& ack)
   request.body_prefix = text_arg(message, "body").value_or("");
 
   const router::Decision decision = router_.decide(request);
-  if (metrics_ != nullptr) metrics_->count_decision(decision.outcome);
+  if (metrics_ != nullptr) metrics_->count(decision.outcome);
   // The client's name (never its token), for HAProxy's log.
   if (decision.client != nullptr) set(ack, "client", TypedValue::of_string(decision.client->name));
   if (decision.routed()) {

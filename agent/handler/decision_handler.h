@@ -21,8 +21,9 @@ namespace keymux::handler {
 
 class DecisionHandler final : public spop::NotifyHandler {
  public:
-  // `metrics`, when given, counts decisions by outcome and times them.
-  explicit DecisionHandler(router::Router& router, metrics::AgentMetrics* metrics = nullptr)
+  // `metrics`, when given (this worker's own shard), counts decisions by
+  // outcome and times them.
+  explicit DecisionHandler(router::Router& router, metrics::DecisionMetrics* metrics = nullptr)
       : router_(router), metrics_(metrics) {}
 
   Reply on_notify(spop::Session& session, const spop::NotifyRequest& request,
@@ -38,7 +39,7 @@ class DecisionHandler final : public spop::NotifyHandler {
                  std::string_view message);
 
   router::Router& router_;
-  metrics::AgentMetrics* const metrics_;
+  metrics::DecisionMetrics* const metrics_;
   std::string error_body_;  // reused: no allocation per error once warmed up
   std::string answer_;
 };

@@ -1,21 +1,54 @@
 // The agent's own counters, beside the per-key and per-client ones that live
-// in the router's states: decisions, reloads. Written by the workers and the
-// reloader, read by the /metrics page.
+// in the router's states: decisions (one shard per worker, so that workers
+// never share a written cache line) and reloads. Read by the /metrics page.
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 #include "agent/metrics/histogram.h"
 #include "agent/router/outcome.h"
 
 namespace keymux::metrics {
 
-struct AgentMetrics {
-  std::array<std::atomic<std::uint64_t>, router::kOutcomeCount> decisions_by_outcome{};
-  LatencyHistogram decision_time;
+// One worker's decisions: written by that worker only.
+struct alignas(64) DecisionMetrics {
+  std::array<std::atomic<std::uint64_t>, router::kOutcomeCount> by_outcome{};
+  LatencyHistogram time;  // of each route message
   std::atomic<std::uint64_t> settles{0};
+
+  void count(router::Outcome outcome) { bump(by_outcome[static_cast<std::size_t>(outcome)]); }
+};
+
+// The sum over the workers, for the page.
+struct DecisionTotals {
+  std::array<std::uint64_t, router::kOutcomeCount> by_outcome{};
+  LatencyHistogram::Snapshot time;
+  std::uint64_t settles = 0;
+};
+
+class AgentMetrics {
+ public:
+  // A new worker's shard. Called before the workers start (the server's
+  // handler factory), never concurrently with totals().
+  DecisionMetrics& add_worker() {
+    return *workers_.emplace_back(std::make_unique<DecisionMetrics>());
+  }
+
+  DecisionTotals totals() const {
+    DecisionTotals t;
+    for (const auto& worker : workers_) {
+      for (std::size_t i = 0; i < t.by_outcome.size(); ++i) {
+        t.by_outcome[i] += worker->by_outcome[i].load(std::memory_order_relaxed);
+      }
+      t.time.add(worker->time.snapshot());
+      t.settles += worker->settles.load(std::memory_order_relaxed);
+    }
+    return t;
+  }
 
   std::atomic<std::uint64_t> reloads_succeeded{0};
   std::atomic<std::uint64_t> reloads_failed{0};
@@ -23,9 +56,8 @@ struct AgentMetrics {
   // Unix seconds of the last configuration that went into service (start included).
   std::atomic<std::int64_t> last_reload_success_unix{0};
 
-  void count_decision(router::Outcome outcome) {
-    decisions_by_outcome[static_cast<std::size_t>(outcome)].fetch_add(1, std::memory_order_relaxed);
-  }
+ private:
+  std::vector<std::unique_ptr<DecisionMetrics>> workers_;
 };
 
 }  // namespace keymux::metrics

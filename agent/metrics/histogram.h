@@ -1,6 +1,7 @@
-// A latency histogram with fixed buckets, safe to observe from every worker
-// thread at once (relaxed atomics: a scrape may see one observation half
-// counted, which Prometheus tolerates).
+// A latency histogram with fixed buckets. One thread observes (a worker's
+// own histogram: plain loads and stores, no locked instruction on the hot
+// path); any thread may take a snapshot (relaxed atomics: a scrape may see one
+// observation half counted, which Prometheus tolerates).
 #pragma once
 
 #include <algorithm>
@@ -11,6 +12,12 @@
 #include <cstdint>
 
 namespace keymux::metrics {
+
+// Adds to a counter only its owner thread writes: no read-modify-write
+// instruction needed, readers on other threads see whole values.
+inline void bump(std::atomic<std::uint64_t>& counter, std::uint64_t amount = 1) {
+  counter.store(counter.load(std::memory_order_relaxed) + amount, std::memory_order_relaxed);
+}
 
 class LatencyHistogram {
  public:
@@ -23,14 +30,20 @@ class LatencyHistogram {
     const auto nanos = static_cast<std::uint64_t>(std::max<std::int64_t>(elapsed.count(), 0));
     std::size_t i = 0;
     while (i < kBoundsMicros.size() && nanos > kBoundsMicros[i] * 1000) ++i;
-    buckets_[i].fetch_add(1, std::memory_order_relaxed);  // i == size(): only +Inf
-    sum_nanos_.fetch_add(nanos, std::memory_order_relaxed);
+    bump(buckets_[i]);  // i == size(): only +Inf
+    bump(sum_nanos_, nanos);
   }
 
   struct Snapshot {
     std::array<std::uint64_t, kBoundsMicros.size()> cumulative{};  // count <= each bound
     std::uint64_t count = 0;
     double sum_seconds = 0;
+
+    void add(const Snapshot& other) {
+      for (std::size_t i = 0; i < cumulative.size(); ++i) cumulative[i] += other.cumulative[i];
+      count += other.count;
+      sum_seconds += other.sum_seconds;
+    }
   };
   Snapshot snapshot() const {
     Snapshot s;

@@ -50,8 +50,9 @@ TEST(LatencyHistogramTest, BucketsAreCumulativeWithInfinityAsTheCount) {
 TEST(MetricsPageTest, EveryFamilyOnceAndOnlyConfiguredLabels) {
   router::test::RouterRig rig(router::test::OneRoute({{.id = "k1"}, {.id = "k2"}}));
   AgentMetrics agent;
-  agent.count_decision(router::Outcome::kRouted);
-  agent.decision_time.observe(std::chrono::microseconds(3));
+  DecisionMetrics& worker = agent.add_worker();
+  agent.add_worker().count(router::Outcome::kRouted);  // shards are summed
+  worker.time.observe(std::chrono::microseconds(3));
   server::SpopStats spop;
   spop.protocol_errors[server::SpopStats::status_slot(spop::Status::kInvalidFrame)] = 2;
   rig.Settle(rig.Decide(), 200);
