@@ -23,6 +23,12 @@ void ClientState::configure(const ClientLimits& limits) {
   tokens_.set_limit(limits.window.tpm);
 }
 
+std::uint64_t ClientState::daily_charge_locked(std::uint64_t tokens) const {
+  // Within a day budget a request counts as in the token window (one bigger
+  // than the whole budget counts as the budget); with none, as it is.
+  return limits_.tokens_per_day != 0 ? std::min(tokens, limits_.tokens_per_day) : tokens;
+}
+
 void ClientState::roll_day_locked(Time now) {
   const std::int64_t today = day_of(now);
   // A thread still on yesterday's clock counts into today: never roll back.
@@ -35,9 +41,7 @@ void ClientState::roll_day_locked(Time now) {
 ClientState::Admission ClientState::try_admit(Time now, std::uint64_t tokens) {
   std::lock_guard lock(mu_);
   roll_day_locked(now);
-  // Within the day budget, a request counts as in the token window.
-  const std::uint64_t daily_charge =
-      limits_.tokens_per_day != 0 ? std::min(tokens, limits_.tokens_per_day) : tokens;
+  const std::uint64_t daily_charge = daily_charge_locked(tokens);
   if (limits_.tokens_per_day != 0 && tokens_today_ > limits_.tokens_per_day - daily_charge) {
     return {false, start_of_day(day_ + 1), true};
   }
@@ -58,9 +62,7 @@ void ClientState::cancel(Time now, std::uint64_t tokens) {
   requests_.cancel(now);
   tokens_.cancel(now, tokens);
   if (day_of(now) == day_) {
-    const std::uint64_t daily_charge =
-        limits_.tokens_per_day != 0 ? std::min(tokens, limits_.tokens_per_day) : tokens;
-    tokens_today_ -= std::min(tokens_today_, daily_charge);
+    tokens_today_ -= std::min(tokens_today_, daily_charge_locked(tokens));
   }
 }
 

@@ -20,10 +20,6 @@ namespace keymux::router {
 struct ClientLimits {
   WindowLimits window;
   std::uint64_t tokens_per_day = 0;  // 0: no limit
-
-  bool any() const {
-    return window.rpm != 0 || window.tpm != 0 || window.max_in_flight != 0 || tokens_per_day != 0;
-  }
 };
 
 // A consistent copy for the admin API and metrics.
@@ -68,6 +64,8 @@ class ClientState {
  private:
   // Starts a new day's budget when `now` is past the day counted.
   void roll_day_locked(Time now);
+  // What a request of `tokens` adds to tokens_today_.
+  std::uint64_t daily_charge_locked(std::uint64_t tokens) const;
 
   const std::string name_;
   std::atomic<std::uint32_t> in_flight_{0};
