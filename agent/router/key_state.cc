@@ -65,15 +65,18 @@ std::optional<std::uint64_t> KeyState::reported_tokens_left_locked(Time now) con
   return *reported_tokens_ - std::min(*reported_tokens_, tokens_since_report_);
 }
 
+Time KeyState::exhausted_until_locked(Time now) const {
+  Time until{};
+  if (reported_requests_left_locked(now) == 0u) until = reported_requests_reset_;
+  if (reported_tokens_left_locked(now) == 0u) until = std::max(until, reported_tokens_reset_);
+  return until;
+}
+
 Time KeyState::blocked_until_locked(Time now, std::uint64_t tokens) {
   if (!quarantine_reason_.empty()) return Time::max();
   Time until = next_room(now, requests_, tokens_, tokens, in_flight_, limits_.max_in_flight);
   if (now < cooldown_until_) until = std::max(until, cooldown_until_);
-  if (reported_requests_left_locked(now) == 0u) {
-    until = std::max(until, reported_requests_reset_);
-  }
-  if (reported_tokens_left_locked(now) == 0u) until = std::max(until, reported_tokens_reset_);
-  return until;
+  return std::max(until, exhausted_until_locked(now));
 }
 
 void KeyState::refresh_hints_locked(Time now) {
@@ -82,10 +85,7 @@ void KeyState::refresh_hints_locked(Time now) {
   if (tokens_.limit() != 0 && !tokens_.has_room(now, 1)) {
     blocked = std::max(blocked, tokens_.next_room(now, 1));
   }
-  if (reported_requests_left_locked(now) == 0u) {
-    blocked = std::max(blocked, reported_requests_reset_);
-  }
-  if (reported_tokens_left_locked(now) == 0u) blocked = std::max(blocked, reported_tokens_reset_);
+  blocked = std::max(blocked, exhausted_until_locked(now));
   blocked_until_us_.store(micros(blocked), std::memory_order_relaxed);
   quarantined_.store(!quarantine_reason_.empty(), std::memory_order_relaxed);
   in_flight_hint_.store(in_flight_, std::memory_order_relaxed);
@@ -174,16 +174,11 @@ KeyChange KeyState::on_success(Time now, const UpstreamReport& report) {
   if (troubled && cooldown_cause_ == CooldownCause::kNone && quarantine_reason_.empty()) {
     change.kind = KeyChange::Kind::kRecovered;
   }
-  const bool was_exhausted =
-      reported_requests_left_locked(now) == 0u || reported_tokens_left_locked(now) == 0u;
+  const bool was_exhausted = exhausted_until_locked(now) > now;
   store_report_locked(now, report);
   // The provider says nothing is left until its reset: a cooldown of its own.
   if (!was_exhausted) {
-    Time exhausted_until{};
-    if (reported_requests_left_locked(now) == 0u) exhausted_until = reported_requests_reset_;
-    if (reported_tokens_left_locked(now) == 0u) {
-      exhausted_until = std::max(exhausted_until, reported_tokens_reset_);
-    }
+    const Time exhausted_until = exhausted_until_locked(now);
     if (exhausted_until > now) {
       ++cooldowns_by_cause_[static_cast<std::size_t>(CooldownCause::kExhausted)];
       change = {};
@@ -287,11 +282,7 @@ KeyView KeyState::view(Time now) {
     v.cooldown_cause = cooldown_cause_;
   } else {
     // The provider said "none left until the reset": as good as a cooldown.
-    Time exhausted_until{};
-    if (v.reported_remaining_requests == 0u) exhausted_until = reported_requests_reset_;
-    if (v.reported_remaining_tokens == 0u) {
-      exhausted_until = std::max(exhausted_until, reported_tokens_reset_);
-    }
+    const Time exhausted_until = exhausted_until_locked(now);
     if (exhausted_until > now) {
       v.cooldown_until = exhausted_until;
       v.cooldown_cause = CooldownCause::kExhausted;

@@ -145,6 +145,9 @@ class KeyState {
   // unknown or past its reset.
   std::optional<std::uint64_t> reported_requests_left_locked(Time now) const;
   std::optional<std::uint64_t> reported_tokens_left_locked(Time now) const;
+  // When the provider's own count, at 0, allows requests again: the latest
+  // reset among the dimensions reported exhausted; Time{} when none is.
+  Time exhausted_until_locked(Time now) const;
   void store_report_locked(Time now, const UpstreamReport& report);
   // Counts a cooldown that starts now and describes it; kNone when the key
   // was cooling already for the same cause.
