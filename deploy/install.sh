@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs keymux on a systemd host (Debian 12): the built agent, the HAProxy
+# Installs keymux on a systemd host (Debian 12 or 13): the built agent, the HAProxy
 # files, the units, the keymux user. Starts nothing unless --start. Idempotent:
 # run it again after a rebuild; it prints what it did and what it left alone.
 #

@@ -21,7 +21,7 @@ constexpr std::uint32_t kMinRequestMemoryEntries = 1000;
 bool is_lower_or_digit(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 bool is_letter_or_digit(char c) { return is_lower_or_digit(c) || (c >= 'A' && c <= 'Z'); }
 
-bool all_of(std::string_view text, bool (*allowed)(char)) {
+bool only_chars(std::string_view text, bool (*allowed)(char)) {
   for (const char c : text) {
     if (!allowed(c)) return false;
   }
@@ -83,7 +83,7 @@ class Validator {
       unnamed_provider_ = true;
       d_.error(name_path, path + ": provider has no name");
     } else {
-      if (name.size() > kMaxProviderName || !all_of(name, provider_name_char)) {
+      if (name.size() > kMaxProviderName || !only_chars(name, provider_name_char)) {
         d_.error(name_path, label + ": name must be 1 to 32 characters of a-z, 0-9, '_' and '-'");
       }
       // Kept even when malformed, so that routes naming it do not add errors.
@@ -94,7 +94,7 @@ class Validator {
     const std::string backend_path = field_path(path, "backend");
     if (provider.backend().empty()) {
       d_.error(backend_path, label + ": no backend (the HAProxy backend that reaches it)");
-    } else if (!all_of(provider.backend(), backend_char)) {
+    } else if (!only_chars(provider.backend(), backend_char)) {
       d_.error(backend_path, label + ": backend '" + provider.backend() +
                                  "' is not a HAProxy backend name (letters, digits, '_', '.', "
                                  "':' and '-')");
@@ -138,7 +138,7 @@ class Validator {
       d_.error(id.path, id.label + ": " + std::string(id.owner) + " has no " + field);
       return;
     }
-    if (id.value.size() > id.max || !all_of(id.value, key_id_char)) {
+    if (id.value.size() > id.max || !only_chars(id.value, key_id_char)) {
       d_.error(id.path, id.label + ": " + field + " must be 1 to " + std::to_string(id.max) +
                             " characters of A-Z, a-z, 0-9, '_', '.' and '-'");
     }
@@ -154,7 +154,7 @@ class Validator {
       const std::string element = element_path(path, static_cast<std::size_t>(i));
       if (models[i].empty()) {
         d_.error(element, label + ": empty model pattern");
-      } else if (!all_of(models[i], pattern_char)) {
+      } else if (!only_chars(models[i], pattern_char)) {
         d_.error(element, label + ": model pattern has a space, a control character or a " +
                               "non-ASCII character");
       }
@@ -214,7 +214,7 @@ class Validator {
     }
     const std::string token_path = field_path(path, "token_sha256");
     const std::string& token = client.token_sha256();
-    if (token.size() != kSha256HexLength || !all_of(token, lower_hex_char)) {
+    if (token.size() != kSha256HexLength || !only_chars(token, lower_hex_char)) {
       // Never echo the value: an operator may have pasted the token itself.
       d_.error(token_path, label + ": token_sha256 must be 64 lower-case hex characters (the " +
                                "SHA-256 of the token: keymux-agent hash-token prints it)");
@@ -239,7 +239,7 @@ class Validator {
     const std::string token_path = field_path(path, "token_sha256");
     const std::string& token = admin.token_sha256();
     if (token.empty()) return;  // the /v1/ endpoints stay closed
-    if (token.size() != kSha256HexLength || !all_of(token, lower_hex_char)) {
+    if (token.size() != kSha256HexLength || !only_chars(token, lower_hex_char)) {
       d_.error(token_path,
                "admin: token_sha256 must be 64 lower-case hex characters (the " +
                    std::string("SHA-256 of the token: keymux-agent hash-token prints it)"));

@@ -60,7 +60,9 @@ std::string shown(std::string_view text) {
 // and duration fields are ever quoted: never a string field's, so a secret
 // never reaches a message.
 // Built in steps: GCC 12 at -O3 warns falsely (-Wrestrict) on "\"" + std::string.
-std::string quoted(std::string_view value) {
+// Not named `quoted`: called with a std::string, that name also finds std::quoted
+// through argument-dependent lookup (ambiguous with GCC 14's libstdc++).
+std::string in_quotes(std::string_view value) {
   std::string out = "\"";
   out += shown(value);
   out += '"';
@@ -323,7 +325,7 @@ class Walker {
     const bool repeated = field->is_repeated();
     auto bad = [&] {
       diagnostics_.error_at(place_of(node), path,
-                            field->name() + ": " + expectation + ", got " + quoted(text));
+                            field->name() + ": " + expectation + ", got " + in_quotes(text));
     };
     switch (field->cpp_type()) {
       case FieldDescriptor::CPPTYPE_STRING:

@@ -11,13 +11,7 @@
 set -euo pipefail
 
 ROOT=${KEYMUX_SID_ROOT:-/var/cache/keymux/sid-root}
-MIRROR=${KEYMUX_SID_MIRROR:-}
-if [[ -z "$MIRROR" ]]; then
-  # The archive apt already uses here (deb822 "URIs:" or a one-line "deb URI suite" entry).
-  MIRROR=$(cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null |
-    awk '$1 == "URIs:" && $2 ~ /\/debian\/?$/ { print $2; exit }
-         $1 == "deb" && $2 !~ /^\[/ && $2 ~ /\/debian\/?$/ { print $2; exit }') || true
-fi
+MIRROR=${KEYMUX_SID_MIRROR:-$("$(dirname "${BASH_SOURCE[0]}")/debian-mirror.sh")}
 WRAPPER_NAME=keymux-haproxy
 MARKER=.keymux-sid-root   # written into every root this script makes; nothing else is ever removed
 

@@ -20,7 +20,7 @@ struct Seen {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
-Seen copy(const HttpRequest& r) {
+Seen seen_of(const HttpRequest& r) {
   Seen seen{std::string(r.method), std::string(r.target), std::string(r.body), r.keep_alive, {}};
   for (const HttpHeader& h : r.headers) seen.headers.emplace_back(h.name, h.value);
   return seen;
@@ -37,7 +37,7 @@ std::vector<Seen> parse_all(std::string_view input, std::size_t step, int* error
     for (;;) {
       const ParseStatus status = parser.next(request);
       if (status == ParseStatus::kRequest) {
-        out.push_back(copy(request));
+        out.push_back(seen_of(request));
         continue;
       }
       if (status == ParseStatus::kError) {

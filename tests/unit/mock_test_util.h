@@ -20,10 +20,13 @@ inline std::optional<google::protobuf::Struct> parse_json(std::string_view text)
   return object;
 }
 
+// The value of `name` in `object`, or a null Value. `name` is a string_view by value: a
+// `const std::string&` bound to the temporary of a literal made GCC 14's -Wdangling-reference
+// take every `const auto& v = field(object, "x")...` for a reference into that temporary.
 inline const google::protobuf::Value& field(const google::protobuf::Struct& object,
-                                            const std::string& name) {
+                                            std::string_view name) {
   static const google::protobuf::Value kMissing;
-  const auto found = object.fields().find(name);
+  const auto found = object.fields().find(std::string(name));
   return found == object.fields().end() ? kMissing : found->second;
 }
 
