@@ -13,7 +13,7 @@
 # beside its place, and renamed only once complete (marker file); it is made again when older
 # than 30 days. Each run clones the repository's committed HEAD into the root's /tmp (so what is
 # tested is what is committed), runs scripts/test's own tiers there in a chroot, and removes the
-# clone. The packages install-deps.sh adds, the compiler cache and the Node SDK stay in the root,
+# clone afterwards. The packages install-deps.sh adds, the compiler cache and the Node SDK stay in the root,
 # so a warm run builds mostly from ccache. Needs root (debootstrap, chroot, mounts). The chroot
 # shares the host's network: apt reaches the Debian archive, npm its registry; the tests
 # themselves use only loopback.
@@ -93,10 +93,13 @@ fi
 
 # ---------------------------------------------------------------- the run
 
-# The committed HEAD of this repository, cloned into the root.
-WORK=$(mktemp -d "$ROOT/tmp/keymux-ci.XXXXXX")
+# The committed HEAD of this repository, cloned into the root. Always at the same path
+# (runs hold the lock), so that ccache's entries of the last run match this one's.
+WORK=$ROOT/tmp/keymux-ci
 cleanup() { rm -rf --one-file-system "$WORK"; }
+cleanup
 trap cleanup EXIT
+mkdir -p "$WORK"
 trap 'exit 130' INT TERM
 git clone --quiet --no-hardlinks "$REPO" "$WORK/keymux"
 log "testing $(git -C "$WORK/keymux" log --oneline -1) on $(. "$ROOT/etc/os-release" && echo "$PRETTY_NAME")"
