@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The debian13 tier: keymux as a new operator on Debian 13 (trixie) gets it. Inside a Debian 13
-# root: deploy/install-deps.sh, the Release build with the release's GCC 14, the unit and
-# integration tests, the runtime package list against ldd, the e2e suites on the root's own
-# HAProxy 3.0, and a clang (19) build of the agent.
+# root (tests/debian13/inside.sh): deploy/install-deps.sh, the Release build with the release's
+# GCC 14, the unit and integration tests, the e2e suites on the root's own HAProxy 3.0, the
+# runtime package list against ldd, scripts/run --print-only, and a clang (19) build of the agent.
 #
 #   tests/debian13/run.sh [--no-clang]
 #   KEYMUX_TRIXIE_ROOT    the cached root (default /var/cache/keymux/trixie-root), outside the clone
@@ -105,28 +105,9 @@ git clone --quiet --no-hardlinks "$REPO" "$WORK/keymux"
 log "testing $(git -C "$WORK/keymux" log --oneline -1) on $(. "$ROOT/etc/os-release" && echo "$PRETTY_NAME")"
 cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf"   # apt and npm resolve through the host's DNS
 
-# What runs inside: scripts/test's own tiers, with the root's HAProxy 3.0 as the e2e's 3.x.
+# What runs inside: tests/debian13/inside.sh of the clone.
 INSIDE=/${WORK#"$ROOT"/}/keymux
-read -r -d '' STEPS <<EOF || true
-set -euo pipefail
-cd "$INSIDE"
-export JOBS=${JOBS:-2} CCACHE_DIR=/var/cache/ccache CCACHE_MAXSIZE=2G
-export CMAKE_CXX_COMPILER_LAUNCHER=ccache   # read by cmake's first configure of each build dir
-export KEYMUX_HAPROXY_3=/usr/sbin/haproxy
-echo "gcc: \$(g++ --version | sed -n 1p); haproxy: \$(haproxy -v | sed -n 1p)"
-scripts/test --tiers deps,build,unit,integration,e2e-3
-echo "== runtime packages (deploy/install-deps.sh --runtime) against ldd of the agent"
-tests/static/check_runtime_packages
-echo "PASS runtime packages"
-if (($CLANG)); then
-  echo "== the agent with \$(clang++ --version | sed -n 1p)"
-  cmake -S . -B build-clang -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Release \
-        -DKEYMUX_TESTS=OFF -DKEYMUX_BENCH=OFF >/dev/null
-  cmake --build build-clang -j "\$JOBS" --target keymux-agent
-  build-clang/keymux-agent --version
-  echo "PASS clang build"
-fi
-EOF
+STEPS="JOBS=${JOBS:-2} $INSIDE/tests/debian13/inside.sh $( ((CLANG)) || echo --no-clang)"
 
 # A private mount namespace: /proc, /sys, /dev and /dev/pts are mounted for the chroot only and
 # disappear with it on every exit path, even when this script is killed.
