@@ -104,6 +104,13 @@ trap 'exit 130' INT TERM
 git clone --quiet --no-hardlinks "$REPO" "$WORK/keymux"
 log "testing $(git -C "$WORK/keymux" log --oneline -1) on $(. "$ROOT/etc/os-release" && echo "$PRETTY_NAME")"
 cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf"   # apt and npm resolve through the host's DNS
+# npm (the e2e's OpenAI SDK, over https) trusts what this host trusts, e.g. the CA of a
+# TLS-inspecting egress proxy; apt fetches over http and checks signatures.
+HOST_CA=
+if [[ -r /etc/ssl/certs/ca-certificates.crt ]]; then
+  cp -L /etc/ssl/certs/ca-certificates.crt "$ROOT/etc/ssl/keymux-host-ca.crt"
+  HOST_CA=NODE_EXTRA_CA_CERTS=/etc/ssl/keymux-host-ca.crt
+fi
 
 # What runs inside: tests/debian13/inside.sh of the clone.
 INSIDE=/${WORK#"$ROOT"/}/keymux
@@ -119,5 +126,5 @@ unshare --mount --propagation private --fork -- bash -euc '
   mount --bind /dev/pts "$R/dev/pts"
   mount -t tmpfs -o mode=1777 shm "$R/dev/shm"
   exec chroot "$R" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    HOME=/root LANG=C.UTF-8 TERM=dumb bash -c "$2"
-' debian13 "$ROOT" "$STEPS"
+    HOME=/root LANG=C.UTF-8 TERM=dumb ${3:+"$3"} bash -c "$2"
+' debian13 "$ROOT" "$STEPS" "$HOST_CA"
