@@ -108,8 +108,9 @@ cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf"   # apt and npm resolve through t
 # TLS-inspecting egress proxy; apt fetches over http and checks signatures.
 HOST_CA=
 if [[ -r /etc/ssl/certs/ca-certificates.crt ]]; then
-  cp -L /etc/ssl/certs/ca-certificates.crt "$ROOT/etc/ssl/keymux-host-ca.crt"
-  HOST_CA=NODE_EXTRA_CA_CERTS=/etc/ssl/keymux-host-ca.crt
+  # /etc, not /etc/ssl: a fresh minbase root has no ca-certificates yet.
+  cp -L /etc/ssl/certs/ca-certificates.crt "$ROOT/etc/keymux-host-ca.crt"
+  HOST_CA=NODE_EXTRA_CA_CERTS=/etc/keymux-host-ca.crt
 fi
 
 # What runs inside: tests/debian13/inside.sh of the clone.
