@@ -22,11 +22,12 @@ namespace keymux::admin {
 
 struct ReloadResult {
   bool ok = false;
-  std::string summary;              // ok: "2 providers, 5 keys, 3 routes, 2 clients"
-  std::vector<std::string> errors;  // rejected: "file:line:column: problem", no secret
+  std::string summary;               // ok: "2 providers, 5 keys, 3 routes, 2 clients"
+  std::vector<std::string> changes;  // ok: config_changes() against the previous one
+  std::vector<std::string> errors;   // rejected: "file:line:column: problem", no secret
 };
 
-// "N providers, N keys, N routes, N clients".
+// "N providers, N keys, N routes, N clients" ("1 route").
 std::string config_summary(const config::Config& config);
 
 class Reloader {
@@ -58,6 +59,7 @@ class Reloader {
   router::ClientRegistry& clients_;
   metrics::AgentMetrics& metrics_;
   std::mutex reload_mu_;
+  config::Config current_;  // the configuration in service; guarded by reload_mu_
   std::atomic<std::shared_ptr<const std::optional<config::Sha256>>> admin_token_;
 };
 

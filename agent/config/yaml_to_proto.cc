@@ -76,19 +76,22 @@ std::string lower_dashes_to_underscores(std::string_view text) {
   return out;
 }
 
+// Optimal string alignment: insertions, deletions, substitutions and swaps of
+// two neighbours each cost 1, so "rmp" is one step from "rpm".
 std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
   for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
     for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
+      d[i][j] = std::min(
+          {d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
     }
   }
-  return row[b.size()];
+  return d[a.size()][b.size()];
 }
 
 bool valid_utf8(std::string_view text) {
@@ -325,6 +328,12 @@ class Walker {
       diagnostics_.error_at(place_of(node), path,
                             field->name() + ": " + expectation + ", got " + quoted(text));
     };
+    // An unsigned field given a negative integer: say what is allowed.
+    auto bad_unsigned = [&] {
+      std::int64_t negative = 0;
+      if (!parse_integer(text, negative) || negative >= 0) return bad();
+      diagnostics_.error_at(place_of(node), path, field->name() + ": must be ≥ 0, got " + text);
+    };
     switch (field->cpp_type()) {
       case FieldDescriptor::CPPTYPE_STRING:
         if (!valid_utf8(text)) {
@@ -358,14 +367,14 @@ class Walker {
       }
       case FieldDescriptor::CPPTYPE_UINT32: {
         std::uint32_t v = 0;
-        if (!parse_integer(text, v)) return bad();
+        if (!parse_integer(text, v)) return bad_unsigned();
         repeated ? reflection->AddUInt32(&message, field, v)
                  : reflection->SetUInt32(&message, field, v);
         return;
       }
       case FieldDescriptor::CPPTYPE_UINT64: {
         std::uint64_t v = 0;
-        if (!parse_integer(text, v)) return bad();
+        if (!parse_integer(text, v)) return bad_unsigned();
         repeated ? reflection->AddUInt64(&message, field, v)
                  : reflection->SetUInt64(&message, field, v);
         return;

@@ -200,7 +200,9 @@ TEST(AdminApiTest, ReloadKeepsStatesOfKeptKeysAndRejectsABadFile) {
   const AdminResponse ok = rig.Post("/v1/reload", AdminRig::Bearer());
   ASSERT_EQ(ok.status, 200) << ok.body;
   EXPECT_NE(ok.body.find("\"result\":\"reloaded\""), std::string::npos);
-  EXPECT_NE(ok.body.find("1 providers, 2 keys"), std::string::npos);
+  EXPECT_NE(ok.body.find("1 provider, 2 keys, 1 route, 1 client"), std::string::npos) << ok.body;
+  EXPECT_NE(ok.body.find("\"changes\":[\"key k3 added\",\"key k2 removed\"]"), std::string::npos)
+      << ok.body;
   const AdminResponse keys = rig.Get("/v1/keys", AdminRig::Bearer());
   EXPECT_EQ(keys.body.find("\"id\":\"k2\""), std::string::npos);
   EXPECT_NE(keys.body.find("\"id\":\"k3\""), std::string::npos);

@@ -79,7 +79,7 @@ TEST(ConfigBundled, BadFixtureReportsEveryMistake) {
             "key 'openai-1': id is used twice (first at line 7); key ids are unique across all "
             "providers\n"
             "key 'openai-1': cannot read secret_file: No such file or directory\n"
-            "tpm: expected an unsigned 64-bit integer, got \"-3\"\n"
+            "tpm: must be ≥ 0, got -3\n"
             "route 'gpt-4o*': no provider named 'openia'\n"
             "policy: attempts must be between 1 and 10\n"
             "policy: server_error_cooldown is longer than server_error_cooldown_max\n"
