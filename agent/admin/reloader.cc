@@ -31,12 +31,14 @@ std::string config_summary(const config::Config& config) {
          count(static_cast<std::size_t>(config.clients_size()), "client");
 }
 
-Reloader::Reloader(std::string config_path, config::Environment environment, router::Router& router,
+Reloader::Reloader(std::string config_path, config::Environment environment,
+                   std::vector<std::string> haproxy_files, router::Router& router,
                    router::KeyRegistry& keys, router::ClientRegistry& clients,
                    metrics::AgentMetrics& metrics)
     : config_path_(std::move(config_path)),
       config_name_(config_path_.empty() ? std::string(config::kBundledConfigName) : config_path_),
       environment_(std::move(environment)),
+      haproxy_files_(std::move(haproxy_files)),
       router_(router),
       keys_(keys),
       clients_(clients),
@@ -62,9 +64,9 @@ void Reloader::start(const config::Config& config) {
 ReloadResult Reloader::reload() {
   std::lock_guard lock(reload_mu_);
   config::LoadResult loaded =
-      config_path_.empty()
-          ? config::load_config_text(config::bundled_config_yaml(), config_name_, environment_)
-          : config::load_config_file(config_path_, environment_);
+      config_path_.empty() ? config::load_config_text(config::bundled_config_yaml(), config_name_,
+                                                      environment_, haproxy_files_)
+                           : config::load_config_file(config_path_, environment_, haproxy_files_);
   ReloadResult result;
   if (!loaded.config) {
     for (const config::ConfigError& error : loaded.errors) {

@@ -32,8 +32,10 @@ std::string config_summary(const config::Config& config);
 
 class Reloader {
  public:
-  // `config_path` empty: the bundled configuration (a reload re-reads the same text).
-  Reloader(std::string config_path, config::Environment environment, router::Router& router,
+  // `config_path` empty: the bundled configuration (a reload re-reads the same
+  // text). `haproxy_files`: every reload checks the providers' backends in them.
+  Reloader(std::string config_path, config::Environment environment,
+           std::vector<std::string> haproxy_files, router::Router& router,
            router::KeyRegistry& keys, router::ClientRegistry& clients,
            metrics::AgentMetrics& metrics);
 
@@ -54,6 +56,7 @@ class Reloader {
   const std::string config_path_;
   const std::string config_name_;
   const config::Environment environment_;
+  const std::vector<std::string> haproxy_files_;
   router::Router& router_;
   router::KeyRegistry& keys_;
   router::ClientRegistry& clients_;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "agent/config/duration.h"
+#include "agent/config/edit_distance.h"
 
 namespace keymux::config {
 namespace {
@@ -74,24 +75,6 @@ std::string lower_dashes_to_underscores(std::string_view text) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
   return out;
-}
-
-// Optimal string alignment: insertions, deletions, substitutions and swaps of
-// two neighbours each cost 1, so "rmp" is one step from "rpm".
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
-  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      d[i][j] = std::min(
-          {d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[a.size()][b.size()];
 }
 
 bool valid_utf8(std::string_view text) {
@@ -257,8 +240,7 @@ class Walker {
     std::string all;
     for (int i = 0; i < descriptor->field_count(); ++i) {
       const std::string& candidate = descriptor->field(i)->name();
-      if (wanted.size() <= 2 * candidate.size() &&
-          edit_distance(wanted, candidate) <= std::max<std::size_t>(1, candidate.size() / 4)) {
+      if (close_name(wanted, candidate)) {
         close.push_back(candidate);
       }
       all += (i == 0 ? "" : ", ") + candidate;
