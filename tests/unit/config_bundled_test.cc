@@ -46,14 +46,9 @@ TEST(ConfigBundled, LoadsClean) {
 
 TEST(ConfigBundled, MatchesTheBundledHaproxyConfig) {
   // scripts/run starts haproxy/haproxy.cfg with the bundled config.
-  std::string error;
-  const auto cfg =
-      Environment::process().read_file(KEYMUX_FIXTURES_DIR "/../../haproxy/haproxy.cfg", error);
-  ASSERT_TRUE(cfg) << "haproxy/haproxy.cfg: " << error;
-  const LoadResult result = load_config_file(kBundled, Environment::process());
-  ASSERT_TRUE(result.config) << test::Joined(result);
-  const auto errors = check_haproxy_backends(*result.config, *cfg, "haproxy/haproxy.cfg");
-  for (const ConfigError& e : errors) ADD_FAILURE() << format_error(e);
+  const LoadResult result = load_config_file(kBundled, Environment::process(),
+                                             {KEYMUX_FIXTURES_DIR "/../../haproxy/haproxy.cfg"});
+  EXPECT_TRUE(result.config) << test::Joined(result);
 }
 
 TEST(ConfigBundled, FileErrors) {

@@ -82,7 +82,7 @@ TEST(ConfigHaproxyBackends, MissingOnesAreNamedAtTheirYamlLine) {
 TEST(ConfigHaproxyBackends, DidYouMeanAndEveryFileOnce) {
   const LoadResult result = LoadWithBackends({{"openai", "be_opnai"}}, kHaproxyCfg,
                                              "backend be_groq\n  server g 127.0.0.1:1\n");
-  test::ExpectOneError(result, 2,
+  test::ExpectOneError(result, 3,
                        "provider 'openai' uses backend 'be_opnai', which the HAProxy configuration "
                        "(/etc/haproxy/haproxy.cfg, /etc/haproxy/providers.cfg) does not define",
                        14);
