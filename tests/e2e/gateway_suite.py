@@ -629,7 +629,8 @@ def check_scripts_run_with_a_backend_of_its_own(g):
                 return False
         expect(wait_until(30, lambda: run.poll() is not None or answers(), 0.2),
                "the gateway with a backend of its own never answered 200")
-        expect(run.poll() is None, f"scripts/run stopped: {run.stdout.read()[-800:]}")
+        if run.poll() is not None:
+            raise CheckFailed(f"scripts/run stopped: {run.stdout.read()[-800:]}")
         for model, key in (("llama-3", "local-1"), ("relay-large", "relay-1")):
             r = chat(ports["gateway"], model, own)
             expect(r.status == 200, f"{model}: {r}")
