@@ -50,6 +50,7 @@ void Reloader::adopt(const config::Config& config) {
 
 void Reloader::start(const config::Config& config) {
   std::lock_guard lock(reload_mu_);
+  gateway_secret_ = config.spop().secret();
   adopt(config);
 }
 
@@ -60,6 +61,15 @@ ReloadResult Reloader::reload() {
           ? config::load_config_text(config::bundled_config_yaml(), config_name_, environment_)
           : config::load_config_file(config_path_, environment_);
   ReloadResult result;
+  if (loaded.config && loaded.config->spop().secret() != gateway_secret_) {
+    // The listeners were allowed (or not) off loopback with the secret of the
+    // start, and HAProxy's copy changes only with its environment.
+    loaded.errors.push_back(
+        {config_name_, 0, 0,
+         "spop: the gateway secret differs from the one the agent started with; it changes "
+         "only at a restart (restart the agent and HAProxy, with the new KEYMUX_SPOP_SECRET)"});
+    loaded.config.reset();
+  }
   if (!loaded.config) {
     for (const config::ConfigError& error : loaded.errors) {
       result.errors.push_back(config::format_error(error));
