@@ -71,7 +71,9 @@ void print_usage(std::FILE* out) {
                "                         --check and again at every reload\n"
                "  --listen ADDR          where to accept SPOP connections; repeatable.\n"
                "                         HOST:PORT, [IPV6]:PORT (port 0: any free port) or\n"
-               "                         unix:/path/to/socket (default %s)\n"
+               "                         unix:/path/to/socket (default %s). Anything but\n"
+               "                         loopback or a unix socket needs spop.secret in\n"
+               "                         the configuration\n"
                "  --threads N            worker threads, 0 = one per CPU (default: one per\n"
                "                         CPU, %u here)\n"
                "  --max-frame-size N     largest SPOP frame accepted, in bytes, %u..%u;\n"
@@ -263,6 +265,30 @@ std::optional<keymux::config::Config> load_config(const Flags& flags) {
   return std::move(result.config);
 }
 
+// SPOP answers carry upstream keys: a listener that another host may reach
+// needs the gateway secret. False (after saying why) when one lacks it.
+bool spop_listeners_allowed(const Flags& flags, const keymux::config::Config& config) {
+  if (!config.spop().secret().empty()) return true;
+  bool allowed = true;
+  for (const std::string& listen : flags.server.listen) {
+    keymux::server::ListenSpec spec;
+    std::string error;
+    if (!keymux::server::parse_listen_spec(listen, spec, error) ||
+        keymux::server::is_local_only(spec)) {
+      continue;  // a malformed one was refused with the flags already
+    }
+    std::fprintf(stderr,
+                 "keymux-agent: refusing to listen for SPOP on %s without a gateway secret: "
+                 "whoever reaches that address could ask for upstream keys. Listen on loopback "
+                 "(127.0.0.1:PORT) or a unix socket (unix:/path), or set spop.secret in the "
+                 "configuration (e.g. \"${KEYMUX_SPOP_SECRET}\") and give HAProxy the same "
+                 "KEYMUX_SPOP_SECRET\n",
+                 listen.c_str());
+    allowed = false;
+  }
+  return allowed;
+}
+
 // A valid configuration that nobody can use: worth saying, not an error.
 constexpr const char* kRefusesEveryone =
     "no clients and allow_anonymous is false: every request will be refused with 401";
@@ -301,6 +327,7 @@ int main(int argc, char** argv) {
 
   const std::optional<keymux::config::Config> config = load_config(flags);
   if (!config) return 1;
+  if (!spop_listeners_allowed(flags, *config)) return 1;
   const std::string config_name = flags.config_path.empty()
                                       ? std::string(keymux::config::kBundledConfigName)
                                       : flags.config_path;
@@ -360,8 +387,9 @@ int main(int argc, char** argv) {
         "are closed");
   }
 
-  keymux::server::Server server(flags.server, [&router, &metrics](int /*worker_index*/) {
-    return std::make_unique<keymux::handler::DecisionHandler>(router, &metrics.add_worker());
+  keymux::server::Server server(flags.server, [&router, &metrics, &config](int /*worker_index*/) {
+    return std::make_unique<keymux::handler::DecisionHandler>(
+        router, &metrics.add_worker(), keymux::handler::GatewaySecret(config->spop().secret()));
   });
   std::atomic<bool> serving{false};
   keymux::admin::AdminApi admin_api(router, reloader, metrics, &server.stats(), [&serving] {
@@ -374,9 +402,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   serving.store(true);
-  spdlog::info("keymux-agent {} listening on {} with {} worker threads, max-frame-size {}",
+  spdlog::info("keymux-agent {} listening on {} with {} worker threads, max-frame-size {}{}",
                keymux::kAgentVersion, join(server.bound_addresses()), threads,
-               flags.server.max_frame_size);
+               flags.server.max_frame_size,
+               config->spop().secret().empty() ? "" : ", gateway secret required");
   if (!flags.admin_listen.empty()) {
     if (!admin_listener.start(flags.admin_listen, error)) {
       spdlog::error("cannot start: {}", error);

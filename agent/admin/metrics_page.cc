@@ -49,6 +49,12 @@ void agent_families(PrometheusText& out, const metrics::AgentMetrics& m) {
   out.histogram("keymux_decision_duration_seconds", bounds, h.cumulative, h.count, h.sum_seconds);
   out.family("keymux_settles_total", "counter", "Settle messages (upstream responses reported).");
   out.sample("keymux_settles_total", {}, decisions.settles);
+  out.family("keymux_spop_unauthenticated_messages_total", "counter",
+             "SPOE messages refused for the gateway secret (spop.secret), by reason.");
+  out.sample("keymux_spop_unauthenticated_messages_total", {{"reason", "missing"}},
+             decisions.unauthenticated[0]);
+  out.sample("keymux_spop_unauthenticated_messages_total", {{"reason", "wrong"}},
+             decisions.unauthenticated[1]);
 }
 
 void spop_families(PrometheusText& out, const server::SpopStats& s) {

@@ -68,6 +68,16 @@ ReloadResult Reloader::reload() {
                                                       environment_, haproxy_files_)
                            : config::load_config_file(config_path_, environment_, haproxy_files_);
   ReloadResult result;
+  // current_ holds the start's secret: no reload may change it.
+  if (loaded.config && loaded.config->spop().secret() != current_.spop().secret()) {
+    // The listeners were allowed (or not) off loopback with the secret of the
+    // start, and HAProxy's copy changes only with its environment.
+    loaded.errors.push_back(
+        {config_name_, 0, 0,
+         "spop: the gateway secret differs from the one the agent started with; it changes "
+         "only at a restart (restart the agent and HAProxy, with the new KEYMUX_SPOP_SECRET)"});
+    loaded.config.reset();
+  }
   if (!loaded.config) {
     for (const config::ConfigError& error : loaded.errors) {
       result.errors.push_back(config::format_error(error));

@@ -3,7 +3,8 @@
 // bad one is rejected with its errors and the old one keeps serving. A good
 // one is swapped into the router between decisions: keys and clients that
 // remain keep their counters, cooldowns and quarantines (they live in the
-// registries, by name).
+// registries, by name). One that changes the gateway secret (spop.secret) is
+// rejected: that takes a restart.
 #pragma once
 
 #include <atomic>

@@ -19,6 +19,9 @@ struct alignas(64) DecisionMetrics {
   std::array<std::atomic<std::uint64_t>, router::kOutcomeCount> by_outcome{};
   LatencyHistogram time;  // of each route message
   std::atomic<std::uint64_t> settles{0};
+  // Messages refused for the gateway secret: [0] none given, [1] a wrong one
+  // (handler::GatewayRefusal).
+  std::array<std::atomic<std::uint64_t>, 2> unauthenticated{};
 
   void count(router::Outcome outcome) { bump(by_outcome[static_cast<std::size_t>(outcome)]); }
 };
@@ -28,6 +31,7 @@ struct DecisionTotals {
   std::array<std::uint64_t, router::kOutcomeCount> by_outcome{};
   LatencyHistogram::Snapshot time;
   std::uint64_t settles = 0;
+  std::array<std::uint64_t, 2> unauthenticated{};
 };
 
 class AgentMetrics {
@@ -46,6 +50,9 @@ class AgentMetrics {
       }
       t.time.add(worker->time.snapshot());
       t.settles += worker->settles.load(std::memory_order_relaxed);
+      for (std::size_t i = 0; i < t.unauthenticated.size(); ++i) {
+        t.unauthenticated[i] += worker->unauthenticated[i].load(std::memory_order_relaxed);
+      }
     }
     return t;
   }

@@ -21,6 +21,7 @@ import http.client
 import json
 import os
 import re
+from secrets import token_hex
 import shutil
 import signal
 import socket
@@ -52,6 +53,8 @@ CLIENT_NAMES = ["e2e-main", "e2e-xapikey", "e2e-limited", "e2e-greedy"]
 # The admin API's token (gateway.yaml admin.token_sha256); a secret like the others.
 ADMIN_TOKEN = "admin-canary-token"
 ADMIN_AUTH = {"authorization": f"Bearer {ADMIN_TOKEN}"}
+# The gateway secret (gateway.yaml spop.secret) HAProxy sends in every SPOE message.
+GATEWAY_SECRET = "e2e-gateway-" + token_hex(16)
 
 
 class CheckFailed(Exception):
@@ -196,14 +199,15 @@ class Gateway:
             KEYMUX_HAPROXY_DIR=os.path.join(ROOT, "haproxy"),
             KEYMUX_RUN_DIR=self.run,
             KEYMUX_INSTANCE=f"e2e-{self.gateway}",
+            KEYMUX_SPOP_SECRET=GATEWAY_SECRET,
         )
 
     def log_path(self, name):
         return os.path.join(self.run, f"{name}.log")
 
-    def spawn(self, name, argv, port):
+    def spawn(self, name, argv, port, env=None):
         log = open(self.log_path(name), "ab")
-        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=self.env,
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env or self.env,
                                 cwd=ROOT)
         self.procs[name] = proc
         if not wait_until(10, lambda: port_open(port) or proc.poll() is not None):
@@ -1042,8 +1046,40 @@ def check_save_artifacts(g):
     print(f"      saved {out}/metrics-{version}.txt and keys-{version}.json")
 
 
+def check_haproxy_without_the_gateway_secret_gets_no_key(g):
+    """A second HAProxy on the same agent, without KEYMUX_SPOP_SECRET (haproxy.cfg's
+    default "none"): every route is refused, nothing goes upstream, the refusal is
+    counted and logged once per connection; the real gateway serves on."""
+    before = g.metric("keymux_spop_unauthenticated_messages_total", reason="wrong") or 0
+    upstream_before = g.mock_stats()["requests"]
+    gateway, stats = free_port(), free_port()
+    env = dict(g.env, KEYMUX_GATEWAY_BIND=f"127.0.0.1:{gateway}",
+               KEYMUX_STATS_BIND=f"127.0.0.1:{stats}", KEYMUX_INSTANCE=f"e2e-{gateway}",
+               KEYMUX_RUN_DIR=os.path.join(g.run, "intruder"))
+    del env["KEYMUX_SPOP_SECRET"]
+    os.makedirs(env["KEYMUX_RUN_DIR"], exist_ok=True)
+    g.spawn("haproxy-intruder", [g.haproxy_bin, "-db"] + g.haproxy_files(), gateway, env)
+    try:
+        # Until spop-check has seen the agent, HAProxy answers agent_unavailable.
+        expect(wait_until(10, lambda: chat(gateway, "gpt-route").json()["error"]["code"]
+                          == "gateway_unauthenticated", 0.2),
+               f"no gateway_unauthenticated refusal: {chat(gateway, 'gpt-route')}")
+        r = chat(gateway, "gpt-route")
+        expect(r.status == 503 and r.json()["error"]["type"] == "service_unavailable", r)
+        expect(g.mock_stats()["requests"] == upstream_before, "a refused request went upstream")
+        expect(g.metric("keymux_spop_unauthenticated_messages_total", reason="wrong") >= before + 2,
+               "keymux_spop_unauthenticated_messages_total{reason=wrong} did not rise")
+        log = g.agent_log()
+        lines = log.count("a wrong gateway secret in a 'route' message; refused")
+        expect(lines >= 1, "no 'wrong gateway secret' line in the agent log")
+        expect(GATEWAY_SECRET not in log, "the gateway secret in the agent log")
+    finally:
+        g.stop("haproxy-intruder")
+    expect(chat(g.gateway, "gpt-route").status == 200, "the real gateway stopped serving")
+
+
 def check_no_secret_in_any_output(g):
-    secrets = [s for _, s in agent_keys()] + CLIENT_TOKENS + [ADMIN_TOKEN]
+    secrets = [s for _, s in agent_keys()] + CLIENT_TOKENS + [ADMIN_TOKEN, GATEWAY_SECRET]
     for name in ("haproxy", "agent", "mock"):
         text = open(g.log_path(name), errors="replace").read()
         for secret in secrets:
@@ -1089,6 +1125,8 @@ CHECKS = [
     ("agent down: 503 JSON, nothing upstream; back without reload", check_agent_down_fails_closed),
     ("official OpenAI Node SDK: chat, stream, rate limit", check_openai_node_sdk),
     ("HAProxy stats page and /metrics", check_metrics_and_stats),
+    ("HAProxy without the gateway secret gets no key (503, counted, logged)",
+     check_haproxy_without_the_gateway_secret_gets_no_key),
     ("scripts/run prints a curl that answers", check_scripts_run_prints_a_working_curl),
     ("a backend of one's own (docs recipe): plain HTTP and TLS via scripts/run",
      check_scripts_run_with_a_backend_of_its_own),

@@ -269,5 +269,31 @@ TEST(AdminApiTest, ReloadSaysWhichEnvironmentLacksAVariable) {
       << rejected.body;
 }
 
+// The gateway secret is the start's: a reload that would add, change or drop
+// it is rejected (without showing it), one that keeps it goes through.
+TEST(AdminApiTest, ReloadMayNotChangeTheGatewaySecret) {
+  const std::string spop = "spop:\n  secret: gw-start-0123456789abcdef\n";
+  AdminRig rig(ConfigText(kTwoKeys) + spop);
+  for (const std::string& text :
+       {ConfigText(kTwoKeys),
+        ConfigText(kTwoKeys) + "spop:\n  secret: gw-other-0123456789abcdef\n"}) {
+    rig.files["/etc/keymux.yaml"] = text;
+    const AdminResponse rejected = rig.Post("/v1/reload", AdminRig::Bearer());
+    EXPECT_EQ(rejected.status, 422) << text;
+    EXPECT_NE(rejected.body.find("spop: the gateway secret differs from the one the agent "
+                                 "started with"),
+              std::string::npos)
+        << rejected.body;
+    EXPECT_EQ(rejected.body.find("0123456789abcdef"), std::string::npos) << rejected.body;
+  }
+  EXPECT_EQ(rig.metrics.reloads_failed.load(), 2u);
+  rig.files["/etc/keymux.yaml"] = ConfigText(kTwoKeys) + spop;
+  EXPECT_EQ(rig.Post("/v1/reload", AdminRig::Bearer()).status, 200);
+
+  AdminRig none(ConfigText(kTwoKeys));
+  none.files["/etc/keymux.yaml"] = ConfigText(kTwoKeys) + spop;
+  EXPECT_EQ(none.Post("/v1/reload", AdminRig::Bearer()).status, 422);
+}
+
 }  // namespace
 }  // namespace keymux::admin
