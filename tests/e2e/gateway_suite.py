@@ -371,8 +371,10 @@ class EdgeGateway:
                 self.agent_port)
         if not wait_until(10, lambda: port_open(self.admin_port)):
             raise CheckFailed(f"{name}: the agent's admin API did not listen on {self.admin_port}")
+        run = os.path.join(g.run, name)  # its own admin socket
+        os.mkdir(run)
         env = dict(g.env, KEYMUX_GATEWAY_BIND=f"127.0.0.1:{self.gateway}",
-                   KEYMUX_STATS_BIND=f"127.0.0.1:{self.stats}",
+                   KEYMUX_STATS_BIND=f"127.0.0.1:{self.stats}", KEYMUX_RUN_DIR=run,
                    KEYMUX_AGENT_ADDR=f"127.0.0.1:{self.agent_port}",
                    KEYMUX_INSTANCE=f"e2e-{name}-{self.gateway}", **limits)
         g.spawn(f"{name}-haproxy", [g.haproxy_bin, "-db"] + g.haproxy_files(), self.gateway, env)
