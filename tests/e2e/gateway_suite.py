@@ -572,23 +572,31 @@ def check_edge_slow_and_oversized(g):
     src = "127.0.0.11"
     timeout = e.limit("KEYMUX_REQUEST_TIMEOUT")
 
-    def slow(data):
-        began = time.monotonic()
-        status, headers, body = raw_exchange(e.gateway, data, src)
-        waited = time.monotonic() - began
-        expect(status == 408 and timeout - 0.1 <= waited < timeout + 2,
-               f"slow request: {status} after {waited:.1f} s: {body[:200]!r}")
-        return headers, body
+    # Headers that never end, and a body that never ends (both at once): 408
+    # after KEYMUX_REQUEST_TIMEOUT.
+    slow = [b"POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\n",
+            b"POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\n"
+            b"content-type: application/json\r\ncontent-length: 100\r\n\r\n{\"model\":"]
+    answers = [None, None]
 
-    # Headers that never end: 408 from HAProxy's HTTP/1 layer. HAProxy 2.6 sends
-    # its built-in HTML page there (errorfile applies from 2.8 on).
-    headers, body = slow(b"POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\n")
-    if not g.haproxy_version().startswith("2."):
-        expect(json.loads(body)["error"]["code"] == "request_timeout", body)
-    # A body that never ends: 408 JSON after the same time, on every version.
-    headers, body = slow(b"POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\n"
-                         b"content-type: application/json\r\ncontent-length: 100\r\n\r\n{\"model\":")
-    expect(json.loads(body)["error"]["code"] == "request_timeout", body)
+    def send(i):
+        began = time.monotonic()
+        answers[i] = raw_exchange(e.gateway, slow[i], src) + (time.monotonic() - began,)
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for what, answer in zip(("headers", "body"), answers):
+        expect(answer is not None, f"slow {what}: no answer (see the traceback above)")
+        status, _, body, waited = answer
+        expect(status == 408 and timeout - 0.1 <= waited < timeout + 2,
+               f"slow {what}: {status} after {waited:.1f} s: {body[:200]!r}")
+        # HAProxy 2.6 answers slow headers (its HTTP/1 layer, below the stream)
+        # with its built-in HTML page: errorfile applies there from 2.8 on.
+        if what == "body" or not g.haproxy_version().startswith("2."):
+            expect(json.loads(body)["error"]["code"] == "request_timeout", f"slow {what}: {body}")
     big = "x" * (e.limit("KEYMUX_MAX_HEADER_BYTES") + 1)
     expect_edge_error(e.chat(src, dict(CANARY_HEADERS, **{"x-big": big})), 431, "headers_too_large")
     expect(e.chat(src, dict(CANARY_HEADERS, **{"x-big": big[:4000]})).status == 200, "4000-byte header")
