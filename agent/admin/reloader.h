@@ -22,17 +22,20 @@ namespace keymux::admin {
 
 struct ReloadResult {
   bool ok = false;
-  std::string summary;              // ok: "2 providers, 5 keys, 3 routes, 2 clients"
-  std::vector<std::string> errors;  // rejected: "file:line:column: problem", no secret
+  std::string summary;               // ok: "2 providers, 5 keys, 3 routes, 2 clients"
+  std::vector<std::string> changes;  // ok: config_changes() against the previous one
+  std::vector<std::string> errors;   // rejected: "file:line:column: problem", no secret
 };
 
-// "N providers, N keys, N routes, N clients".
+// "N providers, N keys, N routes, N clients" ("1 route").
 std::string config_summary(const config::Config& config);
 
 class Reloader {
  public:
-  // `config_path` empty: the bundled configuration (a reload re-reads the same text).
-  Reloader(std::string config_path, config::Environment environment, router::Router& router,
+  // `config_path` empty: the bundled configuration (a reload re-reads the same
+  // text). `haproxy_files`: every reload checks the providers' backends in them.
+  Reloader(std::string config_path, config::Environment environment,
+           std::vector<std::string> haproxy_files, router::Router& router,
            router::KeyRegistry& keys, router::ClientRegistry& clients,
            metrics::AgentMetrics& metrics);
 
@@ -53,11 +56,13 @@ class Reloader {
   const std::string config_path_;
   const std::string config_name_;
   const config::Environment environment_;
+  const std::vector<std::string> haproxy_files_;
   router::Router& router_;
   router::KeyRegistry& keys_;
   router::ClientRegistry& clients_;
   metrics::AgentMetrics& metrics_;
   std::mutex reload_mu_;
+  config::Config current_;  // the configuration in service; guarded by reload_mu_
   std::atomic<std::shared_ptr<const std::optional<config::Sha256>>> admin_token_;
 };
 

@@ -2,10 +2,13 @@
 
 #include <google/protobuf/duration.pb.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
+
+#include "agent/config/glob.h"
 
 namespace keymux::config {
 namespace {
@@ -91,6 +94,7 @@ class Validator {
         d_.error(name_path, label + ": name is used twice" + at_line(d_, it->second));
       }
     }
+    patterns(provider.models(), field_path(path, "models"), label);
     const std::string backend_path = field_path(path, "backend");
     if (provider.backend().empty()) {
       d_.error(backend_path, label + ": no backend (the HAProxy backend that reaches it)");
@@ -196,10 +200,36 @@ class Validator {
       } else if (const auto [it, fresh] = seen.emplace(target.provider(), provider_path); !fresh) {
         d_.error(provider_path, label + ": provider '" + target.provider() + "' is listed twice" +
                                     at_line(d_, it->second));
+      } else {
+        served_models(route, target.provider(), provider_path, label);
       }
       if (target.weight() < 1) {
         d_.error(field_path(target_path, "weight"), label + ": target weight must be at least 1");
       }
+    }
+  }
+
+  // A provider receives the model name the client sent (keymux cannot rename
+  // it in the body): every model a route may send must be one it serves. A
+  // route pattern is read as a name: "gpt-4o*" is served by "gpt-*", "*" only
+  // by a provider without a model list.
+  void served_models(const Route& route, const std::string& provider_name,
+                     const std::string& provider_path, const std::string& label) {
+    const Provider* provider = nullptr;
+    for (const Provider& p : config_.providers()) {
+      if (p.name() == provider_name) provider = &p;
+    }
+    if (provider == nullptr || provider->models().empty()) return;
+    for (const std::string& model : route.models()) {
+      const bool served = std::any_of(provider->models().begin(), provider->models().end(),
+                                      [&](const std::string& p) { return glob_match(p, model); });
+      if (served) continue;
+      std::string list;
+      for (const std::string& p : provider->models()) list += (list.empty() ? "" : ", ") + p;
+      d_.error(provider_path, label + ": provider '" + provider_name + "' does not serve '" +
+                                  model + "' (its models: " + list +
+                                  "); keymux sends the model name the client gave, so route it "
+                                  "to providers that serve that name");
     }
   }
 

@@ -81,6 +81,7 @@ std::shared_ptr<const Snapshot> Snapshot::build(const config::Config& config, Ke
     p.name = provider.name();
     p.backend = provider.backend();
     p.auth = provider.auth();
+    p.model_patterns.assign(provider.models().begin(), provider.models().end());
     provider_by_name[p.name] = &p;
     for (const auto& key : provider.keys()) {
       KeyEntry& k = snap->keys_.emplace_back();

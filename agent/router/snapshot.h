@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "agent/config/glob.h"
 #include "agent/config/token_sha256.h"
 #include "agent/router/client_state.h"
 #include "agent/router/clock.h"
@@ -37,6 +38,7 @@ struct ProviderEntry {
   std::string name;
   std::string backend;
   config::AuthStyle auth = config::BEARER;
+  std::vector<std::string> model_patterns;  // the models it serves; empty: every model
   std::vector<const KeyEntry*> keys;
 };
 
@@ -122,8 +124,7 @@ class Snapshot {
 // operator to match a key with their provider's console, useless to an attacker.
 std::string key_fingerprint(std::string_view secret);
 
-// Shell-style glob: '*' any run, '?' one character; everything else literal.
-bool glob_match(std::string_view pattern, std::string_view text);
+using config::glob_match;
 // True when some pattern matches `model`, or when there are none.
 bool allows_model(const std::vector<std::string>& patterns, std::string_view model);
 

@@ -39,8 +39,9 @@ struct World {
     router = std::make_unique<router::Router>(
         clock, router::Snapshot::build(*loaded.config, keys, clients), keys);
     // Reloads read a file that does not exist: always rejected, never a change.
-    reloader = std::make_unique<admin::Reloader>("/nonexistent/keymux-fuzz.yaml", env, *router,
-                                                 keys, clients, metrics);
+    reloader = std::make_unique<admin::Reloader>("/nonexistent/keymux-fuzz.yaml", env,
+                                                 std::vector<std::string>{}, *router, keys, clients,
+                                                 metrics);
     reloader->start(*loaded.config);
     api = std::make_unique<admin::AdminApi>(*router, *reloader, metrics, nullptr,
                                             [] { return std::string(); });

@@ -283,3 +283,52 @@ policy:
 
 }  // namespace
 }  // namespace keymux::config
+
+namespace keymux::config {
+namespace {
+
+// Two vendors behind one route: each must serve every model the route sends,
+// since the request reaches it with the client's model name.
+constexpr std::string_view kTwoVendors = R"(providers:
+  - name: openai
+    backend: be_openai
+    auth: bearer
+    models: ["gpt-*"]
+    keys: [{id: k1, secret: s1}]
+  - name: anthropic
+    backend: be_anthropic
+    auth: x-api-key
+    models: ["claude-*"]
+    keys: [{id: k2, secret: s2}]
+routes:
+  - models: ["gpt-4o*"]
+    targets: [{provider: openai}, {provider: anthropic, priority: 1}]
+)";
+
+TEST(ConfigValidate, RouteSendsOnlyModelsItsProvidersServe) {
+  ExpectOneError(Load(kTwoVendors), 14,
+                 "route 'gpt-4o*': provider 'anthropic' does not serve 'gpt-4o*' (its models: "
+                 "claude-*); keymux sends the model name the client gave",
+                 46);
+  // A provider that serves the name (a relay taking the vendor's names) is fine.
+  ExpectLoads(Load(Edit(std::string(kTwoVendors), "models: [\"claude-*\"]",
+                        "models: [\"claude-*\", \"gpt-4o*\"]")));
+  // Without a model list a provider serves every name; "*" needs that.
+  ExpectLoads(Load(Edit(std::string(kTwoVendors), "    models: [\"claude-*\"]\n", "")));
+  ExpectOneError(Load(Edit(Edit(std::string(kTwoVendors), "    models: [\"claude-*\"]\n", ""),
+                           "models: [\"gpt-4o*\"]", "models: [\"*\"]")),
+                 13, "provider 'openai' does not serve '*'");
+}
+
+TEST(ConfigValidate, ProviderModelPatterns) {
+  const LoadResult result =
+      Load(Edit(std::string(kTwoVendors), "models: [\"gpt-*\"]", "models: [\"gpt 4\"]"));
+  ASSERT_FALSE(result.errors.empty());
+  EXPECT_EQ(result.errors[0].line, 5) << Joined(result);
+  EXPECT_NE(result.errors[0].message.find("provider 'openai': model pattern has a space"),
+            std::string::npos)
+      << Joined(result);
+}
+
+}  // namespace
+}  // namespace keymux::config

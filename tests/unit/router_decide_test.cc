@@ -377,3 +377,25 @@ TEST(RouterDecideTest, OutcomeNames) {
 
 }  // namespace
 }  // namespace keymux::router
+
+namespace keymux::router {
+namespace {
+
+// A provider's keys serve only the models the provider lists, whatever the route.
+TEST(RouterDecideTest, ProviderModelListIsRespected) {
+  config::Config c;
+  test::AddProvider(c, "claude", {{.id = "c1"}})->add_models("claude-*");
+  test::AddProvider(c, "openai", {{.id = "o1"}});
+  test::AddRoute(c, {"*"}, {{"claude", 0, 1}, {"openai", 1, 1}}, /*is_default=*/true);
+  test::SetTestDefaults(c);
+  test::RouterRig rig(std::move(c));
+  Decision d = rig.Decide("gpt-4o");
+  ASSERT_TRUE(d.routed());
+  EXPECT_EQ(d.key->id, "o1");
+  d = rig.Decide("claude-3-opus");
+  ASSERT_TRUE(d.routed());
+  EXPECT_EQ(d.key->id, "c1");
+}
+
+}  // namespace
+}  // namespace keymux::router
