@@ -35,6 +35,8 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 AGENT_CONFIG = os.path.join(HERE, "gateway.yaml")
+# The edge checks' own agent config (a second agent and HAProxy, same mock).
+EDGE_CONFIG = os.path.join(HERE, "edge.yaml")
 
 # The main client's credentials (gateway.yaml, client e2e-main), which must
 # never reach an upstream; x-api-key and api-key are decoys (Bearer wins).
@@ -90,9 +92,9 @@ def wait_until(seconds, predicate, interval=0.05):
         time.sleep(interval)
 
 
-def agent_keys():
-    """(id, secret) of every key in gateway.yaml, read without a YAML library."""
-    text = open(AGENT_CONFIG).read()
+def agent_keys(config=AGENT_CONFIG):
+    """(id, secret) of every sk-e2e- key of an agent config, read without a YAML library."""
+    text = open(config).read()
     return re.findall(r"id: ([\w-]+), secret: (sk-e2e-[\w-]+)", text)
 
 
@@ -148,8 +150,10 @@ class Response:
         return f"<{self.status} {self.body[:300]!r}>"
 
 
-def request(port, method, path, body=None, headers=None, timeout=20):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+def request(port, method, path, body=None, headers=None, timeout=20, source=None):
+    """One request on its own connection; `source`: the client's loopback address."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout,
+                                      source_address=(source, 0) if source else None)
     try:
         data = None
         all_headers = dict(headers or {})
@@ -189,6 +193,7 @@ class Gateway:
         shutil.copyfile(AGENT_CONFIG, self.config)
         # Every admin API body and metrics page fetched, for the final secret grep.
         self.fetched = []
+        self.edges = {}
         self.env = dict(
             os.environ,
             KEYMUX_GATEWAY_BIND=f"127.0.0.1:{self.gateway}",
@@ -200,6 +205,10 @@ class Gateway:
             KEYMUX_RUN_DIR=self.run,
             KEYMUX_INSTANCE=f"e2e-{self.gateway}",
             KEYMUX_SPOP_SECRET=GATEWAY_SECRET,
+            # Every check here comes from 127.0.0.1, the reload check at full
+            # speed (thousands a second): the per-source rate limit is the edge
+            # checks' business (EdgeGateway). The rest of the edge stays on.
+            KEYMUX_SOURCE_RATE_LIMIT="0",
         )
 
     def log_path(self, name):
@@ -207,8 +216,8 @@ class Gateway:
 
     def spawn(self, name, argv, port, env=None):
         log = open(self.log_path(name), "ab")
-        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env or self.env,
-                                cwd=ROOT)
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                                env=self.env if env is None else env, cwd=ROOT)
         self.procs[name] = proc
         if not wait_until(10, lambda: port_open(port) or proc.poll() is not None):
             raise CheckFailed(f"{name} did not listen on {port}")
@@ -228,7 +237,7 @@ class Gateway:
 
     def start_mock(self):
         argv = [self.mock_bin, "--listen", f"127.0.0.1:{self.mock_port}", "--threads", "2"]
-        for key_id, secret in agent_keys():
+        for key_id, secret in agent_keys() + agent_keys(EDGE_CONFIG):
             argv += ["--key", f"{key_id}={secret}"]
         self.spawn("mock", argv, self.mock_port)
 
@@ -259,6 +268,15 @@ class Gateway:
         # The agent server is up once spop-check has seen it.
         if not wait_until(10, lambda: chat(self.gateway, "gpt-route").status == 200, 0.2):
             raise CheckFailed(f"the gateway never answered 200: {chat(self.gateway, 'gpt-route')}")
+
+    def edge(self, **limits):
+        """The edge checks' gateway: a second HAProxy (haproxy.cfg, EDGE_LIMITS
+        overridden by `limits`) and agent (edge.yaml), sharing the mock; started
+        once per set of limits."""
+        key = tuple(sorted(limits.items()))
+        if key not in self.edges:
+            self.edges[key] = EdgeGateway(self, f"edge{len(self.edges)}", dict(EDGE_LIMITS, **limits))
+        return self.edges[key]
 
     def close(self):
         for name in list(self.procs):
@@ -318,6 +336,279 @@ class Gateway:
         out = subprocess.run([self.haproxy_bin, "-v"], capture_output=True, text=True).stdout
         m = re.search(r"version (\S+)", out)
         return re.sub(r"[^\w.+-]", "_", m.group(1)) if m else "unknown"
+
+
+# ---------------------------------------------------------------- edge protection
+
+# The edge gateway's settings (haproxy.cfg's presetenv names): low enough that
+# a few requests reach each limit.
+EDGE_LIMITS = {
+    "KEYMUX_SOURCE_RATE_LIMIT": "20",
+    "KEYMUX_AUTH_FAILURE_LIMIT": "5",
+    "KEYMUX_AUTH_FAILURE_WINDOW": "60",
+    "KEYMUX_AUTH_FAILURE_BLOCK": "2",
+    "KEYMUX_MAXCONN": "100",
+    "KEYMUX_GATEWAY_MAXCONN": "10",
+    "KEYMUX_GATEWAY_ACTIVE": "2",
+    "KEYMUX_QUEUE_TIMEOUT": "1",
+    "KEYMUX_REQUEST_TIMEOUT": "1",
+    "KEYMUX_MAX_HEADER_BYTES": "8192",
+    "KEYMUX_MAX_BODY_BYTES": "65536",
+    "KEYMUX_TRUST_XFF_FROM": "127.0.0.9",
+    "KEYMUX_TRUST_PROXY_PROTOCOL_FROM": "127.0.0.10",
+}
+EDGE_MODEL = "gpt-edge"
+BAD_TOKEN = {"authorization": "Bearer not-a-client"}
+
+
+class EdgeGateway:
+    """A second gateway for the edge checks: its own HAProxy and agent (so that
+    their limits and decision counts are theirs alone), the suite's mock."""
+
+    def __init__(self, g, name, limits):
+        self.g, self.name, self.limits = g, name, limits
+        self.gateway, self.stats = free_port(), free_port()
+        self.agent_port, self.admin_port = free_port(), free_port()
+        g.spawn(f"{name}-agent", [g.agent_bin, "--config", EDGE_CONFIG, "--listen",
+                                  f"127.0.0.1:{self.agent_port}", "--threads", "2",
+                                  "--admin-listen", f"127.0.0.1:{self.admin_port}"],
+                self.agent_port)
+        if not wait_until(10, lambda: port_open(self.admin_port)):
+            raise CheckFailed(f"{name}: the agent's admin API did not listen on {self.admin_port}")
+        run = os.path.join(g.run, name)  # its own admin socket
+        os.mkdir(run)
+        env = dict(g.env, KEYMUX_GATEWAY_BIND=f"127.0.0.1:{self.gateway}",
+                   KEYMUX_STATS_BIND=f"127.0.0.1:{self.stats}", KEYMUX_RUN_DIR=run,
+                   KEYMUX_AGENT_ADDR=f"127.0.0.1:{self.agent_port}",
+                   KEYMUX_INSTANCE=f"e2e-{name}-{self.gateway}", **limits)
+        g.spawn(f"{name}-haproxy", [g.haproxy_bin, "-db"] + g.haproxy_files(), self.gateway, env)
+        if not wait_until(10, lambda: self.chat("127.0.0.1").status == 200, 0.2):
+            raise CheckFailed(f"{name}: never answered 200: {self.chat('127.0.0.1')}")
+
+    def limit(self, name):
+        return int(self.limits[name])
+
+    def chat(self, source, headers=None, model=EDGE_MODEL, **extra):
+        body = {"model": model, "messages": [{"role": "user", "content": "Hello"}], "max_tokens": 16}
+        body.update(extra)
+        return request(self.gateway, "POST", "/v1/chat/completions", body,
+                       CANARY_HEADERS if headers is None else headers, source=source)
+
+    def decisions(self, **labels):
+        """keymux_decisions_total of the edge agent (0 when absent)."""
+        r = request(self.admin_port, "GET", "/metrics")
+        expect(r.status == 200, f"{self.name} agent /metrics: {r}")
+        return metric(parse_prometheus(r.body.decode()), "keymux_decisions_total", **labels) or 0
+
+    def haproxy_metric(self, name, **labels):
+        r = request(self.stats, "GET", "/metrics")
+        expect(r.status == 200, f"{self.name} HAProxy /metrics: {r.status}")
+        return metric(parse_prometheus(r.body.decode()), name, **labels)
+
+    def log(self):
+        return open(self.g.log_path(f"{self.name}-haproxy"), errors="replace").read()
+
+
+def raw_exchange(port, data, source, timeout=10):
+    """Sends bytes on a fresh connection from `source` and reads one answer (to
+    its content-length, or to the close): (status, headers, body); status None
+    when the server closed without an answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                  source_address=(source, 0)) as s:
+        s.sendall(data)
+        answer = b""
+        while True:
+            head, sep, body = answer.partition(b"\r\n\r\n")
+            length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+            if sep and length and len(body) >= int(length.group(1)):
+                break  # HAProxy 3.x may keep reading the unsent rest of a body before it closes
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    lines = head.decode(errors="replace").split("\r\n")
+    m = re.match(r"HTTP/1\.1 (\d{3})", lines[0])
+    headers = {k.strip().lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:])}
+    return (int(m.group(1)) if m else None), headers, body
+
+
+def expect_edge_error(r, status, code, retry_after=None):
+    """r is the gateway's own JSON refusal `status`/`code`; retry_after: (lo, hi) seconds."""
+    expect(r.status == status, f"expected {status} {code}: {r}")
+    expect(r.headers.get("content-type") == "application/json", f"{code}: {r.headers}")
+    expect(r.json()["error"]["code"] == code and r.json()["error"]["message"], f"{code}: {r}")
+    if retry_after:
+        value = r.headers.get("retry-after", "")
+        expect(value.isdigit() and retry_after[0] <= int(value) <= retry_after[1],
+               f"{code}: retry-after {value!r}, not in {retry_after}")
+
+
+def check_edge_source_rate_limit(g):
+    e = g.edge()
+    limit = e.limit("KEYMUX_SOURCE_RATE_LIMIT")
+    greedy, other = "127.0.0.2", "127.0.0.3"
+    routed = e.decisions(outcome="routed")
+    statuses, others = [], 0
+    for i in range(limit + 3):
+        r = e.chat(greedy)
+        statuses.append(r.status)
+        if i % 5 == 0:  # another address is served throughout
+            expect(e.chat(other).status == 200, f"{other} refused while {greedy} was limited")
+            others += 1
+    expect(statuses == [200] * limit + [429] * 3, f"{greedy}: {statuses}")
+    expect_edge_error(r, 429, "source_rate_limited", (10, 10))
+    # The refusals cost the agent nothing.
+    expect(e.decisions(outcome="routed") == routed + limit + others, "a refused request reached the agent")
+    # Behind a trusted proxy the address is the last X-Forwarded-For value (or
+    # the PROXY header's); from anyone else those are ignored.
+    expect_edge_error(e.chat("127.0.0.9", dict(CANARY_HEADERS, **{"x-forwarded-for": f"203.0.113.1, {greedy}"})),
+                      429, "source_rate_limited")
+    expect(e.chat("127.0.0.9", dict(CANARY_HEADERS, **{"x-forwarded-for": "203.0.113.2"})).status == 200,
+           "a trusted proxy's client address was not its own")
+    expect(e.chat("127.0.0.8", dict(CANARY_HEADERS, **{"x-forwarded-for": greedy})).status == 200,
+           "an untrusted X-Forwarded-For was believed")
+    body = json.dumps({"model": EDGE_MODEL, "messages": []}).encode()
+    req = (b"POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\nconnection: close\r\n"
+           b"authorization: Bearer client-canary-bearer\r\ncontent-type: application/json\r\n"
+           b"content-length: %d\r\n\r\n%s" % (len(body), body))
+    proxied = f"PROXY TCP4 {greedy} 127.0.0.1 40000 80\r\n".encode()
+    status, _, _ = raw_exchange(e.gateway, proxied + req, "127.0.0.10")
+    expect(status == 429, f"PROXY protocol from a trusted proxy: {status}")
+    status, _, _ = raw_exchange(e.gateway, proxied.replace(greedy.encode(), b"203.0.113.3") + req,
+                                "127.0.0.10")
+    expect(status == 200, f"PROXY protocol, another client: {status}")
+    # (HAProxy writes a request's line once its answer is sent: wait for it.)
+    expect(wait_until(2, lambda: re.search(r"^203\.0\.113\.3:40000 .* fe_public ", e.log(), re.M)),
+           "the PROXY header's address is not in the log")
+    log = [l for l in e.log().splitlines() if l.startswith(f"{greedy}:") and " 429 " in l]
+    expect(len(log) >= 3 and all("edge=rate_limited" in l for l in log), f"log: {log[:3]}")
+    denied = e.haproxy_metric("haproxy_frontend_requests_denied_total", proxy="fe_public") or 0
+    expect(denied >= 5, f"haproxy_frontend_requests_denied_total{{proxy=fe_public}} is {denied}")
+    # 0 switches the per-source limits off.
+    off = g.edge(KEYMUX_SOURCE_RATE_LIMIT="0", KEYMUX_AUTH_FAILURE_LIMIT="0")
+    statuses = [off.chat(greedy).status for _ in range(limit + 3)]
+    statuses += [off.chat(greedy, BAD_TOKEN).status
+                 for _ in range(off.limit("KEYMUX_AUTH_FAILURE_LIMIT") + 3)]
+    expect(set(statuses[:limit + 3]) == {200} and set(statuses[limit + 3:]) == {401},
+           f"limits off: {statuses}")
+
+
+def check_edge_auth_failure_block(g):
+    e = g.edge()
+    n = e.limit("KEYMUX_AUTH_FAILURE_LIMIT")
+    block = e.limit("KEYMUX_AUTH_FAILURE_BLOCK")
+    guesser, other = "127.0.0.5", "127.0.0.6"
+    # An upstream key's 401, relayed once the three attempts are spent, is not
+    # a client-token failure: it does not count.
+    r = e.chat(guesser, model="gpt-edge-revoked")
+    expect(r.status == 401 and r.json()["error"]["code"] == "invalid_api_key", f"upstream 401: {r}")
+    refused = e.decisions(outcome="invalid_client_token")
+    for i in range(n):
+        r = e.chat(guesser, BAD_TOKEN)
+        expect(r.status == 401 and r.json()["error"]["code"] == "invalid_client_token",
+               f"failure {i + 1} of {n}: {r}")
+    expect(e.decisions(outcome="invalid_client_token") == refused + n, "not n decisions")
+    # Blocked: refused here, whatever the token, without asking the agent.
+    total = e.decisions()
+    for headers in (BAD_TOKEN, {"authorization": "Bearer another-guess"}, CANARY_HEADERS):
+        expect_edge_error(e.chat(guesser, headers), 429, "source_blocked", (1, block))
+    expect(e.decisions() == total, f"the agent decided while {guesser} was blocked")
+    # Other addresses are served, and their failures are their own.
+    expect(e.chat(other).status == 200, f"{other} refused while {guesser} was blocked")
+    expect(e.chat(other, BAD_TOKEN).status == 401, f"{other}'s bad token")
+    blocked_lines = lambda: [l for l in e.log().splitlines() if "edge=source_blocked" in l]
+    wait_until(2, blocked_lines)
+    lines = blocked_lines()
+    expect(len(lines) == 1 and lines[0].startswith(f"{guesser}:") and " 401 " in lines[0],
+           f"not one edge=source_blocked line for {guesser}: {lines}")
+    # The block ends by itself; one more failure in the window blocks again
+    # at once. (Polled slowly: every request counts for the per-source rate.)
+    expect(wait_until(block + 1, lambda: e.chat(guesser).status == 200, 0.5),
+           f"{guesser} still refused {block + 1} s after its block")
+    r = e.chat(guesser, BAD_TOKEN)
+    expect(r.status == 401, f"the first failure after the block: {r}")
+    expect_edge_error(e.chat(guesser), 429, "source_blocked", (1, block))
+
+
+def check_edge_connection_flood(g):
+    e = g.edge()
+    cap = e.limit("KEYMUX_GATEWAY_MAXCONN")
+    n = cap + 6  # 6 wait in the kernel's accept queue
+    results = [None] * n
+    start = threading.Barrier(n)
+
+    def one(i):
+        try:
+            start.wait()
+            # Four addresses: the flood stays under the per-source rate limit.
+            r = e.chat(f"127.0.0.{20 + i % 4}")
+            results[i] = (r.status, r.json()["error"]["code"] if r.status != 200 else None,
+                          r.headers.get("retry-after"))
+        except Exception as ex:  # a reset or a timeout is the failure this check looks for
+            results[i] = ("error", repr(ex), None)
+
+    g.mock("POST", "/_mock/faults", {"latency_ms": 800})
+    try:
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        g.mock("POST", "/_mock/faults", {"latency_ms": 0})
+    served = sum(1 for r in results if r[0] == 200)
+    busy = sum(1 for r in results if r == (503, "gateway_busy", "5"))
+    print(f"      {n} connections at once (maxconn {cap}, {e.limit('KEYMUX_GATEWAY_ACTIVE')} active, "
+          f"queue {e.limit('KEYMUX_QUEUE_TIMEOUT')} s): {served} served, {busy} busy")
+    expect(served + busy == n, f"not only 200 and 503 gateway_busy: {results}")
+    expect(served >= 2 and busy >= 1, f"{served} served, {busy} busy")
+    expect(e.haproxy_metric("haproxy_frontend_max_sessions", proxy="fe_public") == cap,
+           "fe_public never reached its maxconn")
+    expect((e.haproxy_metric("haproxy_backend_max_queue", proxy="be_attempts") or 0) >= 1,
+           "nothing waited in be_attempts' queue")
+    for i in range(4):
+        r = e.chat("127.0.0.24")
+        expect(r.status == 200, f"after the flood, request {i}: {r}")
+
+
+def check_edge_slow_and_oversized(g):
+    e = g.edge()
+    src = "127.0.0.11"
+    timeout = e.limit("KEYMUX_REQUEST_TIMEOUT")
+
+    # Headers that never end, and a body that never ends (both at once): 408
+    # after KEYMUX_REQUEST_TIMEOUT.
+    slow = [b"POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\n",
+            b"POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\n"
+            b"content-type: application/json\r\ncontent-length: 100\r\n\r\n{\"model\":"]
+    answers = [None, None]
+
+    def send(i):
+        began = time.monotonic()
+        answers[i] = raw_exchange(e.gateway, slow[i], src) + (time.monotonic() - began,)
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for what, answer in zip(("headers", "body"), answers):
+        expect(answer is not None, f"slow {what}: no answer (see the traceback above)")
+        status, _, body, waited = answer
+        expect(status == 408 and timeout - 0.1 <= waited < timeout + 2,
+               f"slow {what}: {status} after {waited:.1f} s: {body[:200]!r}")
+        # HAProxy 2.6 answers slow headers (its HTTP/1 layer, below the stream)
+        # with its built-in HTML page: errorfile applies there from 2.8 on.
+        if what == "body" or not g.haproxy_version().startswith("2."):
+            expect(json.loads(body)["error"]["code"] == "request_timeout", f"slow {what}: {body}")
+    big = "x" * (e.limit("KEYMUX_MAX_HEADER_BYTES") + 1)
+    expect_edge_error(e.chat(src, dict(CANARY_HEADERS, **{"x-big": big})), 431, "headers_too_large")
+    expect(e.chat(src, dict(CANARY_HEADERS, **{"x-big": big[:4000]})).status == 200, "4000-byte header")
+    content = "x" * e.limit("KEYMUX_MAX_BODY_BYTES")
+    expect_edge_error(e.chat(src, messages=[{"role": "user", "content": content}]), 413,
+                      "request_too_large")
+    expect(e.chat(src, messages=[{"role": "user", "content": content[:60000]}]).status == 200,
+           "a body under the limit")
 
 
 # ---------------------------------------------------------------- checks
@@ -1080,7 +1371,8 @@ def check_haproxy_without_the_gateway_secret_gets_no_key(g):
 
 def check_no_secret_in_any_output(g):
     secrets = [s for _, s in agent_keys()] + CLIENT_TOKENS + [ADMIN_TOKEN, GATEWAY_SECRET]
-    for name in ("haproxy", "agent", "mock"):
+    edges = [f"{e.name}-{p}" for e in g.edges.values() for p in ("haproxy", "agent")]
+    for name in ["haproxy", "agent", "mock"] + edges:
         text = open(g.log_path(name), errors="replace").read()
         for secret in secrets:
             expect(secret not in text, f"{secret[:10]}... appears in the {name} log")
@@ -1120,6 +1412,13 @@ CHECKS = [
     ("unknown path: 404 JSON", check_unknown_path),
     ("SSE streaming: first chunk early, stream whole", check_streaming),
     ("body larger than the buffer is forwarded whole", check_body_larger_than_buffer),
+    ("edge: per-source 429 + retry-after, other sources served, trusted proxies, off switch",
+     check_edge_source_rate_limit),
+    ("edge: a token-guessing source is blocked without asking the agent",
+     check_edge_auth_failure_block),
+    ("edge: a connection flood is queued or 503, never reset, then served",
+     check_edge_connection_flood),
+    ("edge: slow and oversized requests get 408, 431, 413", check_edge_slow_and_oversized),
     # Before the agent restart below, which starts its counters from zero.
     ("agent /metrics and GET /v1/keys saved for the release note", check_save_artifacts),
     ("agent down: 503 JSON, nothing upstream; back without reload", check_agent_down_fails_closed),
