@@ -359,10 +359,12 @@ int main(int argc, char** argv) {
   keymux::metrics::AgentMetrics metrics;
   keymux::router::Router router(clock, keymux::router::Snapshot::build(*config, registry, clients),
                                 registry);
-  keymux::admin::KeyEventLog key_event_log;
+  // The last state changes, for the status page (GET /v1/status).
+  keymux::admin::RecentEvents recent_events;
+  keymux::admin::KeyEventLog key_event_log(&recent_events);
   router.set_event_sink(&key_event_log);
   keymux::admin::Reloader reloader(flags.config_path, keymux::config::Environment::process(),
-                                   router, registry, clients, metrics);
+                                   router, registry, clients, metrics, &recent_events);
   reloader.start(*config);
   spdlog::info("configuration {}: {}", config_name, keymux::admin::config_summary(*config));
   if (refuses_everyone(*config)) spdlog::warn("{}", kRefusesEveryone);
@@ -376,9 +378,12 @@ int main(int argc, char** argv) {
     return std::make_unique<keymux::handler::DecisionHandler>(router, &metrics.add_worker());
   });
   std::atomic<bool> serving{false};
-  keymux::admin::AdminApi admin_api(router, reloader, metrics, &server.stats(), [&serving] {
-    return serving.load() ? std::string() : std::string("the SPOP workers are not running");
-  });
+  keymux::admin::AdminApi admin_api(
+      router, reloader, metrics, &server.stats(),
+      [&serving] {
+        return serving.load() ? std::string() : std::string("the SPOP workers are not running");
+      },
+      &recent_events);
   keymux::admin::HttpListener admin_listener(admin_api);
   std::string error;
   if (!server.start(error)) {
@@ -395,7 +400,8 @@ int main(int argc, char** argv) {
       server.stop();
       return 1;
     }
-    spdlog::info("admin API listening on {}", admin_listener.bound_address());
+    spdlog::info("admin API listening on {}; status page: http://{}/",
+                 admin_listener.bound_address(), admin_listener.bound_address());
   }
 
   event* sighup = evsignal_new(base, SIGHUP, on_reload_signal, &reloader);

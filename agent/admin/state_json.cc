@@ -166,6 +166,19 @@ std::string key_json(const router::KeyEntry& key, const router::KeyView& view, r
   return out;
 }
 
+void append_clients_array(std::string& out, const router::Snapshot& snapshot, router::Time now) {
+  out += '[';
+  bool first = true;
+  auto add = [&](const router::ClientEntry& client) {
+    if (!first) out += ',';
+    first = false;
+    client_json(out, client, now);
+  };
+  for (const router::ClientEntry& client : snapshot.clients()) add(client);
+  if (const router::ClientEntry* anonymous = snapshot.anonymous_client()) add(*anonymous);
+  out += ']';
+}
+
 std::string keys_json(const router::Snapshot& snapshot, router::Time now) {
   std::string out = "{\"keys\":[";
   bool first = true;
@@ -179,16 +192,9 @@ std::string keys_json(const router::Snapshot& snapshot, router::Time now) {
 }
 
 std::string clients_json(const router::Snapshot& snapshot, router::Time now) {
-  std::string out = "{\"clients\":[";
-  bool first = true;
-  auto add = [&](const router::ClientEntry& client) {
-    if (!first) out += ',';
-    first = false;
-    client_json(out, client, now);
-  };
-  for (const router::ClientEntry& client : snapshot.clients()) add(client);
-  if (const router::ClientEntry* anonymous = snapshot.anonymous_client()) add(*anonymous);
-  out += "]}";
+  std::string out = "{\"clients\":";
+  append_clients_array(out, snapshot, now);
+  out += '}';
   return out;
 }
 
