@@ -337,10 +337,12 @@
     setText(row.cause, cause(key, state));
     if (key.cooldown_seconds > 0) {
       row.countdown.deadline = receivedAt + key.cooldown_seconds * 1000;
+      setClass(row.countdown, 'countdown');
       countdowns.add(row.countdown);
     } else {
       row.countdown.deadline = 0;
       countdowns.delete(row.countdown);
+      setClass(row.countdown, 'countdown none');
       setText(row.countdown, '—');
     }
     const limits = key.limits || {};
