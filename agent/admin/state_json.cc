@@ -74,6 +74,7 @@ void client_json(std::string& out, const router::ClientEntry& client, router::Ti
   number_field(out, "requests_in_window", view.requests_in_window);
   number_field(out, "tokens_in_window", view.tokens_in_window);
   number_field(out, "tokens_today", view.tokens_today);
+  number_field(out, "requests_today", view.requests_today);
   number_field(out, "tokens_reserved_total", view.tokens_reserved_total);
   field_name(out, "requests_by_outcome");
   out += '{';

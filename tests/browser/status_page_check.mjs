@@ -217,7 +217,7 @@ const checks = [
     await page.setRequestInterception(false);
     await page.waitForSelector('#unreachable', { hidden: true, timeout: 5000 });
   }],
-  ['a key name with markup is rendered as text', async () => {
+  ['a key name with markup is rendered as text; unknown states neutrally', async () => {
     // Config validation already refuses such ids; the page must not rely on it.
     const evil = '<img src=x id=xss-probe onerror="window.__xss=1">';
     await page.setRequestInterception(true);
@@ -227,23 +227,36 @@ const checks = [
       const status = await real.json();
       const copy = { ...status.keys[0], id: evil, provider: '<b id=xss-bold>evil</b>' };
       status.keys.push(copy);
+      // States the page may not know yet render neutrally; "ejected" has its colour.
+      status.keys.push({ ...status.keys[0], id: 'probe-ejected', state: 'ejected',
+        ejection_reason: 'outlier: 5xx rate' });
+      status.keys.push({ ...status.keys[0], id: 'probe-mystery', state: 'mystery' });
       status.providers.push({ name: copy.provider, health: '<i>bad</i>', keys: 1, keys_ok: 1 });
       status.clients.push({ ...status.clients[0], name: '<script>window.__xss=2</script>' });
       r.respond({ status: 200, contentType: 'application/json', body: JSON.stringify(status) });
     };
     page.on('request', inject);
-    await waitForKey(page, evil, () => true, 'not shown as text');
-    page.off('request', inject);
-    await page.setRequestInterception(false);
-    const probe = await page.evaluate(() => ({
-      img: !!document.getElementById('xss-probe'),
-      bold: !!document.getElementById('xss-bold'),
-      xss: window.__xss,
-      client: [...document.querySelectorAll('#clients td')].some((td) =>
-        td.textContent === '<script>window.__xss=2</script>'),
-    }));
-    expect(!probe.img && !probe.bold && probe.xss === undefined, JSON.stringify(probe));
-    expect(probe.client, 'the client name with markup is not shown as text');
+    try {
+      await waitForKey(page, evil, () => true, 'not shown as text');
+      const probe = await page.evaluate(() => ({
+        img: !!document.getElementById('xss-probe'),
+        bold: !!document.getElementById('xss-bold'),
+        xss: window.__xss,
+        client: [...document.querySelectorAll('#clients td')].some((td) =>
+          td.textContent === '<script>window.__xss=2</script>'),
+      }));
+      expect(!probe.img && !probe.bold && probe.xss === undefined, JSON.stringify(probe));
+      expect(probe.client, 'the client name with markup is not shown as text');
+      const ejected = await keyRow(page, 'probe-ejected');
+      expect(ejected && ejected.stateClass === 'state ejected' &&
+        ejected.cause === 'outlier: 5xx rate', `ejected: ${JSON.stringify(ejected)}`);
+      const mystery = await keyRow(page, 'probe-mystery');
+      expect(mystery && mystery.state === 'mystery' && mystery.stateClass === 'state',
+        `unknown state: ${JSON.stringify(mystery)}`);
+    } finally {
+      page.off('request', inject);
+      await page.setRequestInterception(false);
+    }
   }],
   ['the token never rides in a URL; the headers are set', async () => {
     expect(requested.length > 0, 'no request seen');

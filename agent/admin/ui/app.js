@@ -461,6 +461,8 @@
     cell(tr, 'Requests / min', row.requests.root);
     row.tokens = meter();
     cell(tr, 'Tokens / min', row.tokens.root);
+    row.requestsToday = el('span');
+    cell(tr, 'Requests today', row.requestsToday);
     row.today = meter();
     cell(tr, 'Tokens today', row.today.root);
     return row;
@@ -481,6 +483,7 @@
         ? `${c.in_flight} / ${limits.max_in_flight}` : String(c.in_flight));
       setMeter(row.requests, c.requests_in_window, limits.rpm);
       setMeter(row.tokens, c.tokens_in_window, limits.tpm);
+      setText(row.requestsToday, num(c.requests_today));
       setMeter(row.today, c.tokens_today, limits.tokens_per_day);
       if (tbody.children[i] !== row.tr) tbody.insertBefore(row.tr, tbody.children[i] || null);
     });
