@@ -7,6 +7,7 @@ request (median, 95th percentile, max) as the client sees it, and the agent's
 CPU time per request (from /proc, so it holds whatever else the machine runs).
 
   bench/status_endpoint.py [--agent build/keymux-agent] [--keys 10,1000] [--requests 200]
+                           [--paths /v1/status,/v1/keys]   (/v1/keys: a reference in the same run)
 """
 
 import argparse
@@ -29,7 +30,7 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure(agent, keys, requests, run):
+def measure(agent, keys, requests, run, path):
     config = os.path.join(run, f"keys-{keys}.yaml")
     many_keys.write_config(config, keys)
     proc, port = many_keys.start_agent(agent, config, os.path.join(run, f"agent-{keys}.log"))
@@ -38,7 +39,7 @@ def measure(agent, keys, requests, run):
         headers = {"authorization": f"Bearer {many_keys.ADMIN_TOKEN}"}
 
         def get():
-            conn.request("GET", "/v1/status", headers=headers)
+            conn.request("GET", path, headers=headers)
             r = conn.getresponse()
             body = r.read()
             assert r.status == 200, (r.status, body[:200])
@@ -59,6 +60,7 @@ def measure(agent, keys, requests, run):
     times.sort()
     return {
         "keys": keys,
+        "path": path,
         "bytes": len(body),
         "median_ms": statistics.median(times),
         "p95_ms": times[int(len(times) * 0.95) - 1],
@@ -72,15 +74,18 @@ def main():
     parser.add_argument("--agent", default=os.path.join(ROOT, "build", "keymux-agent"))
     parser.add_argument("--keys", default="10,1000")
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--paths", default="/v1/status,/v1/keys")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="keymux-status-bench.") as run:
-        print(f"GET /v1/status, {args.requests} requests in a row per size, {os.cpu_count()} CPUs")
-        print(f"{'keys':>6} {'bytes':>9} {'median ms':>10} {'p95 ms':>8} {'max ms':>8} "
-              f"{'agent CPU ms/req':>17}")
+        print(f"{args.requests} requests in a row per size and path, {os.cpu_count()} CPUs, "
+              f"load average {os.getloadavg()[0]:.1f}")
+        print(f"{'path':<11} {'keys':>6} {'bytes':>9} {'median ms':>10} {'p95 ms':>8} "
+              f"{'max ms':>8} {'agent CPU ms/req':>17}")
         for keys in (int(k) for k in args.keys.split(",")):
-            m = measure(args.agent, keys, args.requests, run)
-            print(f"{m['keys']:>6} {m['bytes']:>9} {m['median_ms']:>10.2f} {m['p95_ms']:>8.2f} "
-                  f"{m['max_ms']:>8.2f} {m['agent_cpu_ms']:>17.2f}")
+            for path in args.paths.split(","):
+                m = measure(args.agent, keys, args.requests, run, path)
+                print(f"{m['path']:<11} {m['keys']:>6} {m['bytes']:>9} {m['median_ms']:>10.2f} "
+                      f"{m['p95_ms']:>8.2f} {m['max_ms']:>8.2f} {m['agent_cpu_ms']:>17.2f}")
     return 0
 
 

@@ -23,7 +23,7 @@ struct StateChange {
 
 class RecentEvents {
  public:
-  static constexpr std::size_t kDefaultCapacity = 200;
+  static constexpr std::size_t kDefaultCapacity = 100;
   explicit RecentEvents(std::size_t capacity = kDefaultCapacity) : capacity_(capacity) {}
 
   void add(StateChange change);

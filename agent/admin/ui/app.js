@@ -8,7 +8,7 @@
   const TOKEN_KEY = 'keymux.adminToken';
   const POLL_MS = 1000;
   const TIMEOUT_MS = 5000;
-  const MAX_EVENTS = 60;
+  const MAX_EVENTS = 100;  // what the agent keeps (RecentEvents)
   const DISABLED_BY_OPERATOR = 'disabled by operator';
 
   const $ = (id) => document.getElementById(id);
