@@ -65,9 +65,10 @@ void print_usage(std::FILE* out) {
                "  --check                validate the configuration, print what is wrong\n"
                "                         (file:line:column: problem) and exit: 0 when valid,\n"
                "                         1 when not\n"
-               "  --haproxy-config FILE  with --check: also verify that every provider's\n"
-               "                         backend exists in this haproxy.cfg (repeatable:\n"
-               "                         the files HAProxy loads with several -f)\n"
+               "  --haproxy-config FILE  verify that every provider's backend exists in\n"
+               "                         this HAProxy file (repeatable: the files HAProxy\n"
+               "                         loads with several -f); checked at start, by\n"
+               "                         --check and again at every reload\n"
                "  --listen ADDR          where to accept SPOP connections; repeatable.\n"
                "                         HOST:PORT, [IPV6]:PORT (port 0: any free port) or\n"
                "                         unix:/path/to/socket (default %s)\n"
@@ -228,45 +229,30 @@ int parse_flags(int argc, char** argv, Flags& flags) {
   }
   if (optind < argc) return bad_usage(std::string("unexpected argument '") + argv[optind] + "'");
   if (!listen.empty()) flags.server.listen = std::move(listen);
-  if (!flags.haproxy_config_paths.empty() && !flags.check_only) {
-    return bad_usage("--haproxy-config goes with --check");
-  }
   return -1;
 }
+
+// What --check says of a variable it cannot find: the running agent reads its
+// own environment, fixed when it started, which may differ from this shell's.
+constexpr const char* kCheckEnvironmentHint =
+    " in this shell (a running agent reads the environment it was started with)";
+// What a reload says: a variable set since the agent started is not seen.
+constexpr const char* kAgentEnvironmentHint =
+    " in the agent's environment, which is fixed when the agent starts: restart the agent "
+    "with it set, or read the secret from a file (secret_file)";
 
 // Loads --config (or the bundled default) and, with --haproxy-config, checks
 // the backends. Prints every problem to stderr; nullopt when there was one.
 std::optional<keymux::config::Config> load_config(const Flags& flags) {
   namespace config = keymux::config;
-  const config::Environment env = config::Environment::process();
+  config::Environment env = config::Environment::process();
+  if (flags.check_only) env.unset_variable_hint = kCheckEnvironmentHint;
   config::LoadResult result =
       flags.config_path.empty()
           ? config::load_config_text(config::bundled_config_yaml(),
-                                     std::string(config::kBundledConfigName), env)
-          : config::load_config_file(flags.config_path, env);
-  if (result.config && !flags.haproxy_config_paths.empty()) {
-    const config::Environment files = config::Environment::process();
-    std::string all_sections;
-    std::string names;
-    for (const std::string& path : flags.haproxy_config_paths) {
-      std::string error;
-      const std::optional<std::string> text = files.read_file(path, error);
-      if (!text) {
-        result.errors.push_back({path, 0, 0, error});
-        continue;
-      }
-      all_sections += *text;
-      all_sections += '\n';
-      if (!names.empty()) names += " + ";
-      names += path;
-    }
-    if (result.errors.empty()) {
-      for (config::ConfigError& e :
-           config::check_haproxy_backends(*result.config, all_sections, names)) {
-        result.errors.push_back(std::move(e));
-      }
-    }
-  }
+                                     std::string(config::kBundledConfigName), env,
+                                     flags.haproxy_config_paths)
+          : config::load_config_file(flags.config_path, env, flags.haproxy_config_paths);
   for (const config::ConfigError& error : result.errors) {
     std::fprintf(stderr, "%s\n", config::format_error(error).c_str());
   }
@@ -364,8 +350,11 @@ int main(int argc, char** argv) {
   keymux::admin::RecentEvents recent_events;
   keymux::admin::KeyEventLog key_event_log(&recent_events);
   router.set_event_sink(&key_event_log);
-  keymux::admin::Reloader reloader(flags.config_path, keymux::config::Environment::process(),
-                                   router, registry, clients, metrics, &recent_events);
+  keymux::config::Environment reload_environment = keymux::config::Environment::process();
+  reload_environment.unset_variable_hint = kAgentEnvironmentHint;
+  keymux::admin::Reloader reloader(flags.config_path, std::move(reload_environment),
+                                   flags.haproxy_config_paths, router, registry, clients, metrics,
+                                   &recent_events);
   reloader.start(*config);
   spdlog::info("configuration {}: {}", config_name, keymux::admin::config_summary(*config));
   if (refuses_everyone(*config)) spdlog::warn("{}", kRefusesEveryone);

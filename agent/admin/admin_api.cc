@@ -136,7 +136,7 @@ AdminResponse AdminApi::handle(const AdminRequest& request) {
       handler::append_json_escaped(body, reloader_.config_name());
       body += "\",\"summary\":\"";
       handler::append_json_escaped(body, result.summary);
-      body += "\"}";
+      body += "\",\"changes\":" + json_string_array(result.changes) + "}";
       return {200, "application/json", std::move(body)};
     }
     body = "{\"result\":\"rejected\",\"errors\":" + json_string_array(result.errors) + "}";

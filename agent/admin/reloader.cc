@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "agent/admin/config_changes.h"
 #include "agent/config/bundled.h"
 #include "agent/router/snapshot.h"
 
@@ -21,17 +22,23 @@ std::int64_t unix_now() {
 std::string config_summary(const config::Config& config) {
   std::size_t keys = 0;
   for (const auto& provider : config.providers()) keys += provider.keys_size();
-  return std::to_string(config.providers_size()) + " providers, " + std::to_string(keys) +
-         " keys, " + std::to_string(config.routes_size()) + " routes, " +
-         std::to_string(config.clients_size()) + " clients";
+  const auto count = [](std::size_t n, const char* noun) {
+    return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+  };
+  return count(static_cast<std::size_t>(config.providers_size()), "provider") + ", " +
+         count(keys, "key") + ", " +
+         count(static_cast<std::size_t>(config.routes_size()), "route") + ", " +
+         count(static_cast<std::size_t>(config.clients_size()), "client");
 }
 
-Reloader::Reloader(std::string config_path, config::Environment environment, router::Router& router,
+Reloader::Reloader(std::string config_path, config::Environment environment,
+                   std::vector<std::string> haproxy_files, router::Router& router,
                    router::KeyRegistry& keys, router::ClientRegistry& clients,
                    metrics::AgentMetrics& metrics, RecentEvents* recent)
     : config_path_(std::move(config_path)),
       config_name_(config_path_.empty() ? std::string(config::kBundledConfigName) : config_path_),
       environment_(std::move(environment)),
+      haproxy_files_(std::move(haproxy_files)),
       router_(router),
       keys_(keys),
       clients_(clients),
@@ -40,6 +47,7 @@ Reloader::Reloader(std::string config_path, config::Environment environment, rou
       admin_token_(std::make_shared<const std::optional<config::Sha256>>()) {}
 
 void Reloader::adopt(const config::Config& config) {
+  current_ = config;
   std::optional<config::Sha256> token;
   if (config::Sha256 digest; config::parse_hex_sha256(config.admin().token_sha256(), digest)) {
     token = digest;
@@ -74,9 +82,9 @@ void Reloader::start(const config::Config& config) {
 ReloadResult Reloader::reload() {
   std::lock_guard lock(reload_mu_);
   config::LoadResult loaded =
-      config_path_.empty()
-          ? config::load_config_text(config::bundled_config_yaml(), config_name_, environment_)
-          : config::load_config_file(config_path_, environment_);
+      config_path_.empty() ? config::load_config_text(config::bundled_config_yaml(), config_name_,
+                                                      environment_, haproxy_files_)
+                           : config::load_config_file(config_path_, environment_, haproxy_files_);
   ReloadResult result;
   if (!loaded.config) {
     for (const config::ConfigError& error : loaded.errors) {
@@ -99,12 +107,23 @@ ReloadResult Reloader::reload() {
   // Snapshot::build applies the new limits to the states it keeps; the swap
   // itself is one atomic store, so a decision sees the old or the new whole.
   router_.apply(router::Snapshot::build(*loaded.config, keys_, clients_));
+  result.changes = config_changes(current_, *loaded.config);
   adopt(*loaded.config);
   metrics_.reloads_succeeded.fetch_add(1, std::memory_order_relaxed);
   result.ok = true;
   result.summary = config_summary(*loaded.config);
-  spdlog::info("configuration reloaded from {}: {}", config_name_, result.summary);
-  record(true, result.summary);
+  std::string changes;
+  for (const std::string& change : result.changes) {
+    changes += (changes.empty() ? "" : "; ") + change;
+  }
+  if (changes.empty()) {
+    spdlog::info("configuration reloaded from {}: {}; nothing changed", config_name_,
+                 result.summary);
+    record(true, result.summary + "; nothing changed");
+  } else {
+    spdlog::info("configuration reloaded from {}: {}; {}", config_name_, result.summary, changes);
+    record(true, result.summary + "; " + changes);
+  }
   return result;
 }
 

@@ -23,24 +23,28 @@ namespace keymux::admin {
 
 struct ReloadResult {
   bool ok = false;
-  std::string summary;              // ok: "2 providers, 5 keys, 3 routes, 2 clients"
-  std::vector<std::string> errors;  // rejected: "file:line:column: problem", no secret
+  std::string summary;               // ok: "2 providers, 5 keys, 3 routes, 2 clients"
+  std::vector<std::string> changes;  // ok: config_changes() against the previous one
+  std::vector<std::string> errors;   // rejected: "file:line:column: problem", no secret
 };
 
 // When the configuration was last put into service or refused, and how it went.
 struct ReloadRecord {
   router::Time at{};
   bool ok = false;
-  std::string detail;  // ok: the summary; refused: the first error and how many there were
+  // ok: the summary and what changed; refused: the first error and how many there were
+  std::string detail;
 };
 
-// "N providers, N keys, N routes, N clients".
+// "N providers, N keys, N routes, N clients" ("1 route").
 std::string config_summary(const config::Config& config);
 
 class Reloader {
  public:
-  // `config_path` empty: the bundled configuration (a reload re-reads the same text).
-  Reloader(std::string config_path, config::Environment environment, router::Router& router,
+  // `config_path` empty: the bundled configuration (a reload re-reads the same
+  // text). `haproxy_files`: every reload checks the providers' backends in them.
+  Reloader(std::string config_path, config::Environment environment,
+           std::vector<std::string> haproxy_files, router::Router& router,
            router::KeyRegistry& keys, router::ClientRegistry& clients,
            metrics::AgentMetrics& metrics, RecentEvents* recent = nullptr);
 
@@ -64,12 +68,14 @@ class Reloader {
   const std::string config_path_;
   const std::string config_name_;
   const config::Environment environment_;
+  const std::vector<std::string> haproxy_files_;
   router::Router& router_;
   router::KeyRegistry& keys_;
   router::ClientRegistry& clients_;
   metrics::AgentMetrics& metrics_;
   RecentEvents* const recent_;
   std::mutex reload_mu_;
+  config::Config current_;        // the configuration in service; guarded by reload_mu_
   mutable std::mutex record_mu_;  // guards last_ (not held during a reload)
   ReloadRecord last_;
   std::atomic<std::shared_ptr<const std::optional<config::Sha256>>> admin_token_;

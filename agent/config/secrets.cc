@@ -60,8 +60,8 @@ std::optional<std::string> substitute(const std::string& text, const Environment
     const std::optional<std::string> value =
         env.get_variable ? env.get_variable(std::string(name)) : std::nullopt;
     if (!value) {
-      diagnostics.error(path,
-                        label + ": environment variable " + std::string(name) + " is not set");
+      diagnostics.error(path, label + ": environment variable " + std::string(name) +
+                                  " is not set" + env.unset_variable_hint);
       ok = false;
     } else {
       out += *value;

@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "agent/admin/admin_api.h"
 #include "agent/admin/recent_events.h"
@@ -47,7 +48,8 @@ struct Agent {
     if (!loaded.config) std::abort();
     router = std::make_unique<router::Router>(
         clock, router::Snapshot::build(*loaded.config, registry, clients), registry);
-    reloader = std::make_unique<Reloader>("", env, *router, registry, clients, metrics, &recent);
+    reloader = std::make_unique<Reloader>("", env, std::vector<std::string>{}, *router, registry,
+                                          clients, metrics, &recent);
     reloader->start(*loaded.config);
     api = std::make_unique<AdminApi>(
         *router, *reloader, metrics, nullptr, [] { return std::string(); }, &recent);

@@ -568,6 +568,89 @@ def check_scripts_run_prints_a_working_curl(g):
         expect(not port_open(port), f"port {port} still open after scripts/run stopped")
 
 
+def docs_recipe(name):
+    """The code block that follows `<!-- recipe: NAME -->` in docs/operations.md."""
+    text = open(os.path.join(ROOT, "docs", "operations.md")).read()
+    m = re.search(r"<!-- recipe: " + re.escape(name) + r" -->\n```[a-z]*\n(.*?)```", text, re.S)
+    expect(m is not None, f"docs/operations.md has no recipe {name}")
+    return m.group(1)
+
+
+def check_scripts_run_with_a_backend_of_its_own(g):
+    """docs/operations.md's "A provider backend of your own", through scripts/run
+    --haproxy-config: a plain HTTP backend and a TLS one with a CA of its own."""
+    work = tempfile.mkdtemp(dir=g.run, prefix="own-backend.")
+    ports = {name: free_port() for name in ("gateway", "stats", "agent", "admin", "mock", "tls")}
+    # The model server behind both: a mock of our own, with the recipe's two keys.
+    mock = subprocess.Popen([g.mock_bin, "--listen", f"127.0.0.1:{ports['mock']}",
+                             "--key", "local-1=sk-e2e-own-local", "--key", "relay-1=sk-e2e-own-relay"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    run = None
+    try:
+        cert, key = os.path.join(work, "relay-ca.pem"), os.path.join(work, "relay.key")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                        "-keyout", key, "-out", cert, "-subj", "/CN=relay.example.internal",
+                        "-addext", "subjectAltName=DNS:relay.example.internal"],
+                       check=True, capture_output=True, timeout=30)
+        with open(os.path.join(work, "relay.pem"), "w") as pem:
+            pem.write(open(cert).read() + open(key).read())
+        recipe = (docs_recipe("my-backends.cfg")
+                  .replace("10.0.0.5:8000", f"127.0.0.1:{ports['mock']}")
+                  .replace("relay.example.internal:443", f"127.0.0.1:{ports['tls']}")
+                  .replace("/etc/keymux/haproxy/relay-ca.pem", cert))
+        # The relay itself: TLS in front of the same mock (test scaffolding, not the recipe).
+        recipe += (f"\nfrontend fe_e2e_relay\n    bind 127.0.0.1:{ports['tls']} ssl crt {work}/relay.pem\n"
+                   f"    default_backend be_e2e_relay_server\n"
+                   f"backend be_e2e_relay_server\n    server m 127.0.0.1:{ports['mock']}\n")
+        backends = os.path.join(work, "my-backends.cfg")
+        open(backends, "w").write(recipe)
+        config = os.path.join(work, "keymux.yaml")
+        open(config, "w").write(
+            "providers:\n"
+            "  - {name: local, backend: be_local_llm, auth: bearer, keys: [{id: local-1, secret: \"${LOCAL_LLM_KEY}\"}]}\n"
+            "  - {name: relay, backend: be_private_relay, auth: bearer, keys: [{id: relay-1, secret: \"${RELAY_KEY}\"}]}\n"
+            "routes:\n"
+            "  - {models: [\"llama-*\"], targets: [{provider: local}]}\n"
+            "  - {models: [\"relay-*\"], targets: [{provider: relay}]}\n"
+            "clients:\n"
+            f"  - {{name: own, token_sha256: \"{hashlib.sha256(b'client-own-token').hexdigest()}\"}}\n")
+        env = dict(os.environ, LOCAL_LLM_KEY="sk-e2e-own-local", RELAY_KEY="sk-e2e-own-relay",
+                   TMPDIR=work)
+        run = subprocess.Popen(
+            [os.path.join(ROOT, "scripts", "run"), "--no-build", "--haproxy", g.haproxy_bin,
+             "--config", config, "--haproxy-config", backends,
+             "--gateway", f"127.0.0.1:{ports['gateway']}", "--stats", f"127.0.0.1:{ports['stats']}",
+             "--agent", f"127.0.0.1:{ports['agent']}", "--admin", f"127.0.0.1:{ports['admin']}"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT)
+        own = {"authorization": "Bearer client-own-token"}
+
+        def answers():
+            try:
+                return chat(ports["gateway"], "llama-3", own).status == 200
+            except OSError:
+                return False
+        expect(wait_until(30, lambda: run.poll() is not None or answers(), 0.2),
+               "the gateway with a backend of its own never answered 200")
+        if run.poll() is not None:
+            raise CheckFailed(f"scripts/run stopped: {run.stdout.read()[-800:]}")
+        for model, key in (("llama-3", "local-1"), ("relay-large", "relay-1")):
+            r = chat(ports["gateway"], model, own)
+            expect(r.status == 200, f"{model}: {r}")
+            answer = r.json()["choices"][0]["message"]["content"]
+            expect(f"(key {key})" in answer, f"{model} was not served with {key}: {answer}")
+        run.send_signal(signal.SIGINT)
+        out, _ = run.communicate(timeout=20)
+        logs = re.search(r"logs kept in (\S+)", out)
+        expect(logs is not None, f"scripts/run did not say where its logs went: {out[-600:]}")
+        expect(os.path.isfile(os.path.join(logs.group(1), "agent.log")), os.listdir(logs.group(1)))
+    finally:
+        if run is not None and run.poll() is None:
+            run.kill()
+            run.wait()
+        mock.kill()
+        mock.wait()
+
+
 def check_metrics_and_stats(g):
     r = request(g.stats, "GET", "/metrics")
     expect(r.status == 200 and b"haproxy_backend_http_responses_total" in r.body, r.status)
@@ -1009,6 +1092,8 @@ CHECKS = [
     ("official OpenAI Node SDK: chat, stream, rate limit", check_openai_node_sdk),
     ("HAProxy stats page and /metrics", check_metrics_and_stats),
     ("scripts/run prints a curl that answers", check_scripts_run_prints_a_working_curl),
+    ("a backend of one's own (docs recipe): plain HTTP and TLS via scripts/run",
+     check_scripts_run_with_a_backend_of_its_own),
     ("no secret in any log, admin API answer or metrics page", check_no_secret_in_any_output),
 ]
 

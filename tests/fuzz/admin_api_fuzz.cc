@@ -45,8 +45,9 @@ struct World {
         clock, router::Snapshot::build(*loaded.config, keys, clients), keys);
     // Reloads read a file that does not exist: always rejected, never a change.
     router->set_event_sink(&event_log);
-    reloader = std::make_unique<admin::Reloader>("/nonexistent/keymux-fuzz.yaml", env, *router,
-                                                 keys, clients, metrics, &recent);
+    reloader = std::make_unique<admin::Reloader>("/nonexistent/keymux-fuzz.yaml", env,
+                                                 std::vector<std::string>{}, *router, keys, clients,
+                                                 metrics, &recent);
     reloader->start(*loaded.config);
     api = std::make_unique<admin::AdminApi>(
         *router, *reloader, metrics, nullptr, [] { return std::string(); }, &recent);

@@ -60,7 +60,8 @@ class AdminHttpTest : public ::testing::Test {
     ASSERT_TRUE(loaded.config.has_value());
     router_ = std::make_unique<router::Router>(
         clock_, router::Snapshot::build(*loaded.config, keys_, clients_), keys_);
-    reloader_ = std::make_unique<Reloader>("", env_, *router_, keys_, clients_, metrics_);
+    reloader_ = std::make_unique<Reloader>("", env_, std::vector<std::string>{}, *router_, keys_,
+                                           clients_, metrics_);
     reloader_->start(*loaded.config);
     api_ = std::make_unique<AdminApi>(*router_, *reloader_, metrics_, nullptr,
                                       [] { return std::string(); });

@@ -50,9 +50,14 @@ constexpr std::string_view kTwoKeys =
     "      - {id: k1, secret: sk-live-one-secret}\n      - {id: k2, secret: sk-live-two-secret}";
 
 struct AdminRig {
-  explicit AdminRig(std::string text) {
+  // `haproxy`: the files --haproxy-config names, with their text.
+  explicit AdminRig(std::string text, std::map<std::string, std::string> haproxy = {}) {
     files["/etc/keymux.yaml"] = std::move(text);
-    config::Environment env;
+    for (auto& [path, cfg] : haproxy) {
+      haproxy_files.push_back(path);
+      files[path] = std::move(cfg);
+    }
+    env.unset_variable_hint = " in the agent's environment";
     env.get_variable = [](const std::string&) { return std::nullopt; };
     env.read_file = [this](const std::string& path,
                            std::string& error) -> std::optional<std::string> {
@@ -68,8 +73,8 @@ struct AdminRig {
     router = std::make_unique<router::Router>(
         clock, router::Snapshot::build(*loaded.config, keys, clients), keys);
     router->set_event_sink(&event_log);
-    reloader = std::make_unique<Reloader>("/etc/keymux.yaml", env, *router, keys, clients, metrics,
-                                          &recent);
+    reloader = std::make_unique<Reloader>("/etc/keymux.yaml", env, haproxy_files, *router, keys,
+                                          clients, metrics, &recent);
     reloader->start(*loaded.config);
     api = std::make_unique<AdminApi>(
         *router, *reloader, metrics, &spop, [this] { return not_ready; }, &recent);
@@ -92,6 +97,8 @@ struct AdminRig {
   RecentEvents recent;
   KeyEventLog event_log{&recent};
   std::string not_ready;
+  config::Environment env;
+  std::vector<std::string> haproxy_files;  // as --haproxy-config gives them
   std::unique_ptr<router::Router> router;
   std::unique_ptr<Reloader> reloader;
   std::unique_ptr<AdminApi> api;
@@ -208,7 +215,9 @@ TEST(AdminApiTest, ReloadKeepsStatesOfKeptKeysAndRejectsABadFile) {
   const AdminResponse ok = rig.Post("/v1/reload", AdminRig::Bearer());
   ASSERT_EQ(ok.status, 200) << ok.body;
   EXPECT_NE(ok.body.find("\"result\":\"reloaded\""), std::string::npos);
-  EXPECT_NE(ok.body.find("1 providers, 2 keys"), std::string::npos);
+  EXPECT_NE(ok.body.find("1 provider, 2 keys, 1 route, 1 client"), std::string::npos) << ok.body;
+  EXPECT_NE(ok.body.find("\"changes\":[\"key k3 added\",\"key k2 removed\"]"), std::string::npos)
+      << ok.body;
   const AdminResponse keys = rig.Get("/v1/keys", AdminRig::Bearer());
   EXPECT_EQ(keys.body.find("\"id\":\"k2\""), std::string::npos);
   EXPECT_NE(keys.body.find("\"id\":\"k3\""), std::string::npos);
@@ -233,6 +242,38 @@ TEST(AdminApiTest, ReloadKeepsStatesOfKeptKeysAndRejectsABadFile) {
   const AdminResponse unreadable = rig.Post("/v1/reload", AdminRig::Bearer());
   EXPECT_EQ(unreadable.status, 422);
   EXPECT_NE(unreadable.body.find("cannot read the configuration"), std::string::npos);
+}
+
+// The HAProxy files the agent was started with are checked again at every
+// reload: a misspelt backend is refused at its YAML line, not found by traffic.
+TEST(AdminApiTest, ReloadChecksTheBackendsAgainstTheHaproxyFiles) {
+  AdminRig rig(ConfigText(kTwoKeys),
+               {{"/etc/haproxy/haproxy.cfg", "backend be_p\n    server s 127.0.0.1:1\n"}});
+  std::string misspelt = ConfigText(kTwoKeys);
+  misspelt.replace(misspelt.find("backend: be_p"), 13, "backend: be_q");
+  rig.files["/etc/keymux.yaml"] = misspelt;
+  const AdminResponse rejected = rig.Post("/v1/reload", AdminRig::Bearer());
+  EXPECT_EQ(rejected.status, 422) << rejected.body;
+  EXPECT_NE(rejected.body.find("/etc/keymux.yaml:4:14: provider 'p' uses backend 'be_q', which "
+                               "the HAProxy configuration (/etc/haproxy/haproxy.cfg) does not "
+                               "define"),
+            std::string::npos)
+      << rejected.body;
+  EXPECT_NE(rejected.body.find("did you mean 'be_p'?"), std::string::npos) << rejected.body;
+  rig.files["/etc/keymux.yaml"] = ConfigText(kTwoKeys);
+  EXPECT_EQ(rig.Post("/v1/reload", AdminRig::Bearer()).status, 200);
+}
+
+// A variable exported after the agent started is not seen by a reload: say so.
+TEST(AdminApiTest, ReloadSaysWhichEnvironmentLacksAVariable) {
+  AdminRig rig(ConfigText(kTwoKeys));
+  rig.files["/etc/keymux.yaml"] = ConfigText("      - {id: k1, secret: \"${NEW_KEY}\"}");
+  const AdminResponse rejected = rig.Post("/v1/reload", AdminRig::Bearer());
+  EXPECT_EQ(rejected.status, 422);
+  EXPECT_NE(
+      rejected.body.find("environment variable NEW_KEY is not set in the agent's environment"),
+      std::string::npos)
+      << rejected.body;
 }
 
 // The text between `open` and the next `close` after it; empty when absent.
@@ -328,8 +369,8 @@ TEST(AdminStatusPageTest, StatusNeedsTheTokenAndHoldsAllThePageShows) {
                                  "\",\"now\":\"2023-11-14T22:13:20.000Z\""))
       << r.body;
   EXPECT_NE(r.body.find("\"config\":{\"name\":\"/etc/keymux.yaml\",\"reload\":{\"at\":"
-                        "\"2023-11-14T22:13:20.000Z\",\"ok\":true,\"detail\":\"1 providers, "
-                        "2 keys, 1 routes, 1 clients\"}}"),
+                        "\"2023-11-14T22:13:20.000Z\",\"ok\":true,\"detail\":\"1 provider, "
+                        "2 keys, 1 route, 1 client\"}}"),
             std::string::npos)
       << r.body;
   EXPECT_NE(r.body.find("\"providers\":[{\"name\":\"p\",\"health\":\"ok\",\"keys\":2,"
@@ -348,7 +389,7 @@ TEST(AdminStatusPageTest, StatusNeedsTheTokenAndHoldsAllThePageShows) {
   // The start is the first state change.
   EXPECT_NE(r.body.find("\"events\":[{\"at\":\"2023-11-14T22:13:20.000Z\",\"kind\":\"reload\","
                         "\"key\":\"\",\"provider\":\"\",\"detail\":\"configuration loaded: 1 "
-                        "providers, 2 keys, 1 routes, 1 clients\"}]}"),
+                        "provider, 2 keys, 1 route, 1 client\"}]}"),
             std::string::npos)
       << r.body;
   EXPECT_EQ(r.body.find("sk-live"), std::string::npos);
@@ -401,7 +442,7 @@ TEST(AdminStatusPageTest, StatusFollowsStateChangesNewestFirstAndReloads) {
   rig.files["/etc/keymux.yaml"] = ConfigText(kTwoKeys);
   ASSERT_EQ(rig.Post("/v1/reload", AdminRig::Bearer()).status, 200);
   body = rig.Get("/v1/status", AdminRig::Bearer()).body;
-  EXPECT_NE(body.find("\"ok\":true,\"detail\":\"1 providers, 2 keys"), std::string::npos);
+  EXPECT_NE(body.find("\"ok\":true,\"detail\":\"1 provider, 2 keys"), std::string::npos);
 }
 
 TEST(RecentEventsTest, KeepsTheNewestFirstWithinItsCapacityEscaped) {
