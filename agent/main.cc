@@ -80,7 +80,8 @@ void print_usage(std::FILE* out) {
                "                         the agreed size is the smaller of this and\n"
                "                         HAProxy's (default %u)\n"
                "  --admin-listen ADDR    the admin HTTP API (/healthz, /readyz, /metrics,\n"
-               "                         /v1/...): HOST:PORT, port 0 for any free port, or\n"
+               "                         /v1/...) and the status page (/): HOST:PORT, port 0\n"
+               "                         for any free port, or\n"
                "                         'off' (default %s)\n"
                "  --log-level LEVEL      trace, debug, info, warn or error (default info)\n"
                "  --log-format FORMAT    text or json (one JSON object per line; default text)\n"
@@ -372,12 +373,15 @@ int main(int argc, char** argv) {
   keymux::metrics::AgentMetrics metrics;
   keymux::router::Router router(clock, keymux::router::Snapshot::build(*config, registry, clients),
                                 registry);
-  keymux::admin::KeyEventLog key_event_log;
+  // The last state changes, for the status page (GET /v1/status).
+  keymux::admin::RecentEvents recent_events;
+  keymux::admin::KeyEventLog key_event_log(&recent_events);
   router.set_event_sink(&key_event_log);
   keymux::config::Environment reload_environment = keymux::config::Environment::process();
   reload_environment.unset_variable_hint = kAgentEnvironmentHint;
   keymux::admin::Reloader reloader(flags.config_path, std::move(reload_environment),
-                                   flags.haproxy_config_paths, router, registry, clients, metrics);
+                                   flags.haproxy_config_paths, router, registry, clients, metrics,
+                                   &recent_events);
   reloader.start(*config);
   spdlog::info("configuration {}: {}", config_name, keymux::admin::config_summary(*config));
   if (refuses_everyone(*config)) spdlog::warn("{}", kRefusesEveryone);
@@ -392,9 +396,12 @@ int main(int argc, char** argv) {
         router, &metrics.add_worker(), keymux::handler::GatewaySecret(config->spop().secret()));
   });
   std::atomic<bool> serving{false};
-  keymux::admin::AdminApi admin_api(router, reloader, metrics, &server.stats(), [&serving] {
-    return serving.load() ? std::string() : std::string("the SPOP workers are not running");
-  });
+  keymux::admin::AdminApi admin_api(
+      router, reloader, metrics, &server.stats(),
+      [&serving] {
+        return serving.load() ? std::string() : std::string("the SPOP workers are not running");
+      },
+      &recent_events);
   keymux::admin::HttpListener admin_listener(admin_api);
   std::string error;
   if (!server.start(error)) {
@@ -412,7 +419,8 @@ int main(int argc, char** argv) {
       server.stop();
       return 1;
     }
-    spdlog::info("admin API listening on {}", admin_listener.bound_address());
+    spdlog::info("admin API listening on {}; status page: http://{}/",
+                 admin_listener.bound_address(), admin_listener.bound_address());
   }
 
   event* sighup = evsignal_new(base, SIGHUP, on_reload_signal, &reloader);

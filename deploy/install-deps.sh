@@ -32,6 +32,9 @@ PACKAGES=(
   haproxy debootstrap debian-archive-keyring
   # tools used by the tests and the bench
   wrk curl socat python3 ca-certificates
+  # the status page's browser tests (tests/browser/): Debian's Chromium, driven headless
+  # by puppeteer-core, which downloads no browser
+  chromium
 )
 
 # The e2e suite runs the official OpenAI Node SDK: Debian's Node.js and npm,

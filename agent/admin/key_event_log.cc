@@ -61,8 +61,26 @@ std::string describe_key_event(const router::KeyEvent& event) {
   return {};
 }
 
+std::string_view key_event_kind(const router::KeyEvent& event) {
+  switch (event.change.kind) {
+    case router::KeyChange::Kind::kCooling:
+      return "cooling";
+    case router::KeyChange::Kind::kQuarantined:
+      return event.by_operator ? "disabled" : "quarantined";
+    case router::KeyChange::Kind::kRecovered:
+      return event.by_operator ? "enabled" : "recovered";
+    case router::KeyChange::Kind::kNone:
+      break;
+  }
+  return {};
+}
+
 void KeyEventLog::on_key_event(const router::KeyEvent& event) {
   const std::string line = describe_key_event(event);
+  if (recent_ != nullptr && event.change.kind != router::KeyChange::Kind::kNone) {
+    recent_->add({event.now, std::string(key_event_kind(event)), std::string(event.key_id),
+                  std::string(event.provider), line});
+  }
   switch (event.change.kind) {
     case router::KeyChange::Kind::kQuarantined:
       if (event.by_operator) {

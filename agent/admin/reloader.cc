@@ -34,7 +34,7 @@ std::string config_summary(const config::Config& config) {
 Reloader::Reloader(std::string config_path, config::Environment environment,
                    std::vector<std::string> haproxy_files, router::Router& router,
                    router::KeyRegistry& keys, router::ClientRegistry& clients,
-                   metrics::AgentMetrics& metrics)
+                   metrics::AgentMetrics& metrics, RecentEvents* recent)
     : config_path_(std::move(config_path)),
       config_name_(config_path_.empty() ? std::string(config::kBundledConfigName) : config_path_),
       environment_(std::move(environment)),
@@ -43,6 +43,7 @@ Reloader::Reloader(std::string config_path, config::Environment environment,
       keys_(keys),
       clients_(clients),
       metrics_(metrics),
+      recent_(recent),
       admin_token_(std::make_shared<const std::optional<config::Sha256>>()) {}
 
 void Reloader::adopt(const config::Config& config) {
@@ -56,9 +57,26 @@ void Reloader::adopt(const config::Config& config) {
   metrics_.last_reload_success_unix.store(unix_now(), std::memory_order_relaxed);
 }
 
+void Reloader::record(bool ok, std::string detail) {
+  ReloadRecord record{router_.clock().now(), ok, std::move(detail)};
+  if (recent_ != nullptr) {
+    recent_->add(
+        {record.at, "reload", "", "",
+         (ok ? "configuration loaded: " : "configuration reload rejected: ") + record.detail});
+  }
+  std::lock_guard lock(record_mu_);
+  last_ = std::move(record);
+}
+
+ReloadRecord Reloader::last_reload() const {
+  std::lock_guard lock(record_mu_);
+  return last_;
+}
+
 void Reloader::start(const config::Config& config) {
   std::lock_guard lock(reload_mu_);
   adopt(config);
+  record(true, config_summary(config));
 }
 
 ReloadResult Reloader::reload() {
@@ -89,6 +107,11 @@ ReloadResult Reloader::reload() {
         "configuration",
         result.errors.size(), result.errors.size() == 1 ? "" : "s");
     for (const std::string& error : result.errors) spdlog::error("  {}", error);
+    std::string detail = result.errors.empty() ? std::string("invalid") : result.errors.front();
+    if (result.errors.size() > 1) {
+      detail += " (and " + std::to_string(result.errors.size() - 1) + " more)";
+    }
+    record(false, std::move(detail));
     return result;
   }
   // Snapshot::build applies the new limits to the states it keeps; the swap
@@ -99,15 +122,17 @@ ReloadResult Reloader::reload() {
   metrics_.reloads_succeeded.fetch_add(1, std::memory_order_relaxed);
   result.ok = true;
   result.summary = config_summary(*loaded.config);
-  if (result.changes.empty()) {
+  std::string changes;
+  for (const std::string& change : result.changes) {
+    changes += (changes.empty() ? "" : "; ") + change;
+  }
+  if (changes.empty()) {
     spdlog::info("configuration reloaded from {}: {}; nothing changed", config_name_,
                  result.summary);
+    record(true, result.summary + "; nothing changed");
   } else {
-    std::string changes;
-    for (const std::string& change : result.changes) {
-      changes += (changes.empty() ? "" : "; ") + change;
-    }
     spdlog::info("configuration reloaded from {}: {}; {}", config_name_, result.summary, changes);
+    record(true, result.summary + "; " + changes);
   }
   return result;
 }

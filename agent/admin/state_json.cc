@@ -74,6 +74,7 @@ void client_json(std::string& out, const router::ClientEntry& client, router::Ti
   number_field(out, "requests_in_window", view.requests_in_window);
   number_field(out, "tokens_in_window", view.tokens_in_window);
   number_field(out, "tokens_today", view.tokens_today);
+  number_field(out, "requests_today", view.requests_today);
   number_field(out, "tokens_reserved_total", view.tokens_reserved_total);
   field_name(out, "requests_by_outcome");
   out += '{';
@@ -166,6 +167,19 @@ std::string key_json(const router::KeyEntry& key, const router::KeyView& view, r
   return out;
 }
 
+void append_clients_array(std::string& out, const router::Snapshot& snapshot, router::Time now) {
+  out += '[';
+  bool first = true;
+  auto add = [&](const router::ClientEntry& client) {
+    if (!first) out += ',';
+    first = false;
+    client_json(out, client, now);
+  };
+  for (const router::ClientEntry& client : snapshot.clients()) add(client);
+  if (const router::ClientEntry* anonymous = snapshot.anonymous_client()) add(*anonymous);
+  out += ']';
+}
+
 std::string keys_json(const router::Snapshot& snapshot, router::Time now) {
   std::string out = "{\"keys\":[";
   bool first = true;
@@ -179,16 +193,9 @@ std::string keys_json(const router::Snapshot& snapshot, router::Time now) {
 }
 
 std::string clients_json(const router::Snapshot& snapshot, router::Time now) {
-  std::string out = "{\"clients\":[";
-  bool first = true;
-  auto add = [&](const router::ClientEntry& client) {
-    if (!first) out += ',';
-    first = false;
-    client_json(out, client, now);
-  };
-  for (const router::ClientEntry& client : snapshot.clients()) add(client);
-  if (const router::ClientEntry* anonymous = snapshot.anonymous_client()) add(*anonymous);
-  out += "]}";
+  std::string out = "{\"clients\":";
+  append_clients_array(out, snapshot, now);
+  out += '}';
   return out;
 }
 

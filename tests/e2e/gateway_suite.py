@@ -855,6 +855,8 @@ def check_scripts_run_prints_a_working_curl(g):
     expect(f"http://127.0.0.1:{ports['gateway']}/v1" in run.stdout, run.stdout)
     expect(f"http://127.0.0.1:{ports['stats']}/metrics" in run.stdout, run.stdout)
     expect(f"http://127.0.0.1:{ports['admin']}/v1/keys" in run.stdout, run.stdout)
+    expect(re.search(rf"status page .* http://127\.0\.0\.1:{ports['admin']}/ ", run.stdout),
+           f"no status page URL: {run.stdout}")
     answer = run.stdout.strip().splitlines()[-1]
     expect('"chat.completion"' in answer, f"the printed curl's answer: {answer}")
     for port in ports.values():

@@ -107,6 +107,26 @@ TEST_F(AdminHttpTest, AnswersHealthMetricsAndAuthorizedKeys) {
   EXPECT_TRUE(reload.starts_with("HTTP/1.1 200")) << reload;  // the bundled config, reloaded
 }
 
+TEST_F(AdminHttpTest, ServesTheStatusPageWithItsSecurityHeaders) {
+  const std::string page = Get("/");
+  EXPECT_TRUE(page.starts_with("HTTP/1.1 200 OK\r\n")) << page;
+  EXPECT_NE(page.find("Content-Type: text/html; charset=utf-8\r\n"), std::string::npos);
+  EXPECT_NE(page.find("<script src=\"/ui/app.js\""), std::string::npos);
+  // Every header of AdminApi's list, once, on the wire.
+  for (const std::string& answer : {page, Get("/ui/app.js"), Get("/v1/status"), Get("/nothing")}) {
+    for (const auto& [name, value] : kResponseHeaders) {
+      const std::string line = std::string(name) + ": " + std::string(value) + "\r\n";
+      const std::size_t at = answer.find(line);
+      EXPECT_NE(at, std::string::npos) << line << answer.substr(0, 400);
+      EXPECT_EQ(answer.find(line, at + 1), std::string::npos) << line;
+    }
+  }
+  const std::string status = Get("/v1/status", "Authorization: Bearer secret\r\n");
+  EXPECT_TRUE(status.starts_with("HTTP/1.1 200")) << status;
+  EXPECT_NE(status.find("\"providers\":[{"), std::string::npos);
+  EXPECT_EQ(status.find("sk-integration-secret"), std::string::npos);
+}
+
 TEST_F(AdminHttpTest, MalformedAndOversizedRequestsAreRefusedAndServiceGoesOn) {
   const std::string garbage = Exchange(port_, "\x01\x02 not http\r\n\r\n");
   EXPECT_EQ(garbage.find("200 OK"), std::string::npos);

@@ -4,11 +4,15 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <map>
 #include <memory>
 #include <string>
 
+#include "agent/admin/key_event_log.h"
+#include "agent/admin/recent_events.h"
 #include "agent/config/token_sha256.h"
+#include "agent/version.h"
 
 namespace keymux::admin {
 namespace {
@@ -68,11 +72,12 @@ struct AdminRig {
     EXPECT_TRUE(loaded.errors.empty()) << config::format_error(loaded.errors.front());
     router = std::make_unique<router::Router>(
         clock, router::Snapshot::build(*loaded.config, keys, clients), keys);
+    router->set_event_sink(&event_log);
     reloader = std::make_unique<Reloader>("/etc/keymux.yaml", env, haproxy_files, *router, keys,
-                                          clients, metrics);
+                                          clients, metrics, &recent);
     reloader->start(*loaded.config);
-    api = std::make_unique<AdminApi>(*router, *reloader, metrics, &spop,
-                                     [this] { return not_ready; });
+    api = std::make_unique<AdminApi>(
+        *router, *reloader, metrics, &spop, [this] { return not_ready; }, &recent);
   }
 
   AdminResponse Get(std::string_view path, std::string_view auth = "") {
@@ -89,6 +94,8 @@ struct AdminRig {
   router::ClientRegistry clients;
   metrics::AgentMetrics metrics;
   server::SpopStats spop;
+  RecentEvents recent;
+  KeyEventLog event_log{&recent};
   std::string not_ready;
   config::Environment env;
   std::vector<std::string> haproxy_files;  // as --haproxy-config gives them
@@ -293,6 +300,193 @@ TEST(AdminApiTest, ReloadMayNotChangeTheGatewaySecret) {
   AdminRig none(ConfigText(kTwoKeys));
   none.files["/etc/keymux.yaml"] = ConfigText(kTwoKeys) + spop;
   EXPECT_EQ(none.Post("/v1/reload", AdminRig::Bearer()).status, 422);
+}
+
+// The text between `open` and the next `close` after it; empty when absent.
+std::string Between(const std::string& text, std::string_view open, std::string_view close) {
+  const std::size_t start = text.find(open);
+  if (start == std::string::npos) return {};
+  const std::size_t end = text.find(close, start + open.size());
+  if (end == std::string::npos) return {};
+  return text.substr(start + open.size(), end - start - open.size());
+}
+
+std::string_view Header(const AdminResponse& response, std::string_view name) {
+  for (const auto& [key, value] : response.headers) {
+    if (key == name) return value;
+  }
+  return {};
+}
+
+TEST(AdminStatusPageTest, PageScriptAndStyleAreOpenAndApart) {
+  AdminRig rig(ConfigText(kTwoKeys));
+  const AdminResponse page = rig.Get("/");
+  ASSERT_EQ(page.status, 200);
+  EXPECT_EQ(page.content_type, "text/html; charset=utf-8");
+  EXPECT_NE(page.body.find("<script src=\"/ui/app.js\" defer></script>"), std::string::npos);
+  EXPECT_NE(page.body.find("<link rel=\"stylesheet\" href=\"/ui/app.css\">"), std::string::npos);
+  // No inline script or style: the Content-Security-Policy forbids them.
+  for (std::size_t at = page.body.find("<script"); at != std::string::npos;
+       at = page.body.find("<script", at + 1)) {
+    EXPECT_EQ(page.body.compare(at, 13, "<script src=\""), 0) << page.body.substr(at, 40);
+  }
+  EXPECT_EQ(page.body.find("<style"), std::string::npos);
+  EXPECT_EQ(page.body.find(" style="), std::string::npos);
+  // No event handler attribute (onclick= and the like).
+  for (std::size_t at = page.body.find(" on"); at != std::string::npos;
+       at = page.body.find(" on", at + 1)) {
+    std::size_t end = at + 3;
+    while (end < page.body.size() && std::isalpha(static_cast<unsigned char>(page.body[end]))) {
+      ++end;
+    }
+    EXPECT_NE(page.body[end], '=') << page.body.substr(at, 20);
+  }
+  EXPECT_EQ(rig.Get("/index.html").body, page.body);
+
+  const AdminResponse script = rig.Get("/ui/app.js");
+  ASSERT_EQ(script.status, 200);
+  EXPECT_EQ(script.content_type, "text/javascript; charset=utf-8");
+  EXPECT_NE(script.body.find("'/v1/status'"), std::string::npos);
+  // Data goes into the page as text only.
+  EXPECT_EQ(script.body.find("innerHTML"), std::string::npos);
+  EXPECT_EQ(script.body.find("outerHTML"), std::string::npos);
+  EXPECT_EQ(script.body.find("insertAdjacentHTML"), std::string::npos);
+  EXPECT_EQ(script.body.find("document.write"), std::string::npos);
+  // The token lives in this tab's sessionStorage, never in localStorage.
+  EXPECT_NE(script.body.find("sessionStorage"), std::string::npos);
+  EXPECT_EQ(script.body.find("localStorage"), std::string::npos);
+  const AdminResponse style = rig.Get("/ui/app.css");
+  ASSERT_EQ(style.status, 200);
+  EXPECT_EQ(style.content_type, "text/css; charset=utf-8");
+  EXPECT_EQ(rig.api->handle({"HEAD", "/ui/app.css", ""}).status, 200);
+  EXPECT_EQ(rig.Post("/").status, 405);
+  EXPECT_EQ(rig.Get("/ui/other.js").status, 404);
+}
+
+TEST(AdminStatusPageTest, EveryAnswerCarriesTheSecurityHeaders) {
+  AdminRig rig(ConfigText(kTwoKeys));
+  const AdminResponse answers[] = {
+      rig.Get("/"),          rig.Get("/ui/app.js"),
+      rig.Get("/v1/status"), rig.Get("/metrics"),
+      rig.Get("/nothing"),   rig.Get("/v1/status", AdminRig::Bearer()),
+      rig.Post("/healthz"),  rig.Get("/v1/keys/k1", AdminRig::Bearer()),
+  };
+  for (const AdminResponse& r : answers) {
+    EXPECT_EQ(Header(r, "Cache-Control"), "no-store");
+    const std::string_view csp = Header(r, "Content-Security-Policy");
+    EXPECT_TRUE(csp.starts_with("default-src 'none'; script-src 'self'; style-src 'self';")) << csp;
+    EXPECT_NE(csp.find("frame-ancestors 'none'"), std::string_view::npos);
+    EXPECT_EQ(csp.find("unsafe"), std::string_view::npos);
+    EXPECT_EQ(Header(r, "X-Content-Type-Options"), "nosniff");
+    EXPECT_EQ(Header(r, "X-Frame-Options"), "DENY");
+  }
+}
+
+TEST(AdminStatusPageTest, StatusNeedsTheTokenAndHoldsAllThePageShows) {
+  AdminRig rig(ConfigText(kTwoKeys));
+  EXPECT_EQ(rig.Get("/v1/status").status, 401);
+  EXPECT_EQ(rig.Get("/v1/status", "Bearer wrong").status, 401);
+  EXPECT_EQ(rig.Post("/v1/status", AdminRig::Bearer()).status, 405);
+
+  const AdminResponse r = rig.Get("/v1/status", AdminRig::Bearer());
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "application/json");
+  EXPECT_TRUE(r.body.starts_with("{\"version\":\"" + std::string(kAgentVersion) +
+                                 "\",\"now\":\"2023-11-14T22:13:20.000Z\""))
+      << r.body;
+  EXPECT_NE(r.body.find("\"config\":{\"name\":\"/etc/keymux.yaml\",\"reload\":{\"at\":"
+                        "\"2023-11-14T22:13:20.000Z\",\"ok\":true,\"detail\":\"1 provider, "
+                        "2 keys, 1 route, 1 client\"}}"),
+            std::string::npos)
+      << r.body;
+  EXPECT_NE(r.body.find("\"providers\":[{\"name\":\"p\",\"health\":\"ok\",\"keys\":2,"
+                        "\"keys_ok\":2,\"keys_cooling\":0,\"keys_quarantined\":0}]"),
+            std::string::npos)
+      << r.body;
+  // The keys exactly as GET /v1/keys writes them (one serializer), the clients
+  // as GET /v1/clients.
+  const std::string keys = rig.Get("/v1/keys", AdminRig::Bearer()).body;
+  ASSERT_TRUE(keys.starts_with("{\"keys\":[{") && keys.ends_with("]}"));
+  EXPECT_EQ(Between(r.body, "}],\"keys\":", ",\"clients\":"), keys.substr(8, keys.size() - 9));
+  const std::string clients = rig.Get("/v1/clients", AdminRig::Bearer()).body;
+  ASSERT_TRUE(clients.starts_with("{\"clients\":[{") && clients.ends_with("]}"));
+  EXPECT_EQ(Between(r.body, ",\"clients\":", ",\"events\":"),
+            clients.substr(11, clients.size() - 12));
+  // The start is the first state change.
+  EXPECT_NE(r.body.find("\"events\":[{\"at\":\"2023-11-14T22:13:20.000Z\",\"kind\":\"reload\","
+                        "\"key\":\"\",\"provider\":\"\",\"detail\":\"configuration loaded: 1 "
+                        "provider, 2 keys, 1 route, 1 client\"}]}"),
+            std::string::npos)
+      << r.body;
+  EXPECT_EQ(r.body.find("sk-live"), std::string::npos);
+  EXPECT_EQ(r.body.find("client-token-under-test"), std::string::npos);
+  EXPECT_EQ(r.body.find(config::to_hex(config::sha256("client-token-under-test"))),
+            std::string::npos);
+}
+
+TEST(AdminStatusPageTest, StatusFollowsStateChangesNewestFirstAndReloads) {
+  AdminRig rig(ConfigText(kTwoKeys));
+  rig.clock.advance(seconds(5));
+  ASSERT_EQ(rig.Post("/v1/keys/k1/disable", AdminRig::Bearer()).status, 200);
+  std::string body = rig.Get("/v1/status", AdminRig::Bearer()).body;
+  EXPECT_NE(body.find("\"health\":\"degraded\",\"keys\":2,\"keys_ok\":1,\"keys_cooling\":0,"
+                      "\"keys_quarantined\":1"),
+            std::string::npos)
+      << body;
+  EXPECT_NE(body.find("\"events\":[{\"at\":\"2023-11-14T22:13:25.000Z\",\"kind\":\"disabled\","
+                      "\"key\":\"k1\",\"provider\":\"p\",\"detail\":\"key k1 (provider p) "
+                      "quarantined: disabled by operator\"},{"),
+            std::string::npos)
+      << body;
+  ASSERT_EQ(rig.Post("/v1/keys/k2/disable", AdminRig::Bearer()).status, 200);
+  body = rig.Get("/v1/status", AdminRig::Bearer()).body;
+  EXPECT_NE(body.find("\"health\":\"down\""), std::string::npos) << body;
+  rig.clock.advance(seconds(1));
+  ASSERT_EQ(rig.Post("/v1/keys/k1/enable", AdminRig::Bearer()).status, 200);
+  body = rig.Get("/v1/status", AdminRig::Bearer()).body;
+  EXPECT_NE(body.find("\"events\":[{\"at\":\"2023-11-14T22:13:26.000Z\",\"kind\":\"enabled\","
+                      "\"key\":\"k1\""),
+            std::string::npos)
+      << body;
+
+  // A rejected reload: said in the status and the events; the old config serves on.
+  rig.clock.advance(seconds(1));
+  rig.files["/etc/keymux.yaml"] = "providers: [";
+  ASSERT_EQ(rig.Post("/v1/reload", AdminRig::Bearer()).status, 422);
+  body = rig.Get("/v1/status", AdminRig::Bearer()).body;
+  EXPECT_NE(body.find("\"reload\":{\"at\":\"2023-11-14T22:13:27.000Z\",\"ok\":false,"
+                      "\"detail\":\"/etc/keymux.yaml:"),
+            std::string::npos)
+      << body;
+  EXPECT_NE(body.find("\"events\":[{\"at\":\"2023-11-14T22:13:27.000Z\",\"kind\":\"reload\","
+                      "\"key\":\"\",\"provider\":\"\",\"detail\":\"configuration reload "
+                      "rejected: /etc/keymux.yaml:"),
+            std::string::npos)
+      << body;
+  EXPECT_NE(body.find("\"id\":\"k2\""), std::string::npos);
+  // Then a good one.
+  rig.files["/etc/keymux.yaml"] = ConfigText(kTwoKeys);
+  ASSERT_EQ(rig.Post("/v1/reload", AdminRig::Bearer()).status, 200);
+  body = rig.Get("/v1/status", AdminRig::Bearer()).body;
+  EXPECT_NE(body.find("\"ok\":true,\"detail\":\"1 provider, 2 keys"), std::string::npos);
+}
+
+TEST(RecentEventsTest, KeepsTheNewestFirstWithinItsCapacityEscaped) {
+  RecentEvents recent(3);
+  EXPECT_EQ(recent.json(), "[]");
+  const router::Time t0(std::chrono::seconds(1'700'000'000));
+  for (int i = 0; i < 5; ++i) {
+    recent.add({t0 + seconds(i), "cooling", "k" + std::to_string(i), "p",
+                "line \"" + std::to_string(i) + "\" <b>"});
+  }
+  const std::string json = recent.json();
+  EXPECT_TRUE(
+      json.starts_with("[{\"at\":\"2023-11-14T22:13:24.000Z\",\"kind\":\"cooling\","
+                       "\"key\":\"k4\",\"provider\":\"p\",\"detail\":\"line \\\"4\\\" <b>\"}"))
+      << json;
+  EXPECT_NE(json.find("\"key\":\"k2\""), std::string::npos);
+  EXPECT_EQ(json.find("\"key\":\"k1\""), std::string::npos);  // fell out
+  EXPECT_LT(json.find("\"key\":\"k3\""), json.find("\"key\":\"k2\""));
 }
 
 }  // namespace
