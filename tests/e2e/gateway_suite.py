@@ -884,7 +884,7 @@ def check_reload_under_load(g):
                 expect(r.status == 200, f"reload {i}: {r}")
                 body = r.json()
                 expect(body["result"] == "reloaded" and body["config"] == g.config, body)
-                expect(re.fullmatch(r"15 providers, 20 keys, 14 routes, 4 clients", body["summary"]),
+                expect(re.fullmatch(r"16 providers, 22 keys, 15 routes, 4 clients", body["summary"]),
                        body)
             else:
                 os.kill(g.agent_pid(), signal.SIGHUP)
