@@ -16,11 +16,16 @@ struct ProviderTally {
   std::uint32_t ok = 0;
   std::uint32_t cooling = 0;
   std::uint32_t quarantined = 0;
+  std::uint32_t ejected = 0;
 };
 
-// Derived from the provider's keys until the router tracks provider health of
-// its own: "ok" when every key serves, "degraded" when some do, "down" when none.
-std::string_view health(const ProviderTally& tally) {
+// For people: "ejected" or "probing" when the router took the provider out of
+// rotation for its failure ratio (provider_state.h); otherwise from its keys,
+// "ok" when every key serves, "degraded" when some do, "down" when none.
+std::string_view health(const router::ProviderView& provider, const ProviderTally& tally) {
+  if (provider.health != router::HealthState::kServing) {
+    return router::health_state_name(provider.health);
+  }
   if (tally.ok == tally.keys) return "ok";
   return tally.ok == 0 ? "down" : "degraded";
 }
@@ -59,6 +64,9 @@ std::string status_json(const StatusInputs& in) {
       case router::KeyCondition::kQuarantined:
         ++tally.quarantined;
         break;
+      case router::KeyCondition::kEjected:
+        ++tally.ejected;
+        break;
     }
   }
   keys_array += ']';
@@ -82,11 +90,14 @@ std::string status_json(const StatusInputs& in) {
     first = false;
     out += "{\"name\":";
     append_string(out, provider.name);
+    const router::ProviderView view = provider.state->view(in.now);
     out += ",\"health\":";
-    append_string(out, health(tally));
+    append_string(out, health(view, tally));
     out += ",\"keys\":" + std::to_string(tally.keys) + ",\"keys_ok\":" + std::to_string(tally.ok) +
            ",\"keys_cooling\":" + std::to_string(tally.cooling) +
-           ",\"keys_quarantined\":" + std::to_string(tally.quarantined) + '}';
+           ",\"keys_quarantined\":" + std::to_string(tally.quarantined) +
+           ",\"keys_ejected\":" + std::to_string(tally.ejected) +
+           ",\"ejections_total\":" + std::to_string(view.ejections_total) + '}';
   }
   out += "],\"keys\":";
   out += keys_array;

@@ -22,6 +22,7 @@ struct alignas(64) DecisionMetrics {
   // Messages refused for the gateway secret: [0] none given, [1] a wrong one
   // (handler::GatewayRefusal).
   std::array<std::atomic<std::uint64_t>, 2> unauthenticated{};
+  std::atomic<std::uint64_t> panic_routed{0};
 
   void count(router::Outcome outcome) { bump(by_outcome[static_cast<std::size_t>(outcome)]); }
 };
@@ -32,6 +33,7 @@ struct DecisionTotals {
   LatencyHistogram::Snapshot time;
   std::uint64_t settles = 0;
   std::array<std::uint64_t, 2> unauthenticated{};
+  std::uint64_t panic_routed = 0;
 };
 
 class AgentMetrics {
@@ -53,6 +55,7 @@ class AgentMetrics {
       for (std::size_t i = 0; i < t.unauthenticated.size(); ++i) {
         t.unauthenticated[i] += worker->unauthenticated[i].load(std::memory_order_relaxed);
       }
+      t.panic_routed += worker->panic_routed.load(std::memory_order_relaxed);
     }
     return t;
   }

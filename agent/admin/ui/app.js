@@ -56,14 +56,19 @@
     }
     return String(key.state);
   }
-  const KNOWN_STATES = new Set(['ok', 'cooling', 'ejected', 'quarantined', 'disabled',
-                                'degraded', 'down']);
+  const KNOWN_STATES = new Set(['ok', 'cooling', 'ejected', 'probing', 'quarantined',
+                                'disabled', 'degraded', 'down']);
   function stateClass(state) {
     return 'state' + (KNOWN_STATES.has(state) ? ' ' + state : '');
   }
   function cause(key, state) {
     if (state === 'disabled') return DISABLED_BY_OPERATOR;
-    return key.cooldown_cause || key.quarantine_reason || key.ejection_reason || key.reason || '';
+    if (state === 'ejected') {
+      return 'provider faults (' + num(key.ejections_total) + (key.ejections_total === 1 ?
+        ' ejection' : ' ejections') + ')';
+    }
+    if (key.health === 'probing') return 'probing: one request let through';
+    return key.cooldown_cause || key.quarantine_reason || '';
   }
 
   // A meter: used / limit as a bar, "used / limit" as text; no bar without a limit.
@@ -329,14 +334,26 @@
     return row;
   }
 
-  function updateKeyRow(row, key, receivedAt) {
+  // Seconds until the key takes requests again: its cooldown, or the end of
+  // its ejection as an outlier (by the agent's clock, `now` in the status).
+  function secondsLeft(key, serverNow) {
+    if (key.cooldown_seconds > 0) return key.cooldown_seconds;
+    if (key.ejected_until && serverNow) {
+      const left = (Date.parse(key.ejected_until) - Date.parse(serverNow)) / 1000;
+      if (left > 0) return left;
+    }
+    return 0;
+  }
+
+  function updateKeyRow(row, key, receivedAt, serverNow) {
     row.key = key;
     const state = displayState(key);
     setText(row.state, state);
     setClass(row.state, stateClass(state));
     setText(row.cause, cause(key, state));
-    if (key.cooldown_seconds > 0) {
-      row.countdown.deadline = receivedAt + key.cooldown_seconds * 1000;
+    const left = secondsLeft(key, serverNow);
+    if (left > 0) {
+      row.countdown.deadline = receivedAt + left * 1000;
       setClass(row.countdown, 'countdown');
       countdowns.add(row.countdown);
     } else {
@@ -404,7 +421,7 @@
           keyRows.set(rowId, row);
         }
         seenRows.add(rowId);
-        updateKeyRow(row, k, receivedAt);
+        updateKeyRow(row, k, receivedAt, status.now);
         const s = displayState(k);
         counts[s] = (counts[s] || 0) + 1;
         if (g.tbody.children[i] !== row.tr) {
