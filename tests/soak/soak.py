@@ -102,6 +102,7 @@ class Tally:
         self.statuses = {}
         self.conn_errors = {}  # kind -> count: requests that got no answer
         self.latencies = []
+        self.answers = []  # (latency, status)
         self.timeline = []  # (t, status or kind) for the restart checks
         self.bad_bodies = 0  # non-200 answers that are not JSON errors
         self.missing_retry_after = 0  # 429s without retry-after
@@ -174,6 +175,7 @@ async def client_loop(port, model, tally, stop_at, timeout, t0, pace):
             continue
         now = time.monotonic()
         tally.latencies.append(now - start)
+        tally.answers.append((now - start, status))
         tally.statuses[status] = tally.statuses.get(status, 0) + 1
         tally.timeline.append((now - t0, status))
         if status != 200:
@@ -446,6 +448,9 @@ class AgentRestart(Scenario):
         after = [t for t, s in tally.timeline if t > back and s == 200]
         first_ok = (after[0] - back) if after else float("inf")
         only_503 = all(s in (200, 503) for _, s in tally.timeline)
+        slow = max((lat for lat, s in tally.answers if s == 503), default=0.0)
+        print(f"    agent down {stopped:.2f}-{back:.2f} s; first 200 {first_ok * 1000:.0f} ms after "
+              f"it listened; slowest 503 {slow * 1000:.0f} ms")
         return [("only 503 JSON during the outage", only_503 and tally.bad_bodies == 0 and not bad,
                  f"{tally.statuses}"),
                 ("200 again within 0.5 s of the agent listening", first_ok <= 0.5,
@@ -578,15 +583,16 @@ def run_scenario(rig, sc, seconds, connections):
     t0 = time.monotonic()
     memory = {}
 
-    def sample(label):
-        memory[label] = (rss_kib(rig.agent_pid()), rss_kib(rig.haproxy_worker()))
+    samples = []  # (t, agent KiB, haproxy worker KiB), every 0.25 s
 
     def side():
         sc.during(rig, t0, seconds, notes)
 
     def sampler():
-        time.sleep(seconds / 4)
-        sample("warm")
+        while time.monotonic() - t0 < seconds:
+            samples.append((time.monotonic() - t0, rss_kib(rig.agent_pid()),
+                            rss_kib(rig.haproxy_worker())))
+            time.sleep(0.25)
 
     threads = [threading.Thread(target=side), threading.Thread(target=sampler)]
     for t in threads:
@@ -594,7 +600,15 @@ def run_scenario(rig, sc, seconds, connections):
     run_load(port, f"m-{sc.name}", seconds, connections, tally, t0)
     for t in threads:
         t.join()
-    sample("end")
+
+    # RSS moves with pool trimming: compare the highest sample just after the
+    # warm-up (a quarter to a half of the phase) with the highest of the last
+    # quarter. A leak grows the second; a pool that breathes does not.
+    def peak(lo, hi, i):
+        values = [row[i] for row in samples if lo <= row[0] / seconds < hi and row[i]]
+        return max(values) if values else None
+    memory["warm"] = (peak(0.25, 0.5, 1), peak(0.25, 0.5, 2))
+    memory["end"] = (peak(0.75, 2, 1), peak(0.75, 2, 2))
     if isinstance(sc, HaproxyReloadSf):
         sc.stop()
     return tally, notes, memory, time.monotonic() - t0

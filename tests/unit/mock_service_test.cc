@@ -183,7 +183,7 @@ TEST_F(MockServiceTest, KeyOverrides) {
   send("POST", "/_mock/keys/k3", "", R"({"status":429,"retry_after":30})");
   r = send("POST", "/_mock/keys/k3", "", R"({"status":500,"retry_after_s":30})");
   EXPECT_EQ(r.status, 400);
-  EXPECT_NE(r.body.find("unknown field \"retry_after_s\""), std::string::npos);
+  EXPECT_NE(r.body.find(R"(unknown field \"retry_after_s\")"), std::string::npos);
   EXPECT_EQ(header(chat("Authorization: Bearer sk-three"), "retry-after"), "30");
   EXPECT_EQ(send("POST", "/_mock/keys/k3", "", R"({"error_rate":1.5})").status, 400);
   EXPECT_EQ(send("POST", "/_mock/keys/k3", "", R"({"error_status":99})").status, 400);
@@ -229,7 +229,7 @@ TEST_F(MockServiceTest, Faults) {
 
   r = send("POST", "/_mock/faults", "", R"({"error_rate":0.5,"eror_status":502})");
   EXPECT_EQ(r.status, 400);
-  EXPECT_NE(r.body.find("unknown field \"eror_status\""), std::string::npos);
+  EXPECT_NE(r.body.find(R"(unknown field \"eror_status\")"), std::string::npos);
   EXPECT_EQ(send("GET", "/_mock/faults", "").body.find("\"error_rate\":0.5"), std::string::npos);
   EXPECT_EQ(send("POST", "/_mock/faults", "", R"({"error_rate":2})").status, 400);
   EXPECT_EQ(send("POST", "/_mock/faults", "", "nope").status, 400);
