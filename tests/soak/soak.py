@@ -340,11 +340,11 @@ class Rig:
         self.mock("/_mock/faults", {"error_rate": 0, "error_status": 500, "drop_rate": 0,
                                     "spike_rate": 0, "spike_ms": 0, "latency_ms": 0})
 
-    def ready(self, model):
-        """The gateway answers 200 for `model` (the agent server is up)."""
+    def ready(self, port, model):
+        """The gateway on `port` answers 200 for `model` (the agent server is up)."""
         def ok():
             tally = Tally()
-            run_load(self.gateway, model, 0.05, 1, tally, time.monotonic(), timeout=2)
+            run_load(port, model, 0.05, 1, tally, time.monotonic(), timeout=2)
             return tally.statuses.get(200, 0) > 0
         return wait_until(15, ok, 0.1)
 
@@ -383,6 +383,10 @@ class Scenario:
 
     def during(self, rig, t0, seconds, notes):
         """Runs in a thread beside the load."""
+
+    def haproxy_pid(self, rig):
+        """The HAProxy process serving the load (for its RSS)."""
+        return rig.haproxy_worker()
 
     def checks(self, tally, notes):
         """Extra (name, ok, detail) checks."""
@@ -443,6 +447,11 @@ class AgentRestart(Scenario):
     def checks(self, tally, notes):
         if self.sig == signal.SIGTERM:
             return []
+        return self.outage_checks(tally, notes)
+
+    @staticmethod
+    def outage_checks(tally, notes):
+        """Only fast 503 JSON while no agent listens, 200 again within 0.5 s."""
         stopped, back = notes.get("stopped_at", 0), notes.get("listening_at", 0)
         bad = [s for t, s in tally.timeline if s != 200 and not (stopped <= t <= back + 0.5)]
         after = [t for t, s in tally.timeline if t > back and s == 200]
@@ -461,19 +470,27 @@ class HaproxyReloadMasterWorker(Scenario):
     check_memory = False
 
     def during(self, rig, t0, seconds, notes):
+        workers = [rig.haproxy_worker()]
         for i in range(3):
             time.sleep(seconds / 4)
             rig.procs["haproxy"].send_signal(signal.SIGUSR2)
-        notes["reloads"] = 3
+            # The new worker is the master's youngest child.
+            wait_until(5, lambda: rig.haproxy_worker() not in workers)
+            workers.append(rig.haproxy_worker())
+        notes["processes"] = workers
+
+    def checks(self, tally, notes):
+        return [reloaded_check(notes)]
 
 
-class HaproxyReloadSf(Scenario):
-    """A second gateway (its own run directory and instance name) in daemon
-    mode, reloaded with -sf and -x as an operator would."""
+class SecondGateway(Scenario):
+    """A second gateway on the same host (its own port, run directory and
+    instance name, the same agent and mock), in daemon mode as an operator
+    without a master process runs it."""
     check_memory = False
 
     def start(self, rig):
-        self.run_dir = os.path.join(rig.run, "sf")
+        self.run_dir = os.path.join(rig.run, self.name)
         os.makedirs(self.run_dir, exist_ok=True)
         self.port, stats = free_port(), free_port()
         self.env = rig.haproxy_env(self.port, stats, self.run_dir)
@@ -481,27 +498,25 @@ class HaproxyReloadSf(Scenario):
         self.argv = [rig.haproxy_bin, "-D", "-p", self.pidfile,
                      "-f", os.path.join(ROOT, "haproxy", "haproxy.cfg"),
                      "-f", os.path.join(HERE, "soak-backends.cfg")]
-        self.log = open(os.path.join(rig.run, "haproxy-sf.log"), "ab")
+        self.log = open(os.path.join(rig.run, f"haproxy-{self.name}.log"), "ab")
+        self.before_start(rig)
         subprocess.run(self.argv, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
                        check=True)
         wait_until(10, lambda: port_open(self.port))
-        self.pids = [self.pid()]
         return self.port
+
+    def before_start(self, rig):
+        pass
 
     def pid(self):
         with open(self.pidfile) as f:
             return int(f.read().split()[0])
 
-    def during(self, rig, t0, seconds, notes):
-        crashed = []
-        for i in range(3):
-            time.sleep(seconds / 4)
-            old = self.pid()
-            subprocess.run(self.argv + ["-x", os.path.join(self.run_dir, "haproxy.sock"),
-                                        "-sf", str(old)],
-                           env=self.env, stdout=self.log, stderr=subprocess.STDOUT, check=True)
-            self.pids.append(self.pid())
-        notes["reloads"] = 3
+    def haproxy_pid(self, rig):
+        try:
+            return self.pid()
+        except (OSError, ValueError, IndexError):
+            return None
 
     def stop(self):
         try:
@@ -509,12 +524,51 @@ class HaproxyReloadSf(Scenario):
         except OSError:
             pass
 
+
+class HaproxyFirst(SecondGateway):
+    """HAProxy starts while no agent listens; the agent comes 2.5 s later."""
+
+    def __init__(self):
+        super().__init__("haproxy-first", "start-up order: HAProxy first, the agent 2.5 s later",
+                         max_failure=None)
+
+    def before_start(self, rig):
+        rig.stop("agent")
+
+    def during(self, rig, t0, seconds, notes):
+        time.sleep(2.5)
+        rig.start_agent()
+        notes["stopped_at"], notes["listening_at"] = 0.0, time.monotonic() - t0
+
+    def checks(self, tally, notes):
+        return AgentRestart.outage_checks(tally, notes)
+
+
+class HaproxyReloadSf(SecondGateway):
+    """Reloaded with -sf and -x as an operator would."""
+
+    def during(self, rig, t0, seconds, notes):
+        notes["processes"] = [self.pid()]
+        for i in range(3):
+            time.sleep(seconds / 4)
+            subprocess.run(self.argv + ["-x", os.path.join(self.run_dir, "haproxy.sock"),
+                                        "-sf", str(self.pid())],
+                           env=self.env, stdout=self.log, stderr=subprocess.STDOUT, check=True)
+            notes["processes"].append(self.pid())
+
     def checks(self, tally, notes):
         # An old process that crashed leaves a core or a log line; its clients
         # see resets, counted above. Say so when one is seen.
         text = open(self.log.name, errors="replace").read()
         crashed = "SIGSEGV" in text or "FATAL" in text
-        return [("no old process crashed", not crashed, "see haproxy-sf.log" if crashed else "")]
+        return [reloaded_check(notes),
+                ("no crash in HAProxy's log", not crashed, f"see {self.log.name}" if crashed else "")]
+
+
+def reloaded_check(notes):
+    processes = notes.get("processes", [])
+    return ("three reloads, each a new process", len(set(processes)) == 4 and None not in processes,
+            f"processes {processes}")
 
 
 class ConfigReload(Scenario):
@@ -556,6 +610,7 @@ def scenarios():
         AgentRestart("agent-term", "agent SIGTERM, restarted at once", signal.SIGTERM, 0.0),
         HaproxyReloadMasterWorker("reload-mw", "three HAProxy reloads, master-worker (SIGUSR2)"),
         HaproxyReloadSf("reload-sf", "three HAProxy reloads, -sf -x (second gateway)"),
+        HaproxyFirst(),
         ConfigReload("config-reload", "agent config reloads: 3 SIGHUP + 3 POST /v1/reload"),
     ]
 
@@ -574,10 +629,9 @@ def run_scenario(rig, sc, seconds, connections):
     import threading
     sc.prepare(rig)
     port = rig.gateway
-    if isinstance(sc, HaproxyReloadSf):
+    if isinstance(sc, SecondGateway):
         port = sc.start(rig)
-    if not rig.ready(f"m-{sc.name}") and sc.max_failure is not None \
-            and not isinstance(sc, ProviderDown):
+    if not isinstance(sc, (ProviderDown, HaproxyFirst)) and not rig.ready(port, f"m-{sc.name}"):
         print(f"  {sc.name}: the gateway never answered 200 before the phase")
     tally, notes = Tally(), {}
     t0 = time.monotonic()
@@ -586,12 +640,15 @@ def run_scenario(rig, sc, seconds, connections):
     samples = []  # (t, agent KiB, haproxy worker KiB), every 0.25 s
 
     def side():
-        sc.during(rig, t0, seconds, notes)
+        try:
+            sc.during(rig, t0, seconds, notes)
+        except Exception as e:  # reported as a failed check, never lost
+            notes["error"] = f"{type(e).__name__}: {e}"
 
     def sampler():
         while time.monotonic() - t0 < seconds:
             samples.append((time.monotonic() - t0, rss_kib(rig.agent_pid()),
-                            rss_kib(rig.haproxy_worker())))
+                            rss_kib(sc.haproxy_pid(rig))))
             time.sleep(0.25)
 
     threads = [threading.Thread(target=side), threading.Thread(target=sampler)]
@@ -609,7 +666,7 @@ def run_scenario(rig, sc, seconds, connections):
         return max(values) if values else None
     memory["warm"] = (peak(0.25, 0.5, 1), peak(0.25, 0.5, 2))
     memory["end"] = (peak(0.75, 2, 1), peak(0.75, 2, 2))
-    if isinstance(sc, HaproxyReloadSf):
+    if isinstance(sc, SecondGateway):
         sc.stop()
     return tally, notes, memory, time.monotonic() - t0
 
@@ -637,6 +694,8 @@ def report(sc, tally, notes, memory, elapsed):
         checks.append((f"failure rate <= {sc.max_failure:.3%}", rate <= sc.max_failure,
                        f"{failures} of {answered} ({rate:.3%})"))
     checks += sc.checks(tally, notes)
+    if "error" in notes:
+        checks.append(("the scenario's action ran", False, notes["error"]))
     if sc.check_memory:
         for i, who in ((0, "agent"), (1, "haproxy")):
             if warm[i] and end[i]:
