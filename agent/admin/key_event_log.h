@@ -1,9 +1,17 @@
-// Writes one log line per change of a key's condition, with the reason:
+// Writes one log line per change of condition, with the reason:
 //   key K (provider P) cooling until T (12.0s): rate_limited (upstream 429)
 //   key K (provider P) quarantined: upstream 401 -- re-enable with POST /v1/keys/K/enable
+//   key K (provider P) ejected until T (1.0s): 5 provider faults in a row (upstream 502)
+//   key K (provider P) probing: one request let through
 //   key K (provider P) recovered
+//   provider P ejected until T (2.0s): 18 of 20 attempts failed within the window
+//   route R in panic: every key it could use is ejected; sending to the least recently failed
+// At most LineBudget::kLinesPerSecond lines per key, provider or route a second.
 #pragma once
 
+#include <string>
+
+#include "agent/admin/line_budget.h"
 #include "agent/router/key_events.h"
 
 namespace keymux::admin {
@@ -11,9 +19,16 @@ namespace keymux::admin {
 class KeyEventLog final : public router::KeyEventSink {
  public:
   void on_key_event(const router::KeyEvent& event) override;
+  void on_provider_event(const router::ProviderEvent& event) override;
+  void on_route_event(const router::RouteEvent& event) override;
+
+ private:
+  LineBudget budget_;
 };
 
-// The line on_key_event logs (without the level), for tests.
+// The lines the log writes (without the level), for tests.
 std::string describe_key_event(const router::KeyEvent& event);
+std::string describe_provider_event(const router::ProviderEvent& event);
+std::string describe_route_event(const router::RouteEvent& event);
 
 }  // namespace keymux::admin

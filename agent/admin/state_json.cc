@@ -57,6 +57,8 @@ std::string_view condition_name(router::KeyCondition condition) {
       return "cooling";
     case router::KeyCondition::kQuarantined:
       return "quarantined";
+    case router::KeyCondition::kEjected:
+      return "ejected";
   }
   return "ok";
 }
@@ -154,6 +156,15 @@ std::string key_json(const router::KeyEntry& key, const router::KeyView& view, r
   } else {
     null_field(out, "cooldown_cause");
   }
+  // Health apart from budget: "serving", "ejected" (out of rotation as an
+  // outlier until ejected_until) or "probing" (half-open: one request goes).
+  string_field(out, "health", router::health_state_name(view.health));
+  if (view.health == router::HealthState::kEjected) {
+    string_field(out, "ejected_until", rfc3339(view.ejected_until));
+  } else {
+    null_field(out, "ejected_until");
+  }
+  number_field(out, "ejections_total", view.ejections_total);
   number_field(out, "consecutive_failures", view.consecutive_failures);
   if (view.quarantine_reason.empty()) {
     null_field(out, "quarantine_reason");

@@ -17,6 +17,7 @@ constexpr std::size_t kSha256HexLength = 64;
 constexpr std::string_view kAnonymousName = "anonymous";  // router::kAnonymousClient
 constexpr std::uint32_t kMaxAttempts = 10;
 constexpr std::uint32_t kMinRequestMemoryEntries = 1000;
+constexpr std::uint32_t kMaxEjectionMultiplier = 10;
 
 bool is_lower_or_digit(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 bool is_letter_or_digit(char c) { return is_lower_or_digit(c) || (c >= 'A' && c <= 'Z'); }
@@ -257,6 +258,14 @@ class Validator {
     }
   }
 
+  // 0 (off) or a percentage.
+  void percent(std::uint32_t value, const std::string& path, std::string_view name) {
+    if (value > 100) {
+      d_.error(field_path(path, name),
+               "policy: " + std::string(name) + " must be between 0 (off) and 100");
+    }
+  }
+
   void policy(const Policy& policy, const std::string& path) {
     if (policy.attempts() < 1 || policy.attempts() > kMaxAttempts) {
       d_.error(field_path(path, "attempts"), "policy: attempts must be between 1 and 10");
@@ -281,6 +290,17 @@ class Validator {
     if (policy.default_max_tokens() < 1) {
       d_.error(field_path(path, "default_max_tokens"),
                "policy: default_max_tokens must be at least 1");
+    }
+    positive(policy.ejection_window(), field_path(path, "ejection_window"), "ejection_window");
+    percent(policy.ejection_failure_percent(), path, "ejection_failure_percent");
+    percent(policy.provider_ejection_failure_percent(), path, "provider_ejection_failure_percent");
+    if (policy.ejection_minimum_requests() < 1) {
+      d_.error(field_path(path, "ejection_minimum_requests"),
+               "policy: ejection_minimum_requests must be at least 1");
+    }
+    if (policy.ejection_multiplier() < 1 || policy.ejection_multiplier() > kMaxEjectionMultiplier) {
+      d_.error(field_path(path, "ejection_multiplier"),
+               "policy: ejection_multiplier must be between 1 and 10");
     }
     if (policy.request_memory_entries() < kMinRequestMemoryEntries) {
       d_.error(field_path(path, "request_memory_entries"),

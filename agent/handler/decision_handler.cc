@@ -91,7 +91,10 @@ void DecisionHandler::route(const spop::Message& message, spop::AckEncoder& ack)
   request.body_prefix = text_arg(message, "body").value_or("");
 
   const router::Decision decision = router_.decide(request);
-  if (metrics_ != nullptr) metrics_->count(decision.outcome);
+  if (metrics_ != nullptr) {
+    metrics_->count(decision.outcome);
+    if (decision.panic) metrics::bump(metrics_->panic_routed);
+  }
   // The client's name (never its token), for HAProxy's log.
   if (decision.client != nullptr) set(ack, "client", TypedValue::of_string(decision.client->name));
   if (decision.routed()) {

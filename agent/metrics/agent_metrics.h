@@ -19,6 +19,7 @@ struct alignas(64) DecisionMetrics {
   std::array<std::atomic<std::uint64_t>, router::kOutcomeCount> by_outcome{};
   LatencyHistogram time;  // of each route message
   std::atomic<std::uint64_t> settles{0};
+  std::atomic<std::uint64_t> panic_routed{0};
 
   void count(router::Outcome outcome) { bump(by_outcome[static_cast<std::size_t>(outcome)]); }
 };
@@ -28,6 +29,7 @@ struct DecisionTotals {
   std::array<std::uint64_t, router::kOutcomeCount> by_outcome{};
   LatencyHistogram::Snapshot time;
   std::uint64_t settles = 0;
+  std::uint64_t panic_routed = 0;
 };
 
 class AgentMetrics {
@@ -46,6 +48,7 @@ class AgentMetrics {
       }
       t.time.add(worker->time.snapshot());
       t.settles += worker->settles.load(std::memory_order_relaxed);
+      t.panic_routed += worker->panic_routed.load(std::memory_order_relaxed);
     }
     return t;
   }

@@ -35,6 +35,7 @@ struct Decision {
   std::uint64_t ticket = 0;
   std::uint64_t reserved_tokens = 0;
   std::uint32_t attempt = 1;  // 1 for the first try of a request id
+  bool panic = false;         // every key the route could use was ejected: sent anyway
   // Errors: what the client gets, in the OpenAI error shape.
   int http_status = 200;
   std::string_view error_type;  // e.g. "rate_limit_error"

@@ -375,6 +375,44 @@ def check_401_key_quarantined(g):
     expect(g.key_stats("rv-a")["requests"] == a["requests"], "quarantine lifted by itself")
 
 
+def check_failing_key_ejected_then_probed_back(g):
+    # A key that answers every request 500: each such attempt is retried on the
+    # other key (the client sees 200), and after 5 in a row the key is ejected
+    # (not cooled on its first failure), told once in the log.
+    g.mock("POST", "/_mock/keys/fl-a", {"status": 500})
+    for i in range(16):
+        r = chat(g.gateway, "gpt-flaky")
+        expect(r.status == 200, f"request {i}: {r}")
+    a = g.key_stats("fl-a")
+    expect(a["by_status"].get("500", 0) == 5, f"fl-a should fail 5 times in a row, then rest: {a}")
+    k = g.admin_key("fl-a")
+    expect(k["state"] == "ejected" and k["health"] == "ejected" and k["ejections_total"] == 1, k)
+    expect(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", k["ejected_until"] or ""), k)
+    expect(k["cooldown_cause"] is None, f"a 5xx cooled the key: {k}")
+    samples = g.metrics()
+    expect(metric(samples, "keymux_key_state", key="fl-a", provider="flaky") == 3, "state not 3")
+    expect(metric(samples, "keymux_key_ejections_total", key="fl-a") == 1, "ejections_total")
+    expect(metric(samples, "keymux_provider_health", provider="flaky") == 0,
+           "the provider itself is healthy (16 of 21 attempts succeeded)")
+    log = g.agent_log()
+    expect(log.count("key fl-a (provider flaky) ejected until") == 1,
+           "not exactly one 'ejected' line for fl-a")
+    expect("5 provider faults in a row (upstream 500)" in log, "the ejection line gives no reason")
+    # The key works again: after its 1 s ejection one probe goes to it, and its
+    # success brings it back.
+    g.mock("POST", "/_mock/keys/fl-a", {"status": 0})
+    time.sleep(1.2)
+    for i in range(6):
+        r = chat(g.gateway, "gpt-flaky")
+        expect(r.status == 200, f"request {i} after: {r}")
+    expect(g.key_stats("fl-a")["by_status"].get("200", 0) >= 1, g.key_stats("fl-a"))
+    k = g.admin_key("fl-a")
+    expect(k["state"] == "ok" and k["health"] == "serving", k)
+    log = g.agent_log()
+    expect("key fl-a (provider flaky) probing: one request let through" in log, "no probe line")
+    expect("key fl-a (provider flaky) recovered" in log, "no 'recovered' line")
+
+
 def check_refused_provider_fails_over(g):
     before = g.key_stats("live-a")["requests"]
     for i in range(4):
@@ -612,7 +650,8 @@ def check_admin_api(g):
         expect(k["fingerprint"] == fingerprint(secret), f"{key_id}: {k['fingerprint']}")
         for field in ("state", "in_flight", "requests_in_window", "tokens_in_window", "limits",
                       "weight", "reported_remaining_requests", "reported_remaining_tokens",
-                      "cooldown_until", "cooldown_seconds", "cooldown_cause",
+                      "cooldown_until", "cooldown_seconds", "cooldown_cause", "health",
+                      "ejected_until", "ejections_total",
                       "consecutive_failures", "quarantine_reason", "admitted_total"):
             expect(field in k, f"{key_id}: no {field}: {k}")
     expect(keys["ex-a"]["limits"]["rpm"] == 2, keys["ex-a"])
@@ -734,6 +773,8 @@ def check_agent_metrics(g):
                  "keymux_key_tokens_reserved_total", "keymux_key_in_flight",
                  "keymux_key_requests_in_window", "keymux_key_tokens_in_window",
                  "keymux_key_cooldowns_total", "keymux_key_quarantines_total", "keymux_key_state",
+                 "keymux_key_ejections_total", "keymux_provider_health",
+                 "keymux_provider_ejections_total", "keymux_panic_routed_total",
                  "keymux_key_cooldown_seconds", "keymux_client_requests_total",
                  "keymux_client_tokens_reserved_total", "keymux_client_tokens_today",
                  "keymux_client_in_flight"):
@@ -992,6 +1033,8 @@ CHECKS = [
     ("reload under load (API and SIGHUP): no failed request, state kept", check_reload_under_load),
     ("bad config reload rejected (422, file:line), old config serves on", check_bad_reload_rejected),
     ("refused provider fails over to the next provider", check_refused_provider_fails_over),
+    ("a key failing every request is ejected (not cooled), then probed back",
+     check_failing_key_ejected_then_probed_back),
     ("pool exhausted: 429 + retry-after + OpenAI error", check_pool_exhausted_is_429_with_retry_after),
     ("GET /v1/models answered by the gateway", check_models_list),
     ("client: no token or an unknown one is 401", check_client_without_or_with_unknown_token_is_401),

@@ -219,8 +219,9 @@ TEST(ConfigValidate, Attempts) {
 }
 
 TEST(ConfigValidate, DurationsPositive) {
-  for (const char* field : {"rate_limit_cooldown", "server_error_cooldown",
-                            "server_error_cooldown_max", "in_flight_timeout", "request_memory"}) {
+  for (const char* field :
+       {"rate_limit_cooldown", "server_error_cooldown", "server_error_cooldown_max",
+        "in_flight_timeout", "request_memory", "ejection_window"}) {
     const std::string name(field);
     ExpectOneError(Load(WithPolicy("  " + name + ": 0s\n")), 17,
                    "policy: " + name + " must be longer than 0", static_cast<int>(name.size()) + 5);
@@ -235,6 +236,24 @@ TEST(ConfigValidate, ServerErrorCooldownAtMostItsMaximum) {
   ExpectOneError(Load(WithPolicy("  server_error_cooldown: 61s\n")), 17,
                  "server_error_cooldown is longer than server_error_cooldown_max", 26);
   ExpectLoads(Load(WithPolicy("  server_error_cooldown: 5s\n  server_error_cooldown_max: 5s\n")));
+}
+
+TEST(ConfigValidate, Ejection) {
+  for (const char* field : {"ejection_failure_percent", "provider_ejection_failure_percent"}) {
+    const std::string name(field);
+    ExpectOneError(Load(WithPolicy("  " + name + ": 101\n")), 17,
+                   "policy: " + name + " must be between 0 (off) and 100",
+                   static_cast<int>(name.size()) + 5);
+    ExpectLoads(Load(WithPolicy("  " + name + ": 0\n")));
+    ExpectLoads(Load(WithPolicy("  " + name + ": 100\n")));
+  }
+  ExpectOneError(Load(WithPolicy("  ejection_minimum_requests: 0\n")), 17,
+                 "policy: ejection_minimum_requests must be at least 1", 30);
+  ExpectOneError(Load(WithPolicy("  ejection_multiplier: 0\n")), 17,
+                 "policy: ejection_multiplier must be between 1 and 10", 24);
+  ExpectOneError(Load(WithPolicy("  ejection_multiplier: 11\n")), 17,
+                 "ejection_multiplier must be between 1 and 10");
+  ExpectLoads(Load(WithPolicy("  ejection_consecutive_failures: 0\n  ejection_multiplier: 1\n")));
 }
 
 TEST(ConfigValidate, DefaultMaxTokens) {

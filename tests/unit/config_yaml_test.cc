@@ -179,7 +179,10 @@ TEST(ConfigYaml, UnknownFieldListsTheFields) {
   ExpectOneError(Load(std::string(kValidBase) + "policy:\n  colour: blue\n"), 17,
                  "unknown field 'colour' in Policy (fields: attempts, rate_limit_cooldown, "
                  "server_error_cooldown, server_error_cooldown_max, default_max_tokens, "
-                 "in_flight_timeout, request_memory, request_memory_entries)",
+                 "in_flight_timeout, request_memory, request_memory_entries, "
+                 "ejection_consecutive_failures, ejection_failure_percent, "
+                 "ejection_minimum_requests, ejection_window, ejection_multiplier, "
+                 "provider_ejection_failure_percent)",
                  3);
 }
 
