@@ -35,7 +35,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.error
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -632,7 +634,6 @@ def percentile(values, q):
 
 
 def run_scenario(rig, sc, seconds, connections):
-    import threading
     sc.prepare(rig)
     port = rig.gateway
     if isinstance(sc, SecondGateway):
