@@ -12,11 +12,6 @@ Duration ejection_length(std::uint32_t n, const OutlierPolicy& policy) {
   return std::min(d, policy.max_ejection);
 }
 
-std::int64_t slice_of(Time now, Duration window, std::size_t buckets) {
-  const std::int64_t width = std::max<std::int64_t>(1, window.count() / std::int64_t(buckets));
-  return now.time_since_epoch().count() / width;
-}
-
 }  // namespace
 
 std::string_view health_state_name(HealthState state) {
@@ -29,6 +24,11 @@ std::string_view health_state_name(HealthState state) {
       return "probing";
   }
   return "serving";
+}
+
+std::int64_t OutlierDetector::slice_of(Time now, Duration window) {
+  const std::int64_t width = std::max<std::int64_t>(1, window.count() / std::int64_t(kBuckets));
+  return now.time_since_epoch().count() / width;
 }
 
 Time OutlierDetector::unavailable_until() const {
@@ -51,17 +51,23 @@ HealthChange OutlierDetector::admit(Time now) {
   return change;
 }
 
-void OutlierDetector::count(bool failure, Time now, Duration window) {
-  const std::int64_t slice = slice_of(now, window, kBuckets);
+void OutlierDetector::count(std::uint32_t attempts, std::uint32_t failures, std::int64_t slice) {
+  if (slice < 0) return;
   Bucket& b = buckets_[static_cast<std::size_t>(slice) % kBuckets];
   if (b.slice != slice) b = {slice, 0, 0};
-  ++b.attempts;
-  if (failure) ++b.failures;
+  b.attempts += attempts;
+  b.failures += failures;
+}
+
+void OutlierDetector::record_successes(std::uint64_t n, std::int64_t slice) {
+  if (n == 0 || out_) return;
+  count(static_cast<std::uint32_t>(std::min<std::uint64_t>(n, UINT32_MAX / 2)), 0, slice);
+  consecutive_ = 0;
 }
 
 void OutlierDetector::sum(Time now, Duration window, std::uint32_t& attempts,
                           std::uint32_t& failures) const {
-  const std::int64_t slice = slice_of(now, window, kBuckets);
+  const std::int64_t slice = slice_of(now, window);
   attempts = 0;
   failures = 0;
   for (const Bucket& b : buckets_) {
@@ -88,7 +94,7 @@ HealthChange OutlierDetector::record(bool failure, AttemptKind kind, Time now,
     change.probe_failed = true;
     return change;
   }
-  count(failure, now, policy.window);
+  count(1, failure ? 1 : 0, slice_of(now, policy.window));
   if (!failure) {
     consecutive_ = 0;
     return {};

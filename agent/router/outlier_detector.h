@@ -77,6 +77,13 @@ class OutlierDetector {
 
   // An attempt's answer: `failure` for a provider fault, else a success.
   HealthChange record(bool failure, AttemptKind kind, Time now, const OutlierPolicy& policy);
+  // `n` successes of attempts sent while in service, all within the window
+  // slice `slice` (see slice_of): an owner may gather them lock-free and
+  // hand them over at once.
+  void record_successes(std::uint64_t n, std::int64_t slice);
+  // Which slice of the window `now` falls in: successes gathered within one
+  // slice may be handed over together without changing a ratio.
+  static std::int64_t slice_of(Time now, Duration window);
 
   // Back in service at once (an operator's enable).
   void reset();
@@ -96,7 +103,7 @@ class OutlierDetector {
   };
   static constexpr std::size_t kBuckets = 10;
 
-  void count(bool failure, Time now, Duration window);
+  void count(std::uint32_t attempts, std::uint32_t failures, std::int64_t slice);
   void sum(Time now, Duration window, std::uint32_t& attempts, std::uint32_t& failures) const;
   HealthChange eject(Time now, const OutlierPolicy& policy);
   HealthChange recover(Time now);

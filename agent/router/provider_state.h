@@ -40,16 +40,25 @@ class ProviderState {
   };
   Admission admit(Time now);
 
-  // An attempt's answer: `failure` for a provider fault, else a success.
+  // An attempt's answer: `failure` for a provider fault, else a success. A
+  // success while in service is counted lock-free (every settle of every key
+  // of the provider comes here) and handed to the detector once per slice
+  // of its window, or with the next failure.
   HealthChange record(bool failure, AttemptKind kind, Time now, const OutlierPolicy& policy);
 
   ProviderView view(Time now) const;
 
  private:
   void refresh_hints_locked();
+  // Hands the successes gathered in the slice folded_slice_ to the detector;
+  // gathering goes on in `slice`.
+  void fold_successes_locked(std::int64_t slice);
 
   std::atomic<std::int64_t> unavailable_until_us_{0};
-  std::atomic<bool> out_{false};  // ejected or half-open: admissions take the lock
+  std::atomic<bool> out_{false};                // ejected or half-open: admissions take the lock
+  std::atomic<std::uint64_t> successes_{0};     // since the agent started
+  std::atomic<std::int64_t> folded_slice_{-1};  // the slice successes_ gathers for
+  std::uint64_t folded_successes_ = 0;          // under mu_
   const std::string name_;
   mutable std::mutex mu_;
   OutlierDetector health_;

@@ -10,6 +10,7 @@ namespace {
 // Keys a scan must pass over. Almost always a handful: inline, no allocation.
 class KeySet {
  public:
+  KeySet() {}  // user-provided: the inline slots are not zeroed on every decision
   bool contains(const KeyState* key) const {
     if (std::find(inline_.begin(), inline_.begin() + inline_size_, key) !=
         inline_.begin() + inline_size_) {
@@ -26,7 +27,7 @@ class KeySet {
   }
 
  private:
-  std::array<const KeyState*, 8> inline_{};
+  std::array<const KeyState*, 8> inline_;  // the first inline_size_ are set
   std::size_t inline_size_ = 0;
   std::vector<const KeyState*> spill_;
 };

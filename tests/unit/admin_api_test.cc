@@ -156,6 +156,25 @@ TEST(AdminApiTest, KeysShowStateAndFingerprintNeverTheSecret) {
   EXPECT_EQ(rig.Post("/v1/keys", AdminRig::Bearer()).status, 405);
 }
 
+TEST(AdminApiTest, AnEjectedKeyShowsItsHealth) {
+  AdminRig rig(ConfigText(kTwoKeys));
+  router::SettleRequest settle;
+  settle.key_id = "k1";
+  settle.status = 502;
+  for (int i = 0; i < 5; ++i) rig.router->settle(settle);
+  const AdminResponse r = rig.Get("/v1/keys/k1", AdminRig::Bearer());
+  ASSERT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("\"state\":\"ejected\""), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("\"health\":\"ejected\",\"ejected_until\":\""), std::string::npos);
+  EXPECT_NE(r.body.find("\"ejections_total\":1"), std::string::npos);
+  EXPECT_NE(r.body.find("\"cooldown_cause\":null"), std::string::npos);
+  const AdminResponse k2 = rig.Get("/v1/keys/k2", AdminRig::Bearer());
+  EXPECT_NE(k2.body.find("\"health\":\"serving\",\"ejected_until\":null"), std::string::npos)
+      << k2.body;
+  EXPECT_NE(rig.Get("/metrics").body.find("keymux_key_state{key=\"k1\",provider=\"p\"} 3\n"),
+            std::string::npos);
+}
+
 TEST(AdminApiTest, DisableAndEnableAKey) {
   AdminRig rig(ConfigText(kTwoKeys));
   const AdminResponse disabled = rig.Post("/v1/keys/k1/disable", AdminRig::Bearer());
