@@ -418,10 +418,11 @@ TEST(AdminStatusPageTest, StatusNeedsTheTokenAndHoldsAllThePageShows) {
                         "2 keys, 1 route, 1 client\"}}"),
             std::string::npos)
       << r.body;
-  EXPECT_NE(r.body.find("\"providers\":[{\"name\":\"p\",\"health\":\"ok\",\"keys\":2,"
-                        "\"keys_ok\":2,\"keys_cooling\":0,\"keys_quarantined\":0,\"keys_ejected\":0,"
-                        "\"ejections_total\":0}]"),
-            std::string::npos)
+  EXPECT_NE(
+      r.body.find("\"providers\":[{\"name\":\"p\",\"health\":\"ok\",\"keys\":2,"
+                  "\"keys_ok\":2,\"keys_cooling\":0,\"keys_quarantined\":0,\"keys_ejected\":0,"
+                  "\"ejections_total\":0}]"),
+      std::string::npos)
       << r.body;
   // The keys exactly as GET /v1/keys writes them (one serializer), the clients
   // as GET /v1/clients.
