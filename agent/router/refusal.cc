@@ -1,6 +1,7 @@
 #include "agent/router/refusal.h"
 
 #include <algorithm>
+#include <string>
 
 namespace keymux::router {
 
@@ -43,8 +44,28 @@ void refuse_for_keys(const RouteEntry& route, const SelectionInput& in, Decision
          "No upstream key of this route is in service.");
     return;
   }
-  fail(d, Outcome::kKeysExhausted, 429, "rate_limit_error", "keys_exhausted",
-       "Every upstream key of this route is at its limit; retry later.");
+  // Whose limit holds the keys back: the provider's (it answered 429, or
+  // reported none left) or the one configured here (rpm, tpm, max_in_flight).
+  bool provider_limited = false;
+  bool gateway_limited = false;
+  for (const KeyEntry* key : route.keys) {
+    if (!key->allows_model(in.model) || key->state->next_chance(now, in.tokens) == Time::max()) {
+      continue;
+    }
+    const CooldownCause cause = key->state->view(now).cooldown_cause;
+    const bool provider =
+        cause == CooldownCause::kRateLimited || cause == CooldownCause::kExhausted;
+    provider_limited = provider_limited || provider;
+    gateway_limited = gateway_limited || !provider;
+  }
+  const char* whose = provider_limited && gateway_limited
+                          ? "the provider's rate limits and the limits set in this gateway"
+                      : provider_limited ? "the provider's rate limit (it answered 429 or reported "
+                                           "none left)"
+                                         : "the limits set in this gateway (rpm, tpm, in flight)";
+  fail(
+      d, Outcome::kKeysExhausted, 429, "rate_limit_error", "keys_exhausted",
+      std::string("Every upstream key of this route is at its limit: ") + whose + "; retry later.");
   d.retry_after = std::max(Duration::zero(), soonest - now);
 }
 

@@ -272,6 +272,20 @@ TEST(RouterDecideTest, AllKeysRateLimitedForThisRequestIs429) {
   EXPECT_EQ(d.outcome, Outcome::kKeysExhausted);
   EXPECT_EQ(d.http_status, 429);
   ASSERT_TRUE(d.retry_after.has_value());
+  EXPECT_EQ(d.message,
+            "Every upstream key of this route is at its limit: the provider's rate limit (it "
+            "answered 429 or reported none left); retry later.");
+}
+
+// The refusal says whose limit holds the keys back: the one set here.
+TEST(RouterDecideTest, ExhaustedByTheGatewaysOwnLimitsSaysSo) {
+  RouterRig rig(OneRoute({{.id = "a", .rpm = 1}}));
+  rig.Settle(rig.Decide("gpt-4o"), 200);
+  const Decision d = rig.Decide("gpt-4o");
+  EXPECT_EQ(d.outcome, Outcome::kKeysExhausted);
+  EXPECT_EQ(d.message,
+            "Every upstream key of this route is at its limit: the limits set in this gateway "
+            "(rpm, tpm, in flight); retry later.");
 }
 
 TEST(RouterDecideTest, ExhaustedIs429WithTheSoonestRetryAfter) {
@@ -302,6 +316,9 @@ TEST(RouterDecideTest, ExhaustedIs429WithTheSoonestRetryAfter) {
   ASSERT_TRUE(d.retry_after.has_value());
   EXPECT_EQ(*d.retry_after, milliseconds(750));  // c's 1 s cooldown ends first
   EXPECT_EQ(d.message.find("sk-"), std::string::npos);
+  EXPECT_NE(d.message.find("the provider's rate limits and the limits set in this gateway"),
+            std::string::npos)
+      << d.message;
 }
 
 TEST(RouterDecideTest, AllQuarantinedIs503) {
