@@ -8,9 +8,12 @@
 
 import hashlib
 import os
-import socket
 import subprocess
-import time
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "support"))
+from loopback import free_port, port_open, wait_until  # noqa: E402
 
 ADMIN_TOKEN = "admin-canary-token"  # as tests/e2e/gateway.yaml, so the page logs in the same way
 
@@ -35,11 +38,6 @@ def write_config(path, keys, providers=10):
         f.write("\n".join(lines))
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def start_agent(agent_bin, config, log_path):
     """Starts the agent on free ports; returns (process, admin port) once the admin API listens."""
@@ -48,13 +46,8 @@ def start_agent(agent_bin, config, log_path):
     proc = subprocess.Popen([agent_bin, "--config", config, "--listen",
                              f"127.0.0.1:{free_port()}", "--threads", "1", "--admin-listen",
                              f"127.0.0.1:{admin}"], stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with socket.create_connection(("127.0.0.1", admin), timeout=0.2):
-                return proc, admin
-        except OSError:
-            time.sleep(0.05)
+    if wait_until(10, lambda: proc.poll() is not None or port_open(admin)) and proc.poll() is None:
+        return proc, admin
     proc.kill()
     proc.wait()
     raise RuntimeError(f"the agent did not start on {config}: see {log_path}")

@@ -34,6 +34,8 @@ import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
+from loopback import free_port, port_open, wait_until  # noqa: E402
 AGENT_CONFIG = os.path.join(HERE, "gateway.yaml")
 # The edge checks' own agent config (a second agent and HAProxy, same mock).
 EDGE_CONFIG = os.path.join(HERE, "edge.yaml")
@@ -68,28 +70,7 @@ def expect(condition, message):
         raise CheckFailed(message)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
-
-def port_open(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
-
-
-def wait_until(seconds, predicate, interval=0.05):
-    deadline = time.monotonic() + seconds
-    while True:
-        if predicate():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)
 
 
 def agent_keys(config=AGENT_CONFIG):
@@ -653,6 +634,15 @@ def check_429_retried_on_another_key(g):
     expect(a["requests"] == 1 and a["by_status"].get("429") == 1, f"rl-a: {a}")
     expect(g.key_stats("rl-b")["by_status"].get("200", 0) == 6, g.key_stats("rl-b"))
     g.mock("POST", "/_mock/keys/rl-a", {"status": 0})
+    # fe_inner's line for the failed attempt: 503 (what it became for the retry)
+    # and the provider's own status.
+    def rl_a_line():
+        return next((l for l in open(g.log_path("haproxy"), errors="replace")
+                     if " fe_inner " in l and "key=rl-a" in l), None)
+    wait_until(5, lambda: rl_a_line() is not None)
+    line = rl_a_line()
+    expect(line is not None and " 503 " in line and "upstream=429" in line,
+           f"fe_inner's log line for rl-a's 429: {line}")
 
 
 def check_401_key_quarantined(g):
