@@ -707,6 +707,19 @@ def check_refused_provider_fails_over(g):
     expect(g.key_stats("live-a")["requests"] == before + 4, g.key_stats("live-a"))
 
 
+def check_backend_haproxy_lacks_fails_over(g):
+    """The agent's config names a backend HAProxy does not have: that target
+    fails like an unreachable one; the request goes to the next provider, and
+    the key is ejected after a few such failures instead of costing every request."""
+    for i in range(8):
+        r = chat(g.gateway, "gpt-ghost")
+        expect(r.status == 200, f"request {i}: {r}")
+        expect(r.headers.get("x-mock-key-id") == "live-a", f"request {i} served by {r.headers}")
+    expect(g.key_stats("gh-a")["requests"] == 0, "be_ghost reached the mock?")
+    ghost = g.admin("GET", "/v1/keys/gh-a").json()
+    expect(ghost["state"] == "ejected", f"gh-a after 8 failures: {ghost}")
+
+
 def check_pool_exhausted_is_429_with_retry_after(g):
     statuses = []
     for _ in range(4):
@@ -1254,7 +1267,7 @@ def check_reload_under_load(g):
                 expect(r.status == 200, f"reload {i}: {r}")
                 body = r.json()
                 expect(body["result"] == "reloaded" and body["config"] == g.config, body)
-                expect(re.fullmatch(r"16 providers, 22 keys, 15 routes, 4 clients", body["summary"]),
+                expect(re.fullmatch(r"17 providers, 23 keys, 16 routes, 4 clients", body["summary"]),
                        body)
             else:
                 os.kill(g.agent_pid(), signal.SIGHUP)
@@ -1439,6 +1452,7 @@ CHECKS = [
     ("a key failing every request is ejected (not cooled), then probed back",
      check_failing_key_ejected_then_probed_back),
     ("pool exhausted: 429 + retry-after + OpenAI error", check_pool_exhausted_is_429_with_retry_after),
+    ("a backend HAProxy lacks fails over to the next provider", check_backend_haproxy_lacks_fails_over),
     ("GET /v1/models answered by the gateway", check_models_list),
     ("client: no token or an unknown one is 401", check_client_without_or_with_unknown_token_is_401),
     ("client: token in x-api-key (Anthropic SDKs)", check_client_token_in_x_api_key),
