@@ -95,6 +95,7 @@ void DecisionHandler::route(const spop::Message& message, spop::AckEncoder& ack)
   request.request_id = text_arg(message, "request_id").value_or("");
   request.body_size = count_arg(message, "body_size");
   request.body_prefix = text_arg(message, "body").value_or("");
+  request.content_type = text_arg(message, "content_type").value_or("");
 
   const router::Decision decision = router_.decide(request);
   if (metrics_ != nullptr) {

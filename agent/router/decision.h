@@ -23,6 +23,7 @@ struct RouteRequest {
   std::string_view request_id;            // empty: no retry memory
   std::uint64_t body_size = 0;
   std::string_view body_prefix;
+  std::string_view content_type;  // the request's Content-Type; empty: none
   std::string_view client_token;  // empty: the request carries none (see client_token.h)
 };
 

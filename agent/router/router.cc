@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "agent/config/token_sha256.h"
+#include "agent/router/json_prefix.h"
 #include "agent/router/refusal.h"
 #include "agent/router/selection.h"
 #include "agent/router/token_estimate.h"
@@ -99,6 +100,15 @@ void Router::serve(const RouteRequest& request, Time now, Decision& d) {
   const PolicyValues& policy = snap.policy();
   const ClientEntry& client = *d.client;
   const std::string_view model = request.model.value_or(std::string_view());
+  // A body sent as JSON that cannot be JSON (what HAProxy shows of it proves
+  // it) would go upstream on the default route and spend a key: refused first.
+  if (request.body_size > 0 && is_json_content_type(request.content_type) &&
+      check_json(request.body_prefix, request.body_size <= request.body_prefix.size()) ==
+          JsonCheck::kInvalid) {
+    fail(d, Outcome::kInvalidJson, 400, "invalid_request_error", "invalid_json",
+         "The request body is not valid JSON, though its content-type says it is.");
+    return;
+  }
   // A request whose model is not visible (too large a body) cannot be shown
   // to be allowed: a client with a model list is refused rather than let past it.
   if (!client.model_patterns.empty() && (model.empty() || !client.allows_model(model))) {

@@ -707,6 +707,18 @@ def check_refused_provider_fails_over(g):
     expect(g.key_stats("live-a")["requests"] == before + 4, g.key_stats("live-a"))
 
 
+def check_body_that_is_not_json_is_400(g):
+    """A body sent as application/json that cannot be JSON is refused by the
+    agent (400 invalid_json) before any key is spent; other content types pass."""
+    before = g.key_stats("rt-bearer")["requests"]
+    for body in (b"model=gpt-route&messages=hello", b'{"model":"gpt-route",,}'):
+        r = request(g.gateway, "POST", "/v1/chat/completions", body,
+                    dict(CANARY_HEADERS, **{"content-type": "application/json"}))
+        expect(r.status == 400 and r.json()["error"]["code"] == "invalid_json", r)
+    expect(g.key_stats("rt-bearer")["requests"] == before, "a refused body reached the provider")
+    expect(chat(g.gateway, "gpt-route").status == 200, "a valid body was refused")
+
+
 def check_backend_haproxy_lacks_fails_over(g):
     """The agent's config names a backend HAProxy does not have: that target
     fails like an unreachable one; the request goes to the next provider, and
@@ -1453,6 +1465,7 @@ CHECKS = [
      check_failing_key_ejected_then_probed_back),
     ("pool exhausted: 429 + retry-after + OpenAI error", check_pool_exhausted_is_429_with_retry_after),
     ("a backend HAProxy lacks fails over to the next provider", check_backend_haproxy_lacks_fails_over),
+    ("a JSON body that is not JSON: 400 before any key", check_body_that_is_not_json_is_400),
     ("GET /v1/models answered by the gateway", check_models_list),
     ("client: no token or an unknown one is 401", check_client_without_or_with_unknown_token_is_401),
     ("client: token in x-api-key (Anthropic SDKs)", check_client_token_in_x_api_key),

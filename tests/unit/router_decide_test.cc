@@ -555,3 +555,37 @@ TEST(RouterDecideTest, ProviderModelListIsRespected) {
 
 }  // namespace
 }  // namespace keymux::router
+
+namespace keymux::router {
+namespace {
+
+// A body sent as JSON that cannot be JSON is refused before any key or budget.
+TEST(RouterDecideTest, BodyThatCannotBeJsonIs400BeforeAnyKey) {
+  test::RouterRig rig(test::OneRoute({{.id = "a", .rpm = 1}}));
+  RouteRequest r;
+  r.method = "POST";
+  r.path = "/v1/chat/completions";
+  r.content_type = "application/json; charset=utf-8";
+  r.body_prefix = "model=gpt-4o&messages=hello";
+  r.body_size = r.body_prefix.size();
+  Decision d = rig.router.decide(r);
+  EXPECT_EQ(d.outcome, Outcome::kInvalidJson);
+  EXPECT_EQ(d.http_status, 400);
+  EXPECT_EQ(d.error_code, "invalid_json");
+  // Only what HAProxy shows is judged: a larger body's valid prefix passes,
+  // and so does a body that does not say it is JSON.
+  r.body_prefix = R"({"model":"gpt-4o","messages":[{"role":"user","content":"he)";
+  r.body_size = 100000;
+  r.model = "gpt-4o";
+  d = rig.router.decide(r);
+  ASSERT_TRUE(d.routed()) << d.message;  // the key's rpm of 1 was not spent by the 400
+  rig.Settle(d, 200);
+  rig.clock.advance(std::chrono::seconds(60));
+  r.content_type = "text/plain";
+  r.body_prefix = "hello";
+  r.body_size = 5;
+  EXPECT_TRUE(rig.router.decide(r).routed());
+}
+
+}  // namespace
+}  // namespace keymux::router
