@@ -65,19 +65,23 @@ void print_usage(std::FILE* out) {
                "  --check                validate the configuration, print what is wrong\n"
                "                         (file:line:column: problem) and exit: 0 when valid,\n"
                "                         1 when not\n"
-               "  --haproxy-config FILE  with --check: also verify that every provider's\n"
-               "                         backend exists in this haproxy.cfg (repeatable:\n"
-               "                         the files HAProxy loads with several -f)\n"
+               "  --haproxy-config FILE  verify that every provider's backend exists in\n"
+               "                         this HAProxy file (repeatable: the files HAProxy\n"
+               "                         loads with several -f); checked at start, by\n"
+               "                         --check and again at every reload\n"
                "  --listen ADDR          where to accept SPOP connections; repeatable.\n"
                "                         HOST:PORT, [IPV6]:PORT (port 0: any free port) or\n"
-               "                         unix:/path/to/socket (default %s)\n"
+               "                         unix:/path/to/socket (default %s). Anything but\n"
+               "                         loopback or a unix socket needs spop.secret in\n"
+               "                         the configuration\n"
                "  --threads N            worker threads, 0 = one per CPU (default: one per\n"
                "                         CPU, %u here)\n"
                "  --max-frame-size N     largest SPOP frame accepted, in bytes, %u..%u;\n"
                "                         the agreed size is the smaller of this and\n"
                "                         HAProxy's (default %u)\n"
                "  --admin-listen ADDR    the admin HTTP API (/healthz, /readyz, /metrics,\n"
-               "                         /v1/...): HOST:PORT, port 0 for any free port, or\n"
+               "                         /v1/...) and the status page (/): HOST:PORT, port 0\n"
+               "                         for any free port, or\n"
                "                         'off' (default %s)\n"
                "  --log-level LEVEL      trace, debug, info, warn or error (default info)\n"
                "  --log-format FORMAT    text or json (one JSON object per line; default text)\n"
@@ -227,45 +231,30 @@ int parse_flags(int argc, char** argv, Flags& flags) {
   }
   if (optind < argc) return bad_usage(std::string("unexpected argument '") + argv[optind] + "'");
   if (!listen.empty()) flags.server.listen = std::move(listen);
-  if (!flags.haproxy_config_paths.empty() && !flags.check_only) {
-    return bad_usage("--haproxy-config goes with --check");
-  }
   return -1;
 }
+
+// What --check says of a variable it cannot find: the running agent reads its
+// own environment, fixed when it started, which may differ from this shell's.
+constexpr const char* kCheckEnvironmentHint =
+    " in this shell (a running agent reads the environment it was started with)";
+// What a reload says: a variable set since the agent started is not seen.
+constexpr const char* kAgentEnvironmentHint =
+    " in the agent's environment, which is fixed when the agent starts: restart the agent "
+    "with it set, or read the secret from a file (secret_file)";
 
 // Loads --config (or the bundled default) and, with --haproxy-config, checks
 // the backends. Prints every problem to stderr; nullopt when there was one.
 std::optional<keymux::config::Config> load_config(const Flags& flags) {
   namespace config = keymux::config;
-  const config::Environment env = config::Environment::process();
+  config::Environment env = config::Environment::process();
+  if (flags.check_only) env.unset_variable_hint = kCheckEnvironmentHint;
   config::LoadResult result =
       flags.config_path.empty()
           ? config::load_config_text(config::bundled_config_yaml(),
-                                     std::string(config::kBundledConfigName), env)
-          : config::load_config_file(flags.config_path, env);
-  if (result.config && !flags.haproxy_config_paths.empty()) {
-    const config::Environment files = config::Environment::process();
-    std::string all_sections;
-    std::string names;
-    for (const std::string& path : flags.haproxy_config_paths) {
-      std::string error;
-      const std::optional<std::string> text = files.read_file(path, error);
-      if (!text) {
-        result.errors.push_back({path, 0, 0, error});
-        continue;
-      }
-      all_sections += *text;
-      all_sections += '\n';
-      if (!names.empty()) names += " + ";
-      names += path;
-    }
-    if (result.errors.empty()) {
-      for (config::ConfigError& e :
-           config::check_haproxy_backends(*result.config, all_sections, names)) {
-        result.errors.push_back(std::move(e));
-      }
-    }
-  }
+                                     std::string(config::kBundledConfigName), env,
+                                     flags.haproxy_config_paths)
+          : config::load_config_file(flags.config_path, env, flags.haproxy_config_paths);
   for (const config::ConfigError& error : result.errors) {
     std::fprintf(stderr, "%s\n", config::format_error(error).c_str());
   }
@@ -275,6 +264,30 @@ std::optional<keymux::config::Config> load_config(const Flags& flags) {
     return std::nullopt;
   }
   return std::move(result.config);
+}
+
+// SPOP answers carry upstream keys: a listener that another host may reach
+// needs the gateway secret. False (after saying why) when one lacks it.
+bool spop_listeners_allowed(const Flags& flags, const keymux::config::Config& config) {
+  if (!config.spop().secret().empty()) return true;
+  bool allowed = true;
+  for (const std::string& listen : flags.server.listen) {
+    keymux::server::ListenSpec spec;
+    std::string error;
+    if (!keymux::server::parse_listen_spec(listen, spec, error) ||
+        keymux::server::is_local_only(spec)) {
+      continue;  // a malformed one was refused with the flags already
+    }
+    std::fprintf(stderr,
+                 "keymux-agent: refusing to listen for SPOP on %s without a gateway secret: "
+                 "whoever reaches that address could ask for upstream keys. Listen on loopback "
+                 "(127.0.0.1:PORT) or a unix socket (unix:/path), or set spop.secret in the "
+                 "configuration (e.g. \"${KEYMUX_SPOP_SECRET}\") and give HAProxy the same "
+                 "KEYMUX_SPOP_SECRET\n",
+                 listen.c_str());
+    allowed = false;
+  }
+  return allowed;
 }
 
 // A valid configuration that nobody can use: worth saying, not an error.
@@ -315,6 +328,7 @@ int main(int argc, char** argv) {
 
   const std::optional<keymux::config::Config> config = load_config(flags);
   if (!config) return 1;
+  if (!spop_listeners_allowed(flags, *config)) return 1;
   const std::string config_name = flags.config_path.empty()
                                       ? std::string(keymux::config::kBundledConfigName)
                                       : flags.config_path;
@@ -359,10 +373,15 @@ int main(int argc, char** argv) {
   keymux::metrics::AgentMetrics metrics;
   keymux::router::Router router(clock, keymux::router::Snapshot::build(*config, registry, clients),
                                 registry);
-  keymux::admin::KeyEventLog key_event_log;
+  // The last state changes, for the status page (GET /v1/status).
+  keymux::admin::RecentEvents recent_events;
+  keymux::admin::KeyEventLog key_event_log(&recent_events);
   router.set_event_sink(&key_event_log);
-  keymux::admin::Reloader reloader(flags.config_path, keymux::config::Environment::process(),
-                                   router, registry, clients, metrics);
+  keymux::config::Environment reload_environment = keymux::config::Environment::process();
+  reload_environment.unset_variable_hint = kAgentEnvironmentHint;
+  keymux::admin::Reloader reloader(flags.config_path, std::move(reload_environment),
+                                   flags.haproxy_config_paths, router, registry, clients, metrics,
+                                   &recent_events);
   reloader.start(*config);
   spdlog::info("configuration {}: {}", config_name, keymux::admin::config_summary(*config));
   if (refuses_everyone(*config)) spdlog::warn("{}", kRefusesEveryone);
@@ -372,13 +391,17 @@ int main(int argc, char** argv) {
         "are closed");
   }
 
-  keymux::server::Server server(flags.server, [&router, &metrics](int /*worker_index*/) {
-    return std::make_unique<keymux::handler::DecisionHandler>(router, &metrics.add_worker());
+  keymux::server::Server server(flags.server, [&router, &metrics, &config](int /*worker_index*/) {
+    return std::make_unique<keymux::handler::DecisionHandler>(
+        router, &metrics.add_worker(), keymux::handler::GatewaySecret(config->spop().secret()));
   });
   std::atomic<bool> serving{false};
-  keymux::admin::AdminApi admin_api(router, reloader, metrics, &server.stats(), [&serving] {
-    return serving.load() ? std::string() : std::string("the SPOP workers are not running");
-  });
+  keymux::admin::AdminApi admin_api(
+      router, reloader, metrics, &server.stats(),
+      [&serving] {
+        return serving.load() ? std::string() : std::string("the SPOP workers are not running");
+      },
+      &recent_events);
   keymux::admin::HttpListener admin_listener(admin_api);
   std::string error;
   if (!server.start(error)) {
@@ -386,16 +409,18 @@ int main(int argc, char** argv) {
     return 1;
   }
   serving.store(true);
-  spdlog::info("keymux-agent {} listening on {} with {} worker threads, max-frame-size {}",
+  spdlog::info("keymux-agent {} listening on {} with {} worker threads, max-frame-size {}{}",
                keymux::kAgentVersion, join(server.bound_addresses()), threads,
-               flags.server.max_frame_size);
+               flags.server.max_frame_size,
+               config->spop().secret().empty() ? "" : ", gateway secret required");
   if (!flags.admin_listen.empty()) {
     if (!admin_listener.start(flags.admin_listen, error)) {
       spdlog::error("cannot start: {}", error);
       server.stop();
       return 1;
     }
-    spdlog::info("admin API listening on {}", admin_listener.bound_address());
+    spdlog::info("admin API listening on {}; status page: http://{}/",
+                 admin_listener.bound_address(), admin_listener.bound_address());
   }
 
   event* sighup = evsignal_new(base, SIGHUP, on_reload_signal, &reloader);

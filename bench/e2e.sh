@@ -5,18 +5,24 @@
 #   2. plain haproxy      bench/plain-haproxy.cfg: one frontend -> be_mock, key set by set-header
 #   3. haproxy + keymux   the real data path haproxy/haproxy.cfg + keymux-agent
 #                         (--config bench/keymux-bench.yaml --threads 1)
+#   4. keymux baseline    with --baseline-config FILE only: the same data path with another
+#                         haproxy.cfg (e.g. `git show main:haproxy/haproxy.cfg`), to measure a
+#                         change of the config in the same run
 # and prints requests/s, p50, p99, non-2xx and the serving processes' CPU time per request
-# (mock + haproxy + agent, not wrk) for each, then keymux / plain. The three runs use the same
+# (mock + haproxy + agent, not wrk) for each, then keymux / plain. The runs use the same
 # wrk settings; a run whose check request is not answered 200 aborts the bench.
+# wrk is one client address: the keymux runs raise the per-source rate limit
+# (KEYMUX_SOURCE_RATE_LIMIT, default here 1000000000) so that it is counted, never reached.
 #
 # Usage: bench/e2e.sh [--duration S] [--connections N] [--threads N] [--haproxy PATH]
-#                     [--no-build] [--pin]
+#                     [--no-build] [--pin] [--baseline-config FILE]
 #   --duration S      wrk -d (default 10)
 #   --connections N   wrk -c (default 32)
 #   --threads N       wrk -t (default 1)
 #   --haproxy PATH    HAProxy binary (default /usr/sbin/haproxy)
 #   --no-build        use the binaries in $BUILD_DIR as they are
 #   --pin             wrk on CPU 1; mock, haproxy and agent on CPU 0 (default: nothing pinned)
+#   --baseline-config FILE   also measure the keymux data path with this haproxy.cfg
 # Environment: BUILD_DIR (default build-bench, a Release build; configured when missing).
 #   The environment reaches every process: e.g. GLIBC_TUNABLES=glibc.malloc.trim_threshold=...
 #   applies to the mock, both HAProxy runs and the agent alike.
@@ -32,8 +38,9 @@ WRK_THREADS=1
 HAPROXY=/usr/sbin/haproxy
 BUILD=1
 PIN=0
+BASELINE_CFG=
 
-usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while (($#)); do
   case $1 in
     --duration) DURATION=${2:?--duration needs a value}; shift 2 ;;
@@ -42,6 +49,7 @@ while (($#)); do
     --haproxy) HAPROXY=${2:?--haproxy needs a value}; shift 2 ;;
     --no-build) BUILD=0; shift ;;
     --pin) PIN=1; shift ;;
+    --baseline-config) BASELINE_CFG=${2:?--baseline-config needs a file}; shift 2 ;;
     -h|--help) usage 0 ;;
     *) echo "e2e.sh: unknown option $1" >&2; usage 2 >&2 ;;
   esac
@@ -205,7 +213,8 @@ start_plain_haproxy() {
   wait_port "$GATEWAY_PORT" $! "plain haproxy" "$WORK/haproxy-plain.log"
 }
 
-start_keymux() {
+start_keymux() {  # start_keymux [HAPROXY_CFG] (default haproxy/haproxy.cfg)
+  local cfg=${1:-$ROOT/haproxy/haproxy.cfg}
   free_port AGENT_PORT
   on_cpu 0 "$AGENT" --listen "127.0.0.1:$AGENT_PORT" --config "$ROOT/bench/keymux-bench.yaml" \
     --threads 1 --log-level warn --admin-listen off >"$WORK/agent.log" 2>&1 &
@@ -218,7 +227,8 @@ start_keymux() {
   KEYMUX_GATEWAY_BIND=127.0.0.1:$GATEWAY_PORT KEYMUX_STATS_BIND=127.0.0.1:$STATS_PORT \
     KEYMUX_AGENT_ADDR=127.0.0.1:$AGENT_PORT KEYMUX_MOCK_ADDR=127.0.0.1:$MOCK_PORT \
     KEYMUX_HAPROXY_DIR=$ROOT/haproxy KEYMUX_RUN_DIR=$WORK/run KEYMUX_INSTANCE=bench-$$-$RANDOM \
-    on_cpu 0 "$HAPROXY" -f "$ROOT/haproxy/haproxy.cfg" -db >"$WORK/haproxy-keymux.log" 2>&1 &
+    KEYMUX_SOURCE_RATE_LIMIT=${KEYMUX_SOURCE_RATE_LIMIT:-1000000000} \
+    on_cpu 0 "$HAPROXY" -f "$cfg" -db >"$WORK/haproxy-keymux.log" 2>&1 &
   PIDS+=($!)
   HAPROXY_PID=$!
   wait_port "$GATEWAY_PORT" $! "haproxy + keymux" "$WORK/haproxy-keymux.log"
@@ -253,9 +263,19 @@ for i in "${!PIDS[@]}"; do [[ "${PIDS[$i]}" != "$HAPROXY_PID" ]] || unset 'PIDS[
 start_keymux
 SERVER_PIDS=("$MOCK_PID" "$HAPROXY_PID" "$AGENT_PID")
 wrk_run "haproxy + keymux" "http://127.0.0.1:$GATEWAY_PORT"
+RUNS=("mock direct" "plain haproxy" "haproxy + keymux")
+
+if [[ -n "$BASELINE_CFG" ]]; then
+  stop_pid "$HAPROXY_PID" || true
+  stop_pid "$AGENT_PID" || true
+  start_keymux "$(realpath "$BASELINE_CFG")"
+  SERVER_PIDS=("$MOCK_PID" "$HAPROXY_PID" "$AGENT_PID")
+  wrk_run "keymux baseline" "http://127.0.0.1:$GATEWAY_PORT"
+  RUNS+=("keymux baseline")
+fi
 
 printf '%-20s %10s %9s %9s %9s %12s\n' run req/s "p50 ms" "p99 ms" non-2xx "cpu us/req"
-for name in "mock direct" "plain haproxy" "haproxy + keymux"; do
+for name in "${RUNS[@]}"; do
   flag=""
   [[ "${NON2XX[$name]}" != 0 ]] && flag="  (run with errors)"
   [[ -n "${ERRS[$name]}" ]] && flag+="  socket errors: ${ERRS[$name]}"
@@ -270,3 +290,11 @@ awk -v k="${RPS[haproxy + keymux]}" -v p="${RPS[plain haproxy]}" -v m="${RPS[moc
   if (m > 0) printf "%-20s %10.2f (req/s)\n", "plain / mock", p / m
   if (m > 0) printf "%-20s %10.2f (req/s)\n", "keymux / mock", k / m
 }'
+if [[ -n "$BASELINE_CFG" ]]; then
+  awk -v k="${RPS[haproxy + keymux]}" -v b="${RPS[keymux baseline]}" -v p="${RPS[plain haproxy]}" \
+      -v kc="${CPU[haproxy + keymux]}" -v bc="${CPU[keymux baseline]}" 'BEGIN {
+    if (b > 0) printf "%-20s %10.2f (req/s)   %+d us cpu/req\n", "keymux / baseline", k / b, kc - bc
+    if (p > 0) printf "%-20s %10.2f (req/s)\n", "baseline / plain", b / p
+  }'
+  echo "(baseline: $BASELINE_CFG)"
+fi

@@ -2,7 +2,10 @@
 # The keymux image's entrypoint: one image, several roles.
 #
 #   agent [ARGS...]     keymux-agent; without ARGS: the config /etc/keymux/keymux.yaml,
-#                       SPOP on 0.0.0.0:12345, admin API on 0.0.0.0:9100
+#                       SPOP on the container's loopback 127.0.0.1:12345 (for a HAProxy
+#                       in the same network namespace: a pod, or compose's network_mode;
+#                       docker-compose.yml uses a unix socket), admin API on 0.0.0.0:9100.
+#                       SPOP on any other address needs spop.secret in the config.
 #   haproxy [ARGS...]   HAProxy on haproxy.cfg + providers.cfg (ARGS are appended)
 #   check [ARGS...]     keymux-agent --check of the config against both HAProxy files
 #   healthcheck         exit 0 when this container's process answers: the agent's
@@ -28,7 +31,7 @@ role=${1:-agent}
 (($#)) && shift
 case $role in
   agent)
-    (($#)) || set -- --config "$CONFIG" --listen 0.0.0.0:12345 --admin-listen 0.0.0.0:9100
+    (($#)) || set -- --config "$CONFIG" --listen 127.0.0.1:12345 --admin-listen 0.0.0.0:9100
     exec /usr/local/bin/keymux-agent "$@"
     ;;
   haproxy)

@@ -89,6 +89,9 @@ test_packages() {
     debootstrap debian-archive-keyring
     # tools used by the tests and the bench
     wrk socat python3
+    # the status page's browser tests (tests/browser/): Debian's Chromium, driven headless
+    # by puppeteer-core, which downloads no browser
+    chromium
   )
   # The e2e suite runs the official OpenAI Node SDK: Debian's Node.js and npm,
   # unless a Node.js is already installed (e.g. from NodeSource, which bundles npm).

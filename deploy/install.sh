@@ -84,7 +84,9 @@ put "$CONFIG" /etc/keymux/keymux.yaml 0640 keep
 if [[ ! -e $DEST/etc/keymux/keys.env ]]; then
   install -m 0640 /dev/null "$DEST/etc/keymux/keys.env"
   printf '%s\n' "# Keys for keymux.yaml's \${NAME} references, one NAME=value a line:" \
-                "# OPENAI_KEY_1=sk-..." >"$DEST/etc/keymux/keys.env"
+                "# OPENAI_KEY_1=sk-..." \
+                "# The gateway secret, only for an agent listening off loopback (spop.secret):" \
+                "# KEYMUX_SPOP_SECRET=<openssl rand -hex 32>" >"$DEST/etc/keymux/keys.env"
   say "installed  /etc/keymux/keys.env (empty template)"
 else
   say "unchanged  /etc/keymux/keys.env"

@@ -4,8 +4,11 @@
 
 #include "agent/admin/metrics_page.h"
 #include "agent/admin/state_json.h"
+#include "agent/admin/status_json.h"
+#include "agent/admin/ui_assets.h"
 #include "agent/handler/error_body.h"
 #include "agent/metrics/prometheus_text.h"
+#include "agent/version.h"
 
 namespace keymux::admin {
 namespace {
@@ -52,12 +55,14 @@ std::string_view bearer_token(std::string_view header) {
 }  // namespace
 
 AdminApi::AdminApi(router::Router& router, Reloader& reloader, const metrics::AgentMetrics& metrics,
-                   const server::SpopStats* spop, Readiness readiness)
+                   const server::SpopStats* spop, Readiness readiness,
+                   const RecentEvents* recent_events)
     : router_(router),
       reloader_(reloader),
       metrics_(metrics),
       spop_(spop),
-      readiness_(std::move(readiness)) {}
+      readiness_(std::move(readiness)),
+      recent_events_(recent_events) {}
 
 std::optional<AdminResponse> AdminApi::refuse_unless_admin(std::string_view authorization) const {
   const std::optional<config::Sha256> expected = reloader_.admin_token();
@@ -77,8 +82,21 @@ std::optional<AdminResponse> AdminApi::refuse_unless_admin(std::string_view auth
   return std::nullopt;
 }
 
+AdminResponse AdminApi::status() {
+  const std::shared_ptr<const router::Snapshot> snapshot = router_.snapshot();
+  const ReloadRecord reload = reloader_.last_reload();
+  const std::string events = recent_events_ != nullptr ? recent_events_->json() : "[]";
+  return {200, "application/json",
+          status_json({*snapshot, router_.clock().now(), kAgentVersion, reloader_.config_name(),
+                       reload, events})};
+}
+
 AdminResponse AdminApi::handle(const AdminRequest& request) {
   const std::string_view path = request.path;
+  if (const UiAsset* asset = find_ui_asset(path)) {
+    if (request.method != "GET" && request.method != "HEAD") return wrong_method("GET");
+    return {200, std::string(asset->content_type), std::string(asset->body)};
+  }
   if (path == "/healthz") {
     if (request.method != "GET" && request.method != "HEAD") return wrong_method("GET");
     return text(200, "ok\n");
@@ -100,6 +118,10 @@ AdminResponse AdminApi::handle(const AdminRequest& request) {
   if (path == kKeysPrefix || path.starts_with(std::string(kKeysPrefix) + "/")) {
     return keys(request, path.substr(kKeysPrefix.size()));
   }
+  if (path == "/v1/status") {
+    if (request.method != "GET") return wrong_method("GET");
+    return status();
+  }
   if (path == "/v1/clients") {
     if (request.method != "GET") return wrong_method("GET");
     const std::shared_ptr<const router::Snapshot> snapshot = router_.snapshot();
@@ -114,7 +136,7 @@ AdminResponse AdminApi::handle(const AdminRequest& request) {
       handler::append_json_escaped(body, reloader_.config_name());
       body += "\",\"summary\":\"";
       handler::append_json_escaped(body, result.summary);
-      body += "\"}";
+      body += "\",\"changes\":" + json_string_array(result.changes) + "}";
       return {200, "application/json", std::move(body)};
     }
     body = "{\"result\":\"rejected\",\"errors\":" + json_string_array(result.errors) + "}";

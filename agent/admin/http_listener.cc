@@ -127,7 +127,9 @@ class HttpListener::Impl {
          authorization != nullptr ? authorization : ""});
     evkeyvalq* headers = evhttp_request_get_output_headers(request);
     evhttp_add_header(headers, "Content-Type", response.content_type.c_str());
-    evhttp_add_header(headers, "Cache-Control", "no-store");
+    for (const auto& [name, value] : response.headers) {
+      evhttp_add_header(headers, std::string(name).c_str(), std::string(value).c_str());
+    }
     evbuffer* body = evbuffer_new();
     if (body == nullptr) {
       evhttp_send_error(request, 500, "out of memory");

@@ -49,6 +49,16 @@ void agent_families(PrometheusText& out, const metrics::AgentMetrics& m) {
   out.histogram("keymux_decision_duration_seconds", bounds, h.cumulative, h.count, h.sum_seconds);
   out.family("keymux_settles_total", "counter", "Settle messages (upstream responses reported).");
   out.sample("keymux_settles_total", {}, decisions.settles);
+  out.family("keymux_spop_unauthenticated_messages_total", "counter",
+             "SPOE messages refused for the gateway secret (spop.secret), by reason.");
+  out.sample("keymux_spop_unauthenticated_messages_total", {{"reason", "missing"}},
+             decisions.unauthenticated[0]);
+  out.sample("keymux_spop_unauthenticated_messages_total", {{"reason", "wrong"}},
+             decisions.unauthenticated[1]);
+  out.family("keymux_panic_routed_total", "counter",
+             "Attempts routed although every key their route could use was ejected for failures "
+             "(panic routing: to the least recently failed key).");
+  out.sample("keymux_panic_routed_total", {}, decisions.panic_routed);
 }
 
 void spop_families(PrometheusText& out, const server::SpopStats& s) {
@@ -141,7 +151,14 @@ void key_families(PrometheusText& out, const router::Snapshot& snapshot, router:
     out.sample("keymux_key_quarantines_total", {{"key", k.id}, {"provider", k.provider->name}},
                v.quarantines_total);
   });
-  out.family("keymux_key_state", "gauge", "Key condition: 0 ok, 1 cooling, 2 quarantined.");
+  out.family("keymux_key_ejections_total", "counter",
+             "Times a key was ejected as an outlier (provider faults: 5xx, no response).");
+  each([&](const router::KeyEntry& k, const KeyView& v) {
+    out.sample("keymux_key_ejections_total", {{"key", k.id}, {"provider", k.provider->name}},
+               v.ejections_total);
+  });
+  out.family("keymux_key_state", "gauge",
+             "Key condition: 0 ok, 1 cooling, 2 quarantined, 3 ejected (or half-open).");
   each([&](const router::KeyEntry& k, const KeyView& v) {
     out.sample("keymux_key_state", {{"key", k.id}, {"provider", k.provider->name}},
                std::uint64_t{static_cast<std::uint8_t>(v.condition)});
@@ -204,12 +221,32 @@ void client_families(PrometheusText& out, const router::Snapshot& snapshot, rout
   }
 }
 
+void provider_families(PrometheusText& out, const router::Snapshot& snapshot, router::Time now) {
+  std::vector<router::ProviderView> views;
+  for (const router::ProviderEntry& p : snapshot.providers()) views.push_back(p.state->view(now));
+  const auto& providers = snapshot.providers();
+  out.family("keymux_provider_health", "gauge",
+             "Provider health: 0 serving, 1 ejected (no new requests while a route has another "
+             "tier), 2 probing (half-open).");
+  for (std::size_t i = 0; i < providers.size(); ++i) {
+    out.sample("keymux_provider_health", {{"provider", providers[i].name}},
+               std::uint64_t{static_cast<std::uint8_t>(views[i].health)});
+  }
+  out.family("keymux_provider_ejections_total", "counter",
+             "Times a provider was ejected for its failure ratio.");
+  for (std::size_t i = 0; i < providers.size(); ++i) {
+    out.sample("keymux_provider_ejections_total", {{"provider", providers[i].name}},
+               views[i].ejections_total);
+  }
+}
+
 }  // namespace
 
 std::string render_metrics(const MetricsSources& sources) {
   PrometheusText out;
   agent_families(out, sources.agent);
   if (sources.spop != nullptr) spop_families(out, *sources.spop);
+  provider_families(out, sources.snapshot, sources.now);
   key_families(out, sources.snapshot, sources.now);
   client_families(out, sources.snapshot, sources.now);
   return out.text();

@@ -57,6 +57,8 @@ std::string_view condition_name(router::KeyCondition condition) {
       return "cooling";
     case router::KeyCondition::kQuarantined:
       return "quarantined";
+    case router::KeyCondition::kEjected:
+      return "ejected";
   }
   return "ok";
 }
@@ -74,6 +76,7 @@ void client_json(std::string& out, const router::ClientEntry& client, router::Ti
   number_field(out, "requests_in_window", view.requests_in_window);
   number_field(out, "tokens_in_window", view.tokens_in_window);
   number_field(out, "tokens_today", view.tokens_today);
+  number_field(out, "requests_today", view.requests_today);
   number_field(out, "tokens_reserved_total", view.tokens_reserved_total);
   field_name(out, "requests_by_outcome");
   out += '{';
@@ -154,6 +157,15 @@ std::string key_json(const router::KeyEntry& key, const router::KeyView& view, r
   } else {
     null_field(out, "cooldown_cause");
   }
+  // Health apart from budget: "serving", "ejected" (out of rotation as an
+  // outlier until ejected_until) or "probing" (half-open: one request goes).
+  string_field(out, "health", router::health_state_name(view.health));
+  if (view.health == router::HealthState::kEjected) {
+    string_field(out, "ejected_until", rfc3339(view.ejected_until));
+  } else {
+    null_field(out, "ejected_until");
+  }
+  number_field(out, "ejections_total", view.ejections_total);
   number_field(out, "consecutive_failures", view.consecutive_failures);
   if (view.quarantine_reason.empty()) {
     null_field(out, "quarantine_reason");
@@ -164,6 +176,19 @@ std::string key_json(const router::KeyEntry& key, const router::KeyView& view, r
   string_list(out, "models", key.model_patterns);
   out += '}';
   return out;
+}
+
+void append_clients_array(std::string& out, const router::Snapshot& snapshot, router::Time now) {
+  out += '[';
+  bool first = true;
+  auto add = [&](const router::ClientEntry& client) {
+    if (!first) out += ',';
+    first = false;
+    client_json(out, client, now);
+  };
+  for (const router::ClientEntry& client : snapshot.clients()) add(client);
+  if (const router::ClientEntry* anonymous = snapshot.anonymous_client()) add(*anonymous);
+  out += ']';
 }
 
 std::string keys_json(const router::Snapshot& snapshot, router::Time now) {
@@ -179,16 +204,9 @@ std::string keys_json(const router::Snapshot& snapshot, router::Time now) {
 }
 
 std::string clients_json(const router::Snapshot& snapshot, router::Time now) {
-  std::string out = "{\"clients\":[";
-  bool first = true;
-  auto add = [&](const router::ClientEntry& client) {
-    if (!first) out += ',';
-    first = false;
-    client_json(out, client, now);
-  };
-  for (const router::ClientEntry& client : snapshot.clients()) add(client);
-  if (const router::ClientEntry* anonymous = snapshot.anonymous_client()) add(*anonymous);
-  out += "]}";
+  std::string out = "{\"clients\":";
+  append_clients_array(out, snapshot, now);
+  out += '}';
   return out;
 }
 

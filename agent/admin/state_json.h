@@ -17,6 +17,9 @@ std::string key_json(const router::KeyEntry& key, const router::KeyView& view, r
 std::string keys_json(const router::Snapshot& snapshot, router::Time now);
 // {"clients":[...]} for every configured client, then "anonymous" when allowed.
 std::string clients_json(const router::Snapshot& snapshot, router::Time now);
+// The array of clients_json alone ("[...]"), appended to `out`, for documents
+// that hold it among other fields (status_json.h).
+void append_clients_array(std::string& out, const router::Snapshot& snapshot, router::Time now);
 
 // ["a","b"], each escaped.
 std::string json_string_array(const std::vector<std::string>& items);

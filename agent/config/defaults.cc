@@ -14,6 +14,12 @@ constexpr std::uint32_t kDefaultMaxTokens = 256;
 constexpr std::int64_t kInFlightTimeoutSeconds = 330;
 constexpr std::int64_t kRequestMemorySeconds = 120;
 constexpr std::uint32_t kRequestMemoryEntries = 100'000;
+constexpr std::uint32_t kEjectionConsecutiveFailures = 5;
+constexpr std::uint32_t kEjectionFailurePercent = 50;
+constexpr std::uint32_t kEjectionMinimumRequests = 20;
+constexpr std::int64_t kEjectionWindowSeconds = 10;
+constexpr std::uint32_t kEjectionMultiplier = 2;
+constexpr std::uint32_t kProviderEjectionFailurePercent = 50;
 
 }  // namespace
 
@@ -44,6 +50,17 @@ void fill_defaults(Config& config) {
     policy.mutable_request_memory()->set_seconds(kRequestMemorySeconds);
   if (!policy.has_request_memory_entries())
     policy.set_request_memory_entries(kRequestMemoryEntries);
+  if (!policy.has_ejection_consecutive_failures())
+    policy.set_ejection_consecutive_failures(kEjectionConsecutiveFailures);
+  if (!policy.has_ejection_failure_percent())
+    policy.set_ejection_failure_percent(kEjectionFailurePercent);
+  if (!policy.has_ejection_minimum_requests())
+    policy.set_ejection_minimum_requests(kEjectionMinimumRequests);
+  if (!policy.has_ejection_window())
+    policy.mutable_ejection_window()->set_seconds(kEjectionWindowSeconds);
+  if (!policy.has_ejection_multiplier()) policy.set_ejection_multiplier(kEjectionMultiplier);
+  if (!policy.has_provider_ejection_failure_percent())
+    policy.set_provider_ejection_failure_percent(kProviderEjectionFailurePercent);
 }
 
 }  // namespace keymux::config

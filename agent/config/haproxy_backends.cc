@@ -1,11 +1,11 @@
-// check_haproxy_backends: every provider's backend must be a section of the
-// haproxy.cfg that serves this agent, else HAProxy answers with its
-// no-route backend for every request the agent sends there.
+#include "agent/config/haproxy_backends.h"
+
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
 
-#include "agent/config/loader.h"
+#include "agent/config/edit_distance.h"
 
 namespace keymux::config {
 namespace {
@@ -40,18 +40,41 @@ std::set<std::string, std::less<>> backend_sections(std::string_view cfg) {
 
 }  // namespace
 
-std::vector<ConfigError> check_haproxy_backends(const Config& config, std::string_view haproxy_cfg,
-                                                const std::string& haproxy_file) {
-  const auto sections = backend_sections(haproxy_cfg);
-  std::vector<ConfigError> errors;
-  for (const Provider& provider : config.providers()) {
-    if (sections.contains(provider.backend())) continue;
-    errors.push_back({haproxy_file, 0, 0,
-                      "provider '" + provider.name() + "' uses backend '" + provider.backend() +
-                          "', but " + haproxy_file + " has no 'backend " + provider.backend() +
-                          "' or 'listen " + provider.backend() + "' section"});
+void check_haproxy_backends(const Config& config, const std::vector<std::string>& haproxy_files,
+                            const Environment& env, Diagnostics& diagnostics) {
+  if (haproxy_files.empty()) return;
+  std::set<std::string, std::less<>> sections;
+  std::string names;
+  bool readable = true;
+  for (const std::string& path : haproxy_files) {
+    std::string reason;
+    const std::optional<std::string> text =
+        env.read_file ? env.read_file(path, reason) : std::nullopt;
+    if (!text) {
+      diagnostics.error_global("cannot read the HAProxy configuration " + path + ": " + reason);
+      readable = false;
+      continue;
+    }
+    sections.merge(backend_sections(*text));
+    names += (names.empty() ? "" : ", ") + path;
   }
-  return errors;
+  if (!readable) return;
+  for (int i = 0; i < config.providers_size(); ++i) {
+    const Provider& provider = config.providers(i);
+    const std::string& backend = provider.backend();
+    if (sections.contains(backend)) continue;
+    std::string message = "provider '" + provider.name() + "' uses backend '" + backend +
+                          "', which the HAProxy configuration (" + names +
+                          ") does not define: no 'backend " + backend + "' or 'listen " + backend +
+                          "' section";
+    std::string meant;
+    for (const std::string& section : sections) {
+      if (close_name(backend, section)) meant += (meant.empty() ? "'" : " or '") + section + "'";
+    }
+    if (!meant.empty()) message += "; did you mean " + meant + "?";
+    diagnostics.error(field_path(element_path("providers", static_cast<std::size_t>(i)), "backend"),
+                      std::move(message));
+  }
 }
 
 }  // namespace keymux::config

@@ -3,6 +3,7 @@
 
 #include "agent/config/defaults.h"
 #include "agent/config/diagnostics.h"
+#include "agent/config/haproxy_backends.h"
 #include "agent/config/secrets.h"
 #include "agent/config/validate.h"
 #include "agent/config/yaml_document.h"
@@ -28,7 +29,7 @@ std::string format_error(const ConfigError& error) {
 }
 
 LoadResult load_config_text(std::string_view yaml, const std::string& file_name,
-                            const Environment& env) {
+                            const Environment& env, const std::vector<std::string>& haproxy_files) {
   LoadResult result;
   Diagnostics diagnostics(file_name);
   const std::optional<YAML::Node> root = parse_yaml_document(yaml, diagnostics);
@@ -41,12 +42,14 @@ LoadResult load_config_text(std::string_view yaml, const std::string& file_name,
   resolve_secrets(config, env, diagnostics);
   fill_defaults(config);
   validate(config, diagnostics);
+  if (!diagnostics.has_errors()) check_haproxy_backends(config, haproxy_files, env, diagnostics);
   result.errors = diagnostics.take_errors();
   if (result.errors.empty()) result.config = std::move(config);
   return result;
 }
 
-LoadResult load_config_file(const std::string& path, const Environment& env) {
+LoadResult load_config_file(const std::string& path, const Environment& env,
+                            const std::vector<std::string>& haproxy_files) {
   std::string reason;
   const std::optional<std::string> text =
       env.read_file ? env.read_file(path, reason) : std::nullopt;
@@ -55,7 +58,7 @@ LoadResult load_config_file(const std::string& path, const Environment& env) {
     result.errors.push_back({path, 0, 0, "cannot read the configuration: " + reason});
     return result;
   }
-  return load_config_text(*text, path, env);
+  return load_config_text(*text, path, env, haproxy_files);
 }
 
 }  // namespace keymux::config

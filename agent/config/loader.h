@@ -29,6 +29,9 @@ struct Environment {
   std::function<std::optional<std::string>(const std::string& name)> get_variable;
   // A file's content, or nullopt with `error` set.
   std::function<std::optional<std::string>(const std::string& path, std::string& error)> read_file;
+  // Completes "environment variable X is not set": which environment was
+  // read, and what to do (--check reads the shell's, a reload the agent's).
+  std::string unset_variable_hint;
 
   static Environment process();  // the real environment and file system
 };
@@ -40,13 +43,12 @@ struct LoadResult {
 
 // Parses YAML text (`file_name` is used in errors), maps it onto Config
 // (unknown fields, wrong types and bad enum values are errors), substitutes
-// ${VAR} in secrets, reads secret_file, fills defaults, then validates.
+// ${VAR} in secrets, reads secret_file, fills defaults, then validates; with
+// `haproxy_files`, also that every provider's backend is defined there.
 LoadResult load_config_text(std::string_view yaml, const std::string& file_name,
-                            const Environment& env);
-LoadResult load_config_file(const std::string& path, const Environment& env);
-
-// Providers whose `backend` is not a backend in the given haproxy.cfg text.
-std::vector<ConfigError> check_haproxy_backends(const Config& config, std::string_view haproxy_cfg,
-                                                const std::string& haproxy_file);
+                            const Environment& env,
+                            const std::vector<std::string>& haproxy_files = {});
+LoadResult load_config_file(const std::string& path, const Environment& env,
+                            const std::vector<std::string>& haproxy_files = {});
 
 }  // namespace keymux::config

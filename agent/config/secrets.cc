@@ -7,6 +7,8 @@
 namespace keymux::config {
 namespace {
 
+constexpr std::size_t kMinGatewaySecret = 16;
+
 bool is_name_start(char c) { return c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
 bool is_name_char(char c) { return is_name_start(c) || (c >= '0' && c <= '9'); }
 
@@ -60,8 +62,8 @@ std::optional<std::string> substitute(const std::string& text, const Environment
     const std::optional<std::string> value =
         env.get_variable ? env.get_variable(std::string(name)) : std::nullopt;
     if (!value) {
-      diagnostics.error(path,
-                        label + ": environment variable " + std::string(name) + " is not set");
+      diagnostics.error(path, label + ": environment variable " + std::string(name) +
+                                  " is not set" + env.unset_variable_hint);
       ok = false;
     } else {
       out += *value;
@@ -77,55 +79,100 @@ std::string strip_trailing_newlines(std::string text) {
   return text;
 }
 
-void resolve_key(Key& key, const std::string& path, const Environment& env,
-                 Diagnostics& diagnostics) {
-  const std::string label = key_label(key, path);
+// The value of a `secret` / `secret_file` pair at `path`: nullopt after
+// reporting what is wrong, or when neither is given and `required` is false.
+std::optional<std::string> resolve_pair(const std::string& secret_text,
+                                        const std::string& secret_file, const std::string& path,
+                                        const std::string& label, bool required,
+                                        const Environment& env, Diagnostics& diagnostics) {
   const std::string secret_path = field_path(path, "secret");
   const std::string file_path = field_path(path, "secret_file");
   const bool has_secret = diagnostics.given(secret_path);
   const bool has_file = diagnostics.given(file_path);
   if (has_secret && has_file) {
     diagnostics.error(file_path, label + ": set either secret or secret_file, not both");
-    return;
+    return std::nullopt;
   }
   if (!has_secret && !has_file) {
-    diagnostics.error(secret_path, label + ": no secret (set secret, e.g. \"${OPENAI_KEY_1}\", " +
-                                       "or secret_file)");
-    return;
+    if (required) {
+      diagnostics.error(secret_path, label + ": no secret (set secret, e.g. \"${OPENAI_KEY_1}\", " +
+                                         "or secret_file)");
+    }
+    return std::nullopt;
   }
   std::optional<std::string> secret;
   std::string where;
   if (has_secret) {
     where = secret_path;
-    secret = substitute(key.secret(), env, label, secret_path, diagnostics);
+    secret = substitute(secret_text, env, label, secret_path, diagnostics);
   } else {
     where = file_path;
     std::string reason;
-    if (key.secret_file().empty()) {
+    if (secret_file.empty()) {
       diagnostics.error(file_path, label + ": secret_file is empty");
-      return;
+      return std::nullopt;
     }
-    secret = env.read_file ? env.read_file(key.secret_file(), reason) : std::nullopt;
+    secret = env.read_file ? env.read_file(secret_file, reason) : std::nullopt;
     if (!secret) {
       // The path is not quoted: a secret pasted by mistake would show.
       diagnostics.error(file_path, label + ": cannot read secret_file: " +
                                        (reason.empty() ? std::string("unknown error") : reason));
-      return;
+      return std::nullopt;
     }
     secret = strip_trailing_newlines(std::move(*secret));
   }
-  if (!secret) return;
+  if (!secret) return std::nullopt;
   if (secret->empty()) {
     diagnostics.error(where, label + ": secret is empty");
-    return;
+    return std::nullopt;
   }
   if (has_control_character(*secret)) {
     diagnostics.error(where, label + ": secret contains a control character (CR, LF, NUL or " +
                                  "another byte below 0x20, or 0x7f); it would break the HTTP " +
                                  "header that carries it");
+    return std::nullopt;
+  }
+  return secret;
+}
+
+void resolve_key(Key& key, const std::string& path, const Environment& env,
+                 Diagnostics& diagnostics) {
+  std::optional<std::string> secret = resolve_pair(key.secret(), key.secret_file(), path,
+                                                   key_label(key, path), true, env, diagnostics);
+  if (secret) key.set_secret(std::move(*secret));
+}
+
+// HAProxy writes the gateway secret inside str("...") in keymux.spoe.conf:
+// these characters need no quoting there (base64 and hex fit).
+bool gateway_secret_char(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '~' || c == '+' || c == '/' || c == '=' || c == '-';
+}
+
+void resolve_spop(Spop& spop, const Environment& env, Diagnostics& diagnostics) {
+  const std::string path = "spop";
+  std::optional<std::string> secret =
+      resolve_pair(spop.secret(), spop.secret_file(), path, "spop", false, env, diagnostics);
+  if (!secret) return;
+  const std::string where = diagnostics.given(field_path(path, "secret"))
+                                ? field_path(path, "secret")
+                                : field_path(path, "secret_file");
+  if (secret->size() < kMinGatewaySecret) {
+    diagnostics.error(where, "spop: the gateway secret is shorter than " +
+                                 std::to_string(kMinGatewaySecret) +
+                                 " characters (make one with `openssl rand -hex 32`)");
     return;
   }
-  key.set_secret(std::move(*secret));
+  for (const char c : *secret) {
+    if (!gateway_secret_char(c)) {
+      diagnostics.error(where,
+                        "spop: the gateway secret may only hold letters, digits and . _ ~ + / = - "
+                        "(HAProxy's SPOE conf carries it unquoted; `openssl rand -hex 32` fits)");
+      return;
+    }
+  }
+  spop.set_secret(std::move(*secret));
+  spop.clear_secret_file();
 }
 
 }  // namespace
@@ -140,6 +187,7 @@ void resolve_secrets(Config& config, const Environment& env, Diagnostics& diagno
                   diagnostics);
     }
   }
+  if (config.has_spop()) resolve_spop(*config.mutable_spop(), env, diagnostics);
 }
 
 }  // namespace keymux::config

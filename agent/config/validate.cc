@@ -2,10 +2,13 @@
 
 #include <google/protobuf/duration.pb.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
+
+#include "agent/config/glob.h"
 
 namespace keymux::config {
 namespace {
@@ -17,6 +20,7 @@ constexpr std::size_t kSha256HexLength = 64;
 constexpr std::string_view kAnonymousName = "anonymous";  // router::kAnonymousClient
 constexpr std::uint32_t kMaxAttempts = 10;
 constexpr std::uint32_t kMinRequestMemoryEntries = 1000;
+constexpr std::uint32_t kMaxEjectionMultiplier = 10;
 
 bool is_lower_or_digit(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 bool is_letter_or_digit(char c) { return is_lower_or_digit(c) || (c >= 'A' && c <= 'Z'); }
@@ -91,6 +95,7 @@ class Validator {
         d_.error(name_path, label + ": name is used twice" + at_line(d_, it->second));
       }
     }
+    patterns(provider.models(), field_path(path, "models"), label);
     const std::string backend_path = field_path(path, "backend");
     if (provider.backend().empty()) {
       d_.error(backend_path, label + ": no backend (the HAProxy backend that reaches it)");
@@ -196,10 +201,36 @@ class Validator {
       } else if (const auto [it, fresh] = seen.emplace(target.provider(), provider_path); !fresh) {
         d_.error(provider_path, label + ": provider '" + target.provider() + "' is listed twice" +
                                     at_line(d_, it->second));
+      } else {
+        served_models(route, target.provider(), provider_path, label);
       }
       if (target.weight() < 1) {
         d_.error(field_path(target_path, "weight"), label + ": target weight must be at least 1");
       }
+    }
+  }
+
+  // A provider receives the model name the client sent (keymux cannot rename
+  // it in the body): every model a route may send must be one it serves. A
+  // route pattern is read as a name: "gpt-4o*" is served by "gpt-*", "*" only
+  // by a provider without a model list.
+  void served_models(const Route& route, const std::string& provider_name,
+                     const std::string& provider_path, const std::string& label) {
+    const Provider* provider = nullptr;
+    for (const Provider& p : config_.providers()) {
+      if (p.name() == provider_name) provider = &p;
+    }
+    if (provider == nullptr || provider->models().empty()) return;
+    for (const std::string& model : route.models()) {
+      const bool served = std::any_of(provider->models().begin(), provider->models().end(),
+                                      [&](const std::string& p) { return glob_match(p, model); });
+      if (served) continue;
+      std::string list;
+      for (const std::string& p : provider->models()) list += (list.empty() ? "" : ", ") + p;
+      d_.error(provider_path, label + ": provider '" + provider_name + "' does not serve '" +
+                                  model + "' (its models: " + list +
+                                  "); keymux sends the model name the client gave, so route it "
+                                  "to providers that serve that name");
     }
   }
 
@@ -257,6 +288,14 @@ class Validator {
     }
   }
 
+  // 0 (off) or a percentage.
+  void percent(std::uint32_t value, const std::string& path, std::string_view name) {
+    if (value > 100) {
+      d_.error(field_path(path, name),
+               "policy: " + std::string(name) + " must be between 0 (off) and 100");
+    }
+  }
+
   void policy(const Policy& policy, const std::string& path) {
     if (policy.attempts() < 1 || policy.attempts() > kMaxAttempts) {
       d_.error(field_path(path, "attempts"), "policy: attempts must be between 1 and 10");
@@ -281,6 +320,17 @@ class Validator {
     if (policy.default_max_tokens() < 1) {
       d_.error(field_path(path, "default_max_tokens"),
                "policy: default_max_tokens must be at least 1");
+    }
+    positive(policy.ejection_window(), field_path(path, "ejection_window"), "ejection_window");
+    percent(policy.ejection_failure_percent(), path, "ejection_failure_percent");
+    percent(policy.provider_ejection_failure_percent(), path, "provider_ejection_failure_percent");
+    if (policy.ejection_minimum_requests() < 1) {
+      d_.error(field_path(path, "ejection_minimum_requests"),
+               "policy: ejection_minimum_requests must be at least 1");
+    }
+    if (policy.ejection_multiplier() < 1 || policy.ejection_multiplier() > kMaxEjectionMultiplier) {
+      d_.error(field_path(path, "ejection_multiplier"),
+               "policy: ejection_multiplier must be between 1 and 10");
     }
     if (policy.request_memory_entries() < kMinRequestMemoryEntries) {
       d_.error(field_path(path, "request_memory_entries"),

@@ -5,6 +5,8 @@
 #include <sstream>
 #include <string>
 
+#include "agent/config/flow_brackets.h"
+
 namespace keymux::config {
 namespace {
 
@@ -50,7 +52,17 @@ std::optional<YAML::Node> parse_yaml_document(std::string_view text, Diagnostics
     }
     return root;
   } catch (const YAML::Exception& e) {
-    // yaml-cpp's messages name the construct, not the text around it.
+    // yaml-cpp's messages name the construct, not the text around it. A flow
+    // collection left open is noticed only where the text stops making sense
+    // (often the next line): point at the bracket that needs closing.
+    if (e.msg.find("flow not found") != std::string::npos && e.mark.pos >= 0) {
+      if (const auto open = unclosed_flow_bracket(text, static_cast<std::size_t>(e.mark.pos))) {
+        diagnostics.error_at(open->place, "",
+                             std::string("YAML syntax: this '") + open->bracket +
+                                 "' is never closed (" + e.msg + ")");
+        return std::nullopt;
+      }
+    }
     diagnostics.error_at(place_of(e.mark), "", "YAML syntax: " + e.msg);
     return std::nullopt;
   }

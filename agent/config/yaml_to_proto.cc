@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "agent/config/duration.h"
+#include "agent/config/edit_distance.h"
 
 namespace keymux::config {
 namespace {
@@ -76,21 +77,6 @@ std::string lower_dashes_to_underscores(std::string_view text) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
   return out;
-}
-
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
 }
 
 bool valid_utf8(std::string_view text) {
@@ -256,8 +242,7 @@ class Walker {
     std::string all;
     for (int i = 0; i < descriptor->field_count(); ++i) {
       const std::string& candidate = descriptor->field(i)->name();
-      if (wanted.size() <= 2 * candidate.size() &&
-          edit_distance(wanted, candidate) <= std::max<std::size_t>(1, candidate.size() / 4)) {
+      if (close_name(wanted, candidate)) {
         close.push_back(candidate);
       }
       all += (i == 0 ? "" : ", ") + candidate;
@@ -327,6 +312,12 @@ class Walker {
       diagnostics_.error_at(place_of(node), path,
                             field->name() + ": " + expectation + ", got " + in_quotes(text));
     };
+    // An unsigned field given a negative integer: say what is allowed.
+    auto bad_unsigned = [&] {
+      std::int64_t negative = 0;
+      if (!parse_integer(text, negative) || negative >= 0) return bad();
+      diagnostics_.error_at(place_of(node), path, field->name() + ": must be ≥ 0, got " + text);
+    };
     switch (field->cpp_type()) {
       case FieldDescriptor::CPPTYPE_STRING:
         if (!valid_utf8(text)) {
@@ -360,14 +351,14 @@ class Walker {
       }
       case FieldDescriptor::CPPTYPE_UINT32: {
         std::uint32_t v = 0;
-        if (!parse_integer(text, v)) return bad();
+        if (!parse_integer(text, v)) return bad_unsigned();
         repeated ? reflection->AddUInt32(&message, field, v)
                  : reflection->SetUInt32(&message, field, v);
         return;
       }
       case FieldDescriptor::CPPTYPE_UINT64: {
         std::uint64_t v = 0;
-        if (!parse_integer(text, v)) return bad();
+        if (!parse_integer(text, v)) return bad_unsigned();
         repeated ? reflection->AddUInt64(&message, field, v)
                  : reflection->SetUInt64(&message, field, v);
         return;

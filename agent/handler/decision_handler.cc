@@ -1,5 +1,7 @@
 #include "agent/handler/decision_handler.h"
 
+#include <spdlog/spdlog.h>
+
 #include <chrono>
 #include <optional>
 #include <string_view>
@@ -44,6 +46,8 @@ std::string_view auth_style_name(config::AuthStyle style) {
 }
 
 constexpr std::string_view kModelsPath = "/v1/models";
+// Session::handler_marks(): the connection's first refusal has been logged.
+constexpr std::uint32_t kRefusalLogged = 1;
 
 // Whole seconds, rounded up, at least 1: what a client should wait.
 std::int64_t retry_after_seconds(router::Duration wait) {
@@ -54,11 +58,13 @@ std::int64_t retry_after_seconds(router::Duration wait) {
 
 }  // namespace
 
-spop::NotifyHandler::Reply DecisionHandler::on_notify(spop::Session& /*session*/,
+spop::NotifyHandler::Reply DecisionHandler::on_notify(spop::Session& session,
                                                       const spop::NotifyRequest& request,
                                                       spop::AckEncoder& ack) {
   for (const spop::Message& message : request.messages) {
-    if (message.name == "route") {
+    if (GatewayRefusal why; !gateway_.accepts(message, why)) {
+      refuse(session, message, why, ack);
+    } else if (message.name == "route") {
       const auto start = std::chrono::steady_clock::now();
       route(message, ack);
       if (metrics_ != nullptr) {
@@ -89,9 +95,13 @@ void DecisionHandler::route(const spop::Message& message, spop::AckEncoder& ack)
   request.request_id = text_arg(message, "request_id").value_or("");
   request.body_size = count_arg(message, "body_size");
   request.body_prefix = text_arg(message, "body").value_or("");
+  request.content_type = text_arg(message, "content_type").value_or("");
 
   const router::Decision decision = router_.decide(request);
-  if (metrics_ != nullptr) metrics_->count(decision.outcome);
+  if (metrics_ != nullptr) {
+    metrics_->count(decision.outcome);
+    if (decision.panic) metrics::bump(metrics_->panic_routed);
+  }
   // The client's name (never its token), for HAProxy's log.
   if (decision.client != nullptr) set(ack, "client", TypedValue::of_string(decision.client->name));
   if (decision.routed()) {
@@ -108,6 +118,26 @@ void DecisionHandler::route(const spop::Message& message, spop::AckEncoder& ack)
   set_error(ack, decision.http_status, decision.error_type, decision.error_code, decision.message);
   if (decision.retry_after) {
     set(ack, "retry_after", TypedValue::of_int64(retry_after_seconds(*decision.retry_after)));
+  }
+}
+
+void DecisionHandler::refuse(spop::Session& session, const spop::Message& message,
+                             GatewayRefusal why, spop::AckEncoder& ack) {
+  if (metrics_ != nullptr) metrics::bump(metrics_->unauthenticated[static_cast<std::size_t>(why)]);
+  if ((session.handler_marks() & kRefusalLogged) == 0) {
+    session.handler_marks() |= kRefusalLogged;
+    spdlog::warn(
+        "SPOP connection from {}: {} gateway secret in a '{}' message; refused (no key), as is "
+        "every such message on this connection (HAProxy's KEYMUX_SPOP_SECRET must equal the "
+        "agent's spop.secret)",
+        session.peer().empty() ? std::string_view("?") : session.peer(),
+        why == GatewayRefusal::kMissing ? "no" : "a wrong",
+        message.name == "route" || message.name == "settle" ? message.name : "other");
+  }
+  if (message.name == "route") {
+    set_error(ack, 503, "service_unavailable", "gateway_unauthenticated",
+              "The routing agent refused this gateway: it did not present the agent's gateway "
+              "secret.");
   }
 }
 

@@ -9,10 +9,15 @@
 //   "settle" (on-http-response)          -> Router::settle
 //   "version"                            -> txn.keymux.agent_version (checks, tests)
 //
+// With a gateway secret (spop.secret), a message without it or with a wrong
+// one is refused first: a route gets a 503 error (no key), a settle changes
+// nothing; each is counted, and the first on a connection is logged.
+//
 // Argument names are those of haproxy/keymux.spoe.conf. A sample HAProxy
 // could not fetch arrives as NULL and is treated as absent.
 #pragma once
 
+#include "agent/handler/gateway_secret.h"
 #include "agent/metrics/agent_metrics.h"
 #include "agent/router/router.h"
 #include "agent/spop/session.h"
@@ -22,9 +27,11 @@ namespace keymux::handler {
 class DecisionHandler final : public spop::NotifyHandler {
  public:
   // `metrics`, when given (this worker's own shard), counts decisions by
-  // outcome and times them.
-  explicit DecisionHandler(router::Router& router, metrics::DecisionMetrics* metrics = nullptr)
-      : router_(router), metrics_(metrics) {}
+  // outcome and times them. `gateway`: the secret every message must carry
+  // (none by default).
+  explicit DecisionHandler(router::Router& router, metrics::DecisionMetrics* metrics = nullptr,
+                           GatewaySecret gateway = {})
+      : router_(router), metrics_(metrics), gateway_(std::move(gateway)) {}
 
   Reply on_notify(spop::Session& session, const spop::NotifyRequest& request,
                   spop::AckEncoder& ack) override;
@@ -32,6 +39,10 @@ class DecisionHandler final : public spop::NotifyHandler {
  private:
   void route(const spop::Message& message, spop::AckEncoder& ack);
   void settle(const spop::Message& message);
+  // A message without the gateway secret: count it, log the first on this
+  // connection, answer a route with an error.
+  void refuse(spop::Session& session, const spop::Message& message, GatewayRefusal why,
+              spop::AckEncoder& ack);
   // GET /v1/models and /v1/models/{id}, for the models the client may use;
   // false when the path is not one of them.
   bool answer_models(std::string_view path, std::string_view token, spop::AckEncoder& ack);
@@ -40,6 +51,7 @@ class DecisionHandler final : public spop::NotifyHandler {
 
   router::Router& router_;
   metrics::DecisionMetrics* const metrics_;
+  const GatewaySecret gateway_;
   std::string error_body_;  // reused: no allocation per error once warmed up
   std::string answer_;
 };

@@ -19,6 +19,10 @@ struct alignas(64) DecisionMetrics {
   std::array<std::atomic<std::uint64_t>, router::kOutcomeCount> by_outcome{};
   LatencyHistogram time;  // of each route message
   std::atomic<std::uint64_t> settles{0};
+  // Messages refused for the gateway secret: [0] none given, [1] a wrong one
+  // (handler::GatewayRefusal).
+  std::array<std::atomic<std::uint64_t>, 2> unauthenticated{};
+  std::atomic<std::uint64_t> panic_routed{0};
 
   void count(router::Outcome outcome) { bump(by_outcome[static_cast<std::size_t>(outcome)]); }
 };
@@ -28,6 +32,8 @@ struct DecisionTotals {
   std::array<std::uint64_t, router::kOutcomeCount> by_outcome{};
   LatencyHistogram::Snapshot time;
   std::uint64_t settles = 0;
+  std::array<std::uint64_t, 2> unauthenticated{};
+  std::uint64_t panic_routed = 0;
 };
 
 class AgentMetrics {
@@ -46,6 +52,10 @@ class AgentMetrics {
       }
       t.time.add(worker->time.snapshot());
       t.settles += worker->settles.load(std::memory_order_relaxed);
+      for (std::size_t i = 0; i < t.unauthenticated.size(); ++i) {
+        t.unauthenticated[i] += worker->unauthenticated[i].load(std::memory_order_relaxed);
+      }
+      t.panic_routed += worker->panic_routed.load(std::memory_order_relaxed);
     }
     return t;
   }

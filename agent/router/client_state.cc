@@ -35,6 +35,7 @@ void ClientState::roll_day_locked(Time now) {
   if (today > day_) {
     day_ = today;
     tokens_today_ = 0;
+    requests_today_ = 0;
   }
 }
 
@@ -52,6 +53,7 @@ ClientState::Admission ClientState::try_admit(Time now, std::uint64_t tokens) {
   requests_.admit(now);
   tokens_.admit(now, tokens);
   tokens_today_ += daily_charge;
+  ++requests_today_;
   in_flight_.fetch_add(1, std::memory_order_relaxed);
   return {true, now};
 }
@@ -63,6 +65,7 @@ void ClientState::cancel(Time now, std::uint64_t tokens) {
   tokens_.cancel(now, tokens);
   if (day_of(now) == day_) {
     tokens_today_ -= std::min(tokens_today_, daily_charge_locked(tokens));
+    if (requests_today_ > 0) --requests_today_;
   }
 }
 
@@ -94,6 +97,7 @@ ClientView ClientState::view(Time now) {
   v.requests_in_window = requests_.used(now);
   v.tokens_in_window = tokens_.used(now);
   v.tokens_today = tokens_today_;
+  v.requests_today = requests_today_;
   return v;
 }
 

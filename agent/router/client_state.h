@@ -28,6 +28,7 @@ struct ClientView {
   std::uint32_t requests_in_window = 0;
   std::uint64_t tokens_in_window = 0;
   std::uint64_t tokens_today = 0;
+  std::uint32_t requests_today = 0;  // admitted since 00:00 UTC (the status page shows it)
   std::array<std::uint64_t, kOutcomeCount> requests_by_outcome{};
   std::uint64_t tokens_reserved_total = 0;
 };
@@ -76,8 +77,9 @@ class ClientState {
   ClientLimits limits_;
   RequestWindow requests_;
   TokenWindow tokens_;
-  std::int64_t day_ = 0;  // days since the Unix epoch (UTC) that tokens_today_ counts
+  std::int64_t day_ = 0;  // days since the Unix epoch (UTC) that the *_today_ count
   std::uint64_t tokens_today_ = 0;
+  std::uint32_t requests_today_ = 0;
 };
 
 using ClientRegistry = StateRegistry<ClientState>;

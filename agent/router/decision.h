@@ -23,6 +23,7 @@ struct RouteRequest {
   std::string_view request_id;            // empty: no retry memory
   std::uint64_t body_size = 0;
   std::string_view body_prefix;
+  std::string_view content_type;  // the request's Content-Type; empty: none
   std::string_view client_token;  // empty: the request carries none (see client_token.h)
 };
 
@@ -35,6 +36,7 @@ struct Decision {
   std::uint64_t ticket = 0;
   std::uint64_t reserved_tokens = 0;
   std::uint32_t attempt = 1;  // 1 for the first try of a request id
+  bool panic = false;         // every key the route could use was ejected: sent anyway
   // Errors: what the client gets, in the OpenAI error shape.
   int http_status = 200;
   std::string_view error_type;  // e.g. "rate_limit_error"

@@ -8,13 +8,6 @@ namespace {
 
 std::int64_t micros(Time t) { return t.time_since_epoch().count(); }
 
-// policy.server_error * 2^(failures-1), capped, without overflowing.
-Duration backoff(std::uint32_t failures, const CooldownPolicy& policy) {
-  Duration d = policy.server_error;
-  for (std::uint32_t i = 1; i < failures && d < policy.server_error_max; ++i) d *= 2;
-  return std::min(d, policy.server_error_max);
-}
-
 }  // namespace
 
 std::string_view cooldown_cause_name(CooldownCause cause) {
@@ -23,10 +16,6 @@ std::string_view cooldown_cause_name(CooldownCause cause) {
       return "none";
     case CooldownCause::kRateLimited:
       return "rate_limited";
-    case CooldownCause::kServerError:
-      return "server_error";
-    case CooldownCause::kConnectionFailure:
-      return "connection_failure";
     case CooldownCause::kExhausted:
       return "exhausted";
   }
@@ -91,12 +80,20 @@ void KeyState::refresh_hints_locked(Time now) {
   in_flight_hint_.store(in_flight_, std::memory_order_relaxed);
 }
 
-KeyState::Admission KeyState::try_admit(Time now, std::uint64_t tokens) {
+KeyState::Admission KeyState::try_admit(Time now, std::uint64_t tokens, bool panic) {
   std::lock_guard lock(mu_);
+  if (!panic && !health_.available(now)) {
+    unavailable_until_us_.store(micros(health_.unavailable_until()), std::memory_order_relaxed);
+    return {false, true, AttemptKind::kNormal, now};
+  }
   const Time until = blocked_until_locked(now, tokens);
   if (until != now) {
     refresh_hints_locked(now);
-    return {false, until};
+    return {false, false, AttemptKind::kNormal, until};
+  }
+  const AttemptKind kind = health_.kind_of_admission(now);
+  if (health_.admit(now)) {
+    unavailable_until_us_.store(micros(health_.unavailable_until()), std::memory_order_relaxed);
   }
   requests_.admit(now);
   tokens_.admit(now, tokens);
@@ -107,7 +104,7 @@ KeyState::Admission KeyState::try_admit(Time now, std::uint64_t tokens) {
   admitted_total_.fetch_add(1, std::memory_order_relaxed);
   tokens_reserved_total_.fetch_add(tokens, std::memory_order_relaxed);
   refresh_hints_locked(now);
-  return {true, now};
+  return {true, false, kind, now};
 }
 
 Time KeyState::next_chance(Time now, std::uint64_t tokens) {
@@ -154,25 +151,42 @@ KeyChange KeyState::start_cooldown_locked(Time now, Time until, CooldownCause ca
   change.kind = KeyChange::Kind::kCooling;
   change.cause = cooldown_cause_;
   change.until = cooldown_until_;
-  change.consecutive_failures = consecutive_failures_;
   return change;
 }
 
-KeyChange KeyState::on_success(Time now, const UpstreamReport& report) {
-  std::lock_guard lock(mu_);
+KeyChange KeyState::health_change_locked(const HealthChange& health) {
   KeyChange change;
-  const bool troubled = consecutive_failures_ > 0 || cooldown_cause_ != CooldownCause::kNone;
-  consecutive_failures_ = 0;
-  // The key answers again: a failure cooldown is over. A 429 cooldown is the
-  // provider's word and runs to its end (this response may predate it).
-  const bool failure_cooldown = cooldown_cause_ == CooldownCause::kServerError ||
-                                cooldown_cause_ == CooldownCause::kConnectionFailure;
-  if (failure_cooldown || now >= cooldown_until_) {
-    if (failure_cooldown) cooldown_until_ = Time{};
-    cooldown_cause_ = CooldownCause::kNone;
+  unavailable_until_us_.store(micros(health_.unavailable_until()), std::memory_order_relaxed);
+  last_failure_us_.store(micros(health_.last_failure()), std::memory_order_relaxed);
+  switch (health.kind) {
+    case HealthChange::Kind::kEjected:
+      change.kind = KeyChange::Kind::kEjected;
+      change.until = health.until;
+      change.health = health;
+      break;
+    case HealthChange::Kind::kProbing:
+      change.kind = KeyChange::Kind::kProbing;
+      break;
+    case HealthChange::Kind::kRecovered:
+      change.kind = KeyChange::Kind::kRecovered;
+      break;
+    case HealthChange::Kind::kNone:
+      break;
   }
-  if (troubled && cooldown_cause_ == CooldownCause::kNone && quarantine_reason_.empty()) {
-    change.kind = KeyChange::Kind::kRecovered;
+  return change;
+}
+
+KeyChange KeyState::on_success(Time now, const UpstreamReport& report, AttemptKind kind,
+                               const OutlierPolicy& policy) {
+  std::lock_guard lock(mu_);
+  KeyChange change = health_change_locked(health_.record(false, kind, now, policy));
+  // A 429 cooldown is the provider's word and runs to its end (this response
+  // may predate it); one that ran out is over now.
+  if (cooldown_cause_ != CooldownCause::kNone && now >= cooldown_until_) {
+    cooldown_cause_ = CooldownCause::kNone;
+    if (!change && quarantine_reason_.empty() && health_.state(now) == HealthState::kServing) {
+      change.kind = KeyChange::Kind::kRecovered;
+    }
   }
   const bool was_exhausted = exhausted_until_locked(now) > now;
   store_report_locked(now, report);
@@ -233,26 +247,25 @@ KeyChange KeyState::quarantine(std::string reason) {
   return change;
 }
 
-KeyChange KeyState::on_failure(Time now, CooldownCause cause, const CooldownPolicy& policy) {
+KeyChange KeyState::on_provider_fault(Time now, AttemptKind kind, const OutlierPolicy& policy) {
   std::lock_guard lock(mu_);
-  const std::uint32_t failures = ++consecutive_failures_;
-  KeyChange change = start_cooldown_locked(now, now + backoff(failures, policy), cause);
-  refresh_hints_locked(now);
-  return change;
+  return health_change_locked(health_.record(true, kind, now, policy));
 }
 
 KeyChange KeyState::enable(Time now) {
   std::lock_guard lock(mu_);
   KeyChange change;
-  if (!quarantine_reason_.empty() || now < cooldown_until_ || consecutive_failures_ > 0) {
+  if (!quarantine_reason_.empty() || now < cooldown_until_ ||
+      health_.state(now) != HealthState::kServing || health_.consecutive_failures() > 0) {
     change.kind = KeyChange::Kind::kRecovered;
   }
   quarantine_reason_.clear();
   cooldown_until_ = Time{};
   cooldown_cause_ = CooldownCause::kNone;
-  consecutive_failures_ = 0;
+  health_.reset();
   // Window hints come back with the next try_admit.
   blocked_until_us_.store(0, std::memory_order_relaxed);
+  unavailable_until_us_.store(0, std::memory_order_relaxed);
   quarantined_.store(false, std::memory_order_relaxed);
   return change;
 }
@@ -265,7 +278,10 @@ KeyView KeyState::view(Time now) {
   v.tokens_in_window = tokens_.used(now);
   v.reported_remaining_requests = reported_requests_left_locked(now);
   v.reported_remaining_tokens = reported_tokens_left_locked(now);
-  v.consecutive_failures = consecutive_failures_;
+  v.consecutive_failures = health_.consecutive_failures();
+  v.health = health_.state(now);
+  v.ejected_until = health_.ejected_until();
+  v.ejections_total = health_.ejections_total();
   v.admitted_total = admitted_total_.load(std::memory_order_relaxed);
   for (std::size_t i = 0; i < kResponseClassCount; ++i) {
     v.responses_by_class[i] = responses_by_class_[i].load(std::memory_order_relaxed);
@@ -290,6 +306,9 @@ KeyView KeyState::view(Time now) {
   }
   if (v.condition == KeyCondition::kOk && v.cooldown_until > now) {
     v.condition = KeyCondition::kCooling;
+  }
+  if (v.condition == KeyCondition::kOk && v.health != HealthState::kServing) {
+    v.condition = KeyCondition::kEjected;
   }
   return v;
 }

@@ -1,7 +1,10 @@
-// The live state of one upstream key: windows, in-flight count, cooldown,
-// quarantine, what the provider last reported. Lives in the KeyRegistry and
-// survives config reloads (by key id). Exact state is guarded by a mutex; a few
-// atomics mirror it so the selection scan can skip hopeless keys without locking.
+// The live state of one upstream key: its budget (windows, in-flight count,
+// what the provider last reported, the cooldown after a 429), its standing
+// (quarantine after a 401/403 or an operator) and its health (an outlier
+// detector fed by provider faults, see outlier_detector.h). Lives in the
+// KeyRegistry and survives config reloads (by key id). Exact state is guarded
+// by a mutex; a few atomics mirror it so the selection scan can skip hopeless
+// keys without locking.
 #pragma once
 
 #include <array>
@@ -13,6 +16,7 @@
 #include <string>
 
 #include "agent/router/clock.h"
+#include "agent/router/outlier_detector.h"
 #include "agent/router/rate_window.h"
 #include "agent/router/upstream_report.h"
 
@@ -20,17 +24,18 @@ namespace keymux::router {
 
 using KeyLimits = WindowLimits;
 
-// As exported to metrics: 0 ok, 1 cooling, 2 quarantined.
-enum class KeyCondition : std::uint8_t { kOk = 0, kCooling = 1, kQuarantined = 2 };
+// As exported to metrics: 0 ok, 1 cooling, 2 quarantined, 3 ejected (out of
+// rotation as an outlier, or half-open; still served in panic).
+enum class KeyCondition : std::uint8_t { kOk = 0, kCooling = 1, kQuarantined = 2, kEjected = 3 };
 
+// Why a key waits for budget. Provider faults (5xx, no response) never cool a
+// key: they feed its outlier detector.
 enum class CooldownCause : std::uint8_t {
   kNone,
-  kRateLimited,        // upstream 429
-  kServerError,        // upstream 5xx
-  kConnectionFailure,  // no response at all
-  kExhausted,          // upstream reported 0 remaining until its reset
+  kRateLimited,  // upstream 429
+  kExhausted,    // upstream reported 0 remaining until its reset
 };
-inline constexpr std::size_t kCooldownCauseCount = 5;
+inline constexpr std::size_t kCooldownCauseCount = 3;
 std::string_view cooldown_cause_name(CooldownCause cause);
 
 // Settled attempts by what the provider answered: index 0 no response at all,
@@ -42,11 +47,14 @@ std::string_view response_class_name(std::size_t index);  // "no_response", "1xx
 // What a response or an operator did to a key's condition, reported only when
 // the condition changed (so each is worth one log line).
 struct KeyChange {
-  enum class Kind : std::uint8_t { kNone, kCooling, kQuarantined, kRecovered };
+  // kEjected: out of rotation as an outlier (again, if health.probe_failed);
+  // kProbing: the half-open probe went out; kRecovered: back in service
+  // (after an ejection, a cooldown or an operator's enable).
+  enum class Kind : std::uint8_t { kNone, kCooling, kQuarantined, kRecovered, kEjected, kProbing };
   Kind kind = Kind::kNone;
   CooldownCause cause = CooldownCause::kNone;  // kCooling
-  Time until{};                                // kCooling
-  std::uint32_t consecutive_failures = 0;      // kCooling after 5xx or no response
+  Time until{};                                // kCooling, kEjected
+  HealthChange health;                         // kEjected: why and how long
   std::string reason;                          // kQuarantined
 
   explicit operator bool() const { return kind != Kind::kNone; }
@@ -54,8 +62,6 @@ struct KeyChange {
 
 struct CooldownPolicy {
   Duration rate_limit = std::chrono::seconds(10);
-  Duration server_error = std::chrono::seconds(1);
-  Duration server_error_max = std::chrono::seconds(60);
 };
 
 // A consistent copy for the admin API and metrics (never the secret).
@@ -68,6 +74,8 @@ struct KeyView {
   std::optional<std::uint64_t> reported_remaining_tokens;
   Time cooldown_until{};
   CooldownCause cooldown_cause = CooldownCause::kNone;
+  HealthState health = HealthState::kServing;
+  Time ejected_until{};  // while ejected
   std::uint32_t consecutive_failures = 0;
   std::string quarantine_reason;  // empty unless quarantined
   std::uint64_t admitted_total = 0;
@@ -75,6 +83,7 @@ struct KeyView {
   std::array<std::uint64_t, kResponseClassCount> responses_by_class{};
   std::array<std::uint64_t, kCooldownCauseCount> cooldowns_by_cause{};
   std::uint64_t quarantines_total = 0;
+  std::uint64_t ejections_total = 0;
   std::uint64_t tokens_reserved_total = 0;
 };
 
@@ -96,6 +105,13 @@ class KeyState {
     const std::uint32_t max = max_in_flight_hint_.load(std::memory_order_relaxed);
     return max == 0 || in_flight_hint_.load(std::memory_order_relaxed) < max;
   }
+  // Lock-free: in service, or half-open with the probe free (ejection is
+  // apart from budget: may_admit() says nothing of it).
+  bool healthy(Time now) const {
+    return now.time_since_epoch().count() >= unavailable_until_us_.load(std::memory_order_relaxed);
+  }
+  // The last provider fault, for panic routing (least recently failed first).
+  std::int64_t last_failure_us() const { return last_failure_us_.load(std::memory_order_relaxed); }
   // Admissions so far, for weighted fair sharing (served / weight); lifted
   // when the key falls far behind its tier (see Router), so not a total.
   std::uint64_t served() const { return served_.load(std::memory_order_relaxed); }
@@ -105,11 +121,15 @@ class KeyState {
 
   // Exact check and reservation of one request of `tokens` (under the lock).
   // On refusal, returns the soonest moment this key could take it.
+  // Unless `panic`, a key out of service as an outlier is refused (`unhealthy`);
+  // with it, health is ignored (every key of the route is ejected).
   struct Admission {
     bool admitted = false;
+    bool unhealthy = false;                   // refused for health alone
+    AttemptKind kind = AttemptKind::kNormal;  // admitted: tag the attempt with it
     Time next_chance{};  // on refusal; Time::max() when only an operator can help
   };
-  Admission try_admit(Time now, std::uint64_t tokens);
+  Admission try_admit(Time now, std::uint64_t tokens, bool panic = false);
   // The soonest moment this key could take a request of `tokens` (now when it
   // could at once; Time::max() when quarantined), reserving nothing: the
   // retry-after of a refusal.
@@ -123,16 +143,19 @@ class KeyState {
 
   // What the response said. Each releases nothing: call release() as well.
   // Each returns the change of condition it caused, if any.
-  // 2xx: ends a failure streak; the provider's remaining counts are kept.
-  KeyChange on_success(Time now, const UpstreamReport& report);
+  // 2xx: the key works (health, see outlier_detector.h); the provider's
+  // remaining counts are kept.
+  KeyChange on_success(Time now, const UpstreamReport& report, AttemptKind kind,
+                       const OutlierPolicy& policy);
   // 429: cool until retry-after-ms, retry-after, the reported reset, else the
   // policy default; never shortens a longer cooldown already running.
   KeyChange on_rate_limited(Time now, const UpstreamReport& report, const CooldownPolicy& policy);
   // 401/403 or an operator: out of service until an operator re-enables the key.
   KeyChange quarantine(std::string reason);
-  // 5xx or no response: policy.server_error * 2^(n-1), capped, n = consecutive failures.
-  KeyChange on_failure(Time now, CooldownCause cause, const CooldownPolicy& policy);
-  // Operator action (admin API): back in service, cooldown and failures forgotten.
+  // 5xx or no response: counts against the key's health; it leaves rotation
+  // only as an outlier.
+  KeyChange on_provider_fault(Time now, AttemptKind kind, const OutlierPolicy& policy);
+  // Operator action (admin API): back in service, cooldown and ejection forgotten.
   KeyChange enable(Time now);
 
   KeyView view(Time now);
@@ -152,14 +175,18 @@ class KeyState {
   // Counts a cooldown that starts now and describes it; kNone when the key
   // was cooling already for the same cause.
   KeyChange start_cooldown_locked(Time now, Time until, CooldownCause cause);
+  // The health detector's change as a key change; refreshes the health hints.
+  KeyChange health_change_locked(const HealthChange& health);
 
   // Hints for may_admit() and served(), written under mu_. First and on one
   // cache line: the selection scan reads only these for most keys.
   alignas(64) std::atomic<std::int64_t> blocked_until_us_{0};
+  std::atomic<std::int64_t> unavailable_until_us_{0};  // health_.unavailable_until()
   std::atomic<bool> quarantined_{false};
   std::atomic<std::uint32_t> in_flight_hint_{0};
   std::atomic<std::uint32_t> max_in_flight_hint_{0};
   std::atomic<std::uint64_t> served_{0};
+  std::atomic<std::int64_t> last_failure_us_{0};
   std::atomic<std::uint64_t> admitted_total_{0};
   std::array<std::atomic<std::uint64_t>, kResponseClassCount> responses_by_class_{};
   std::atomic<std::uint64_t> tokens_reserved_total_{0};
@@ -172,7 +199,7 @@ class KeyState {
   std::uint32_t in_flight_ = 0;
   Time cooldown_until_{};
   CooldownCause cooldown_cause_ = CooldownCause::kNone;
-  std::uint32_t consecutive_failures_ = 0;
+  OutlierDetector health_;
   std::string quarantine_reason_;
   std::array<std::uint64_t, kCooldownCauseCount> cooldowns_by_cause_{};
   std::uint64_t quarantines_total_ = 0;

@@ -28,6 +28,8 @@ std::string_view outcome_name(Outcome outcome) {
       return "client_rate_limited";
     case Outcome::kClientDailyBudgetExhausted:
       return "client_daily_budget_exhausted";
+    case Outcome::kInvalidJson:
+      return "invalid_json";
   }
   return "unknown";
 }

@@ -20,9 +20,9 @@ enum class Outcome : std::uint8_t {
   kModelNotAllowed,             // 403: the client may not use this model
   kClientRateLimited,           // 429: the client is at its rpm, tpm or in-flight limit
   kClientDailyBudgetExhausted,  // 429: the client spent its tokens_per_day
+  kInvalidJson,                 // 400: a body sent as JSON that cannot be JSON
 };
-inline constexpr std::size_t kOutcomeCount =
-    static_cast<std::size_t>(Outcome::kClientDailyBudgetExhausted) + 1;
+inline constexpr std::size_t kOutcomeCount = static_cast<std::size_t>(Outcome::kInvalidJson) + 1;
 
 std::string_view outcome_name(Outcome outcome);
 

@@ -85,7 +85,8 @@ constexpr std::uint32_t kInlineTried = 2;
 struct RequestEntry {
   std::uint64_t hash = 0;  // 0: empty cell
   Time expires{};
-  std::uint32_t tried = 0;
+  std::uint16_t tried = 0;
+  std::uint16_t spent = 0;  // bit i: the i-th tried key may not be tried again (attempts <= 10)
   TriedKey inline_tried[kInlineTried];
   std::unique_ptr<std::vector<TriedKey>> spill;  // tried keys past the inline ones
 
@@ -103,6 +104,7 @@ struct RequestEntry {
   }
   void clear_tried() {
     tried = 0;
+    spent = 0;
     if (spill) spill->clear();
   }
 };
@@ -251,7 +253,8 @@ struct RequestMemory::Shard {
   // The soonest moment expire() has work here, so it can pass by unlocked.
   std::atomic<std::int64_t> next_due_us{kNever};
 
-  std::uint64_t open_ticket(KeyState& key, ClientState* client, std::uint64_t tokens, Time now) {
+  std::uint64_t open_ticket(KeyState& key, ClientState* client, std::uint64_t tokens, Time now,
+                            std::uint64_t request, const AttemptTags& tags) {
     std::uint32_t slot;
     if (!free_slots.empty()) {
       slot = free_slots.back();
@@ -263,7 +266,7 @@ struct RequestMemory::Shard {
     const std::uint64_t id =
         (++generation << (kShardBits + kSlotBits)) | (std::uint64_t{slot} << kShardBits) | index;
     Slot& s = slots[slot];
-    s.ticket = {id, &key, client, tokens, now + ticket_ttl};
+    s.ticket = {id, &key, client, tokens, now + ticket_ttl, request, tags};
     s.open = true;
     s.prev = tail;
     s.next = kNoSlot;
@@ -364,6 +367,7 @@ RequestMemory::Attempt RequestMemory::begin(std::string_view request_id, Time no
   for (std::uint32_t i = 0; i < entry->tried; ++i) {
     const TriedKey& tried = entry->at(i);
     attempt.tried.push_back(tried.key);
+    if (i < 16 && (entry->spent >> i & 1u) != 0) attempt.spent.push_back(tried.key);
     // A new attempt means the earlier ones are over: one still open never
     // got a response.
     if (auto ticket = shard.close_ticket(tried.ticket)) attempt.abandoned.push_back(*ticket);
@@ -373,12 +377,12 @@ RequestMemory::Attempt RequestMemory::begin(std::string_view request_id, Time no
 }
 
 std::uint64_t RequestMemory::admit(std::string_view request_id, KeyState& key, ClientState* client,
-                                   std::uint64_t tokens, Time now) {
+                                   std::uint64_t tokens, Time now, const AttemptTags& tags) {
   const std::uint64_t hash = request_id.empty() ? 0 : hash_request_id(request_id);
   const std::size_t index = request_id.empty() ? next_anonymous_shard() : shard_of_hash(hash);
   Shard& shard = *shards_[index];
   std::lock_guard lock(shard.mu);
-  const std::uint64_t ticket = shard.open_ticket(key, client, tokens, now);
+  const std::uint64_t ticket = shard.open_ticket(key, client, tokens, now, hash, tags);
   if (!request_id.empty()) {
     RequestEntry* entry = shard.requests.find(hash);
     if (entry == nullptr) {
@@ -399,11 +403,20 @@ std::uint64_t RequestMemory::admit(std::string_view request_id, KeyState& key, C
   return ticket;
 }
 
-std::optional<Ticket> RequestMemory::settle(std::uint64_t ticket_id) {
+std::optional<Ticket> RequestMemory::settle(std::uint64_t ticket_id, bool spent) {
   Shard& shard = *shards_[shard_of_ticket(ticket_id)];
   std::lock_guard lock(shard.mu);
   auto ticket = shard.close_ticket(ticket_id);
-  if (ticket) shard.update_next_due();
+  if (!ticket) return ticket;
+  shard.update_next_due();
+  // A ticket lives in the shard of its request id, so the entry is here.
+  if (spent && ticket->request != 0) {
+    if (RequestEntry* entry = shard.requests.find(ticket->request)) {
+      for (std::uint32_t i = 0; i < entry->tried && i < 16; ++i) {
+        if (entry->at(i).ticket == ticket_id) entry->spent |= static_cast<std::uint16_t>(1u << i);
+      }
+    }
+  }
   return ticket;
 }
 

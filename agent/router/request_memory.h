@@ -15,8 +15,17 @@
 #include "agent/router/client_state.h"
 #include "agent/router/clock.h"
 #include "agent/router/key_state.h"
+#include "agent/router/provider_state.h"
 
 namespace keymux::router {
+
+// Where an attempt went beyond its key, and how the key and the provider let
+// it through: their detectors read its answer accordingly.
+struct AttemptTags {
+  ProviderState* provider = nullptr;
+  AttemptKind key_kind = AttemptKind::kNormal;
+  AttemptKind provider_kind = AttemptKind::kNormal;
+};
 
 struct Ticket {
   std::uint64_t id = 0;
@@ -24,6 +33,8 @@ struct Ticket {
   ClientState* client = nullptr;  // whose in-flight slot the attempt holds too
   std::uint64_t tokens = 0;
   Time expires{};
+  std::uint64_t request = 0;  // the request id's hash; 0 without one
+  AttemptTags tags;
 };
 
 class RequestMemory {
@@ -38,6 +49,9 @@ class RequestMemory {
 
   struct Attempt {
     std::vector<const KeyState*> tried;  // keys already given to this request id
+    // Tried keys that answered this request with a 429, 401 or 403: never
+    // tried again for it (after a 5xx or no response a key may be).
+    std::vector<const KeyState*> spent;
     // Tickets of earlier attempts never settled: the attempt failed without a
     // response (HAProxy retried after a connection failure or timeout).
     std::vector<Ticket> abandoned;
@@ -47,10 +61,12 @@ class RequestMemory {
 
   // Records the chosen key for the request and opens a ticket for it.
   std::uint64_t admit(std::string_view request_id, KeyState& key, ClientState* client,
-                      std::uint64_t tokens, Time now);
+                      std::uint64_t tokens, Time now, const AttemptTags& tags = {});
 
   // Closes a ticket; nullopt when unknown (already settled, expired, evicted).
-  std::optional<Ticket> settle(std::uint64_t ticket_id);
+  // `spent`: the key refused this request for its own reasons (429, 401,
+  // 403); a later attempt of the request never goes to it again.
+  std::optional<Ticket> settle(std::uint64_t ticket_id, bool spent = false);
 
   // Tickets whose time ran out or whose request was evicted; the caller
   // releases their slots. Also forgets expired request ids.

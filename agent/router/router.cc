@@ -1,44 +1,18 @@
 #include "agent/router/router.h"
 
 #include <algorithm>
-#include <array>
-#include <limits>
 
 #include "agent/config/token_sha256.h"
+#include "agent/router/json_prefix.h"
+#include "agent/router/refusal.h"
+#include "agent/router/selection.h"
 #include "agent/router/token_estimate.h"
+#include "agent/router/verdict.h"
 
 namespace keymux::router {
 namespace {
 
 constexpr std::size_t kMaxModelInMessage = 100;
-
-// Keys a scan must pass over. Almost always a handful: inline, no allocation.
-class KeySet {
- public:
-  bool contains(const KeyState* key) const {
-    if (std::find(inline_.begin(), inline_.begin() + inline_size_, key) !=
-        inline_.begin() + inline_size_) {
-      return true;
-    }
-    return std::find(spill_.begin(), spill_.end(), key) != spill_.end();
-  }
-  void insert(const KeyState* key) {
-    if (inline_size_ < inline_.size()) {
-      inline_[inline_size_++] = key;
-    } else {
-      spill_.push_back(key);
-    }
-  }
-  void clear() {
-    inline_size_ = 0;
-    spill_.clear();
-  }
-
- private:
-  std::array<const KeyState*, 8> inline_{};
-  std::size_t inline_size_ = 0;
-  std::vector<const KeyState*> spill_;
-};
 
 // The model as it may appear in an error message: printable and short.
 std::string quote_model(std::string_view model) {
@@ -59,56 +33,10 @@ std::string quote_model(std::string_view model) {
   return out;
 }
 
-void fail(Decision& d, Outcome outcome, int status, std::string_view type, std::string_view code,
-          std::string message) {
-  d.outcome = outcome;
-  d.http_status = status;
-  d.error_type = type;
-  d.error_code = code;
-  d.message = std::move(message);
-}
-
 // Frees what an attempt held: the key's in-flight slot and its client's.
 void release_slots(const Ticket& ticket) {
   ticket.key->release();
   if (ticket.client != nullptr) ticket.client->release();
-}
-
-// Among the keys of one tier, the one furthest behind its weighted share that
-// may take the request now; nullptr when none. A key more than one step
-// behind every other eligible key (back from a cooldown, new in a reload) is
-// lifted to just behind them: it rejoins the rotation instead of drawing every
-// request until its count catches up. Not inlined: inside the caller the
-// scan's loop variables were spilled to the stack, a third slower at 1,000 keys.
-[[gnu::noinline]] const KeyEntry* pick(const Tier& tier, Time now, std::string_view model,
-                                       const std::vector<const KeyState*>& tried,
-                                       const KeySet& refused) {
-  const Tier::Candidate* best = nullptr;
-  double best_share = std::numeric_limits<double>::infinity();
-  double second_share = std::numeric_limits<double>::infinity();
-  for (const Tier::Candidate& c : tier.candidates) {
-    const KeyState* state = c.state;
-    // Shares are close to equal under load, so most keys stop at the first test.
-    const double share = static_cast<double>(state->served()) * c.inverse_weight;
-    if (share >= second_share) continue;
-    if (!state->may_admit(now)) continue;
-    if (!c.key->allows_model(model)) continue;
-    if (std::find(tried.begin(), tried.end(), state) != tried.end()) continue;
-    if (refused.contains(state)) continue;
-    if (share < best_share) {
-      second_share = best_share;
-      best = &c;
-      best_share = share;
-    } else {
-      second_share = share;
-    }
-  }
-  if (best == nullptr) return nullptr;
-  const double floor = second_share - tier.max_inverse_weight;
-  if (second_share != std::numeric_limits<double>::infinity() && best_share < floor) {
-    best->state->lift_served(static_cast<std::uint64_t>(floor / best->inverse_weight));
-  }
-  return best->key;
 }
 
 }  // namespace
@@ -172,6 +100,15 @@ void Router::serve(const RouteRequest& request, Time now, Decision& d) {
   const PolicyValues& policy = snap.policy();
   const ClientEntry& client = *d.client;
   const std::string_view model = request.model.value_or(std::string_view());
+  // A body sent as JSON that cannot be JSON (what HAProxy shows of it proves
+  // it) would go upstream on the default route and spend a key: refused first.
+  if (request.body_size > 0 && is_json_content_type(request.content_type) &&
+      check_json(request.body_prefix, request.body_size <= request.body_prefix.size()) ==
+          JsonCheck::kInvalid) {
+    fail(d, Outcome::kInvalidJson, 400, "invalid_request_error", "invalid_json",
+         "The request body is not valid JSON, though its content-type says it is.");
+    return;
+  }
   // A request whose model is not visible (too large a body) cannot be shown
   // to be allowed: a client with a model list is refused rather than let past it.
   if (!client.model_patterns.empty() && (model.empty() || !client.allows_model(model))) {
@@ -183,18 +120,15 @@ void Router::serve(const RouteRequest& request, Time now, Decision& d) {
 
   RequestMemory::Attempt attempt = memory_.begin(request.request_id, now);
   d.attempt = static_cast<std::uint32_t>(attempt.tried.size()) + 1;
+  // Providers that gave this request no response: the rest of it goes to
+  // another provider while one can take it.
+  std::vector<const ProviderState*> silent;
   for (const Ticket& ticket : attempt.abandoned) {
-    // HAProxy retried without a response: the key failed to answer.
+    // HAProxy retried without a response (refused, reset, timed out).
     release_slots(ticket);
-    ticket.key->record_response(0);
-    report(snap, *ticket.key, now, 0,
-           ticket.key->on_failure(now, CooldownCause::kConnectionFailure, policy.cooldowns));
-    // No response at all is about the provider (refused, unreachable, timed
-    // out), not the key: the rest of this request goes to another provider.
-    if (const KeyEntry* failed = snap.find_key(ticket.key->id())) {
-      for (const KeyEntry* sibling : failed->provider->keys)
-        attempt.tried.push_back(sibling->state);
-    }
+    learn(snap, *ticket.key, ticket.tags.provider, 0, {}, ticket.tags.key_kind,
+          ticket.tags.provider_kind, now);
+    if (ticket.tags.provider != nullptr) silent.push_back(ticket.tags.provider);
   }
   if (d.attempt > policy.attempts) {
     fail(d, Outcome::kAttemptsExhausted, 503, "service_unavailable", "attempts_exhausted",
@@ -234,62 +168,41 @@ void Router::serve(const RouteRequest& request, Time now, Decision& d) {
     d.retry_after = std::max(Duration::zero(), admission.next_chance - now);
     return;
   }
-  KeySet refused;
-  for (const Tier& tier : route->tiers) {
-    refused.clear();
-    // Another thread may take the last room of the key we pick; then the
-    // scan goes on without it.
-    while (const KeyEntry* key = pick(tier, now, model, attempt.tried, refused)) {
-      if (key->state->try_admit(now, tokens).admitted) {
-        d.key = key;
-        d.reserved_tokens = tokens;
-        d.ticket = memory_.admit(request.request_id, *key->state, client.state, tokens, now);
-        return;
-      }
-      refused.insert(key->state);
-    }
+  const SelectionInput in{now, model, tokens, attempt.tried, attempt.spent, silent};
+  const Selection selection = select_key(*route, in);
+  if (selection.key != nullptr) {
+    const KeyEntry& key = *selection.key;
+    const ProviderState::Admission pa = key.provider->state->admit(now);
+    d.key = &key;
+    d.reserved_tokens = tokens;
+    d.panic = selection.panic;
+    d.ticket = memory_.admit(request.request_id, *key.state, client.state, tokens, now,
+                             {key.provider->state, selection.admission.kind, pa.kind});
+    tell_admission(snap, *route, key, selection.admission, pa, selection.panic, now);
+    return;
   }
   if (retry) {
     client.state->release();
   } else {
     client.state->cancel(now, tokens);
   }
+  refuse_for_keys(*route, in, d);
+}
 
-  // Nothing could take it: 503 when only an operator can help or every key
-  // already failed this request, else 429 with the soonest moment a key of
-  // the route frees up.
-  Time soonest = Time::max();
-  bool untried = false;
-  for (const KeyEntry* key : route->keys) {
-    if (!key->allows_model(model)) continue;
-    soonest = std::min(soonest, key->state->next_chance(now, tokens));
-    untried = untried || std::find(attempt.tried.begin(), attempt.tried.end(), key->state) ==
-                             attempt.tried.end();
+void Router::tell_admission(const Snapshot& snap, const RouteEntry& route, const KeyEntry& key,
+                            const KeyState::Admission& admission,
+                            const ProviderState::Admission& pa, bool panic, Time now) const {
+  if (events_ == nullptr) return;
+  if (admission.kind == AttemptKind::kProbe) {
+    KeyChange probe;
+    probe.kind = KeyChange::Kind::kProbing;
+    report(snap, *key.state, now, 0, probe);
   }
-  // Every key already failed this request, and not for want of budget: the
-  // upstream is down, not busy. (Causes are read only then: a 429 storm on an
-  // exhausted pool never gets here.)
-  const auto for_want_of_budget = [&] {
-    return std::any_of(route->keys.begin(), route->keys.end(), [&](const KeyEntry* key) {
-      const CooldownCause cause = key->state->view(now).cooldown_cause;
-      return key->allows_model(model) &&
-             (cause == CooldownCause::kRateLimited || cause == CooldownCause::kExhausted);
-    });
-  };
-  if (!untried && !attempt.tried.empty() && !for_want_of_budget()) {
-    fail(d, Outcome::kUpstreamUnavailable, 503, "service_unavailable", "upstream_unavailable",
-         "Every upstream key of this route was tried for this request and none answered it.");
-    if (soonest != Time::max()) d.retry_after = std::max(Duration::zero(), soonest - now);
-    return;
+  if (pa.change) report(*key.provider->state, now, 0, pa.change);
+  // A relaxed load on the way: only a change takes the exchange.
+  if (route.panic.on() != panic && route.panic.set(panic)) {
+    events_->on_route_event({route.name, panic, now});
   }
-  if (soonest == Time::max()) {
-    fail(d, Outcome::kKeysUnavailable, 503, "service_unavailable", "keys_unavailable",
-         "No upstream key of this route is in service.");
-    return;
-  }
-  fail(d, Outcome::kKeysExhausted, 429, "rate_limit_error", "keys_exhausted",
-       "Every upstream key of this route is at its limit; retry later.");
-  d.retry_after = std::max(Duration::zero(), soonest - now);
 }
 
 void Router::report(const Snapshot& snap, const KeyState& key, Time now, int status,
@@ -298,6 +211,44 @@ void Router::report(const Snapshot& snap, const KeyState& key, Time now, int sta
   const KeyEntry* entry = snap.find_key(key.id());
   events_->on_key_event({key.id(), entry != nullptr ? std::string_view(entry->provider->name) : "",
                          change, now, status, by_operator});
+}
+
+void Router::report(const ProviderState& provider, Time now, int status,
+                    const HealthChange& change) const {
+  if (!change || events_ == nullptr) return;
+  events_->on_provider_event({provider.name(), change, now, status});
+}
+
+void Router::learn(const Snapshot& snap, KeyState& key, ProviderState* provider, int status,
+                   const UpstreamReport& answer, AttemptKind key_kind, AttemptKind provider_kind,
+                   Time now) {
+  const PolicyValues& policy = snap.policy();
+  const Verdict verdict = classify(status);
+  key.record_response(status);
+  KeyChange change;
+  switch (verdict) {
+    case Verdict::kSuccess:
+      change = key.on_success(now, answer, key_kind, policy.key_outliers);
+      break;
+    case Verdict::kKeyOutOfBudget:
+      change = key.on_rate_limited(now, answer, policy.cooldowns);
+      break;
+    case Verdict::kKeyRevoked:
+      change = key.quarantine(status == 401 ? "upstream 401" : "upstream 403");
+      break;
+    case Verdict::kProviderFault:
+      change = key.on_provider_fault(now, key_kind, policy.key_outliers);
+      break;
+    case Verdict::kRequestFault:
+      break;  // 400, 404, 408, ...: about the request, not the key
+  }
+  report(snap, key, now, status, change);
+  // The provider hears only what is about it: whether it answered.
+  if (provider != nullptr && (verdict == Verdict::kSuccess || verdict == Verdict::kProviderFault)) {
+    report(*provider, now, status,
+           provider->record(verdict == Verdict::kProviderFault, provider_kind, now,
+                            policy.provider_outliers));
+  }
 }
 
 std::optional<KeyView> Router::set_key_enabled(std::string_view key_id, bool enabled) {
@@ -317,34 +268,19 @@ void Router::settle(const SettleRequest& request) {
   const std::shared_ptr<const Snapshot> snap = snapshot_.load();
   for (const Ticket& ticket : memory_.expire(now)) release_slots(ticket);
 
-  KeyState* key = nullptr;
-  if (auto ticket = memory_.settle(request.ticket)) {
-    key = ticket->key;
+  const Verdict verdict = classify(request.status);
+  // A key that answered this request 429, 401 or 403 never gets it again.
+  const bool spent = verdict == Verdict::kKeyOutOfBudget || verdict == Verdict::kKeyRevoked;
+  if (auto ticket = memory_.settle(request.ticket, spent)) {
     release_slots(*ticket);
+    learn(*snap, *ticket->key, ticket->tags.provider, request.status, request.report,
+          ticket->tags.key_kind, ticket->tags.provider_kind, now);
   } else if (const KeyEntry* entry = snap->find_key(request.key_id)) {
     // The slot is already gone (expired or evicted); what the provider said
     // about the key still counts.
-    key = entry->state;
+    learn(*snap, *entry->state, entry->provider->state, request.status, request.report,
+          AttemptKind::kNormal, AttemptKind::kNormal, now);
   }
-  if (key == nullptr) return;
-
-  const CooldownPolicy& cooldowns = snap->policy().cooldowns;
-  const int status = request.status;
-  key->record_response(status);
-  KeyChange change;
-  if (status >= 200 && status < 300) {
-    change = key->on_success(now, request.report);
-  } else if (status == 429) {
-    change = key->on_rate_limited(now, request.report, cooldowns);
-  } else if (status == 401 || status == 403) {
-    change = key->quarantine(status == 401 ? "upstream 401" : "upstream 403");
-  } else if (status >= 500 || status == 0) {
-    change = key->on_failure(
-        now, status == 0 ? CooldownCause::kConnectionFailure : CooldownCause::kServerError,
-        cooldowns);
-  }
-  report(*snap, *key, now, status, change);
-  // Other statuses (400, 404, 408, ...) are about the request, not the key.
 }
 
 }  // namespace keymux::router

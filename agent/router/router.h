@@ -5,13 +5,17 @@
 // list checked (403) and its own budget reserved (429); a refused client
 // touches no key.
 //
-// Selection within a route: tiers in priority order; within a tier, among keys
-// that may take the request now (not quarantined, not cooling, not tried for
-// this request id, window and in-flight headroom, model allowed), the one
-// furthest behind its weighted share (served / weight) -- load follows the
-// weights exactly and a key with no room is skipped, never waited on. The
-// chosen key is then checked and reserved exactly under its own lock; if
-// another thread took the last room first, the scan goes on without it.
+// Selection within a route (selection.h): tiers in priority order; within a
+// tier, among keys in service that may take the request now (not
+// quarantined, not cooling, not tried for this request id, window and
+// in-flight headroom, model allowed), the one furthest behind its weighted
+// share (served / weight) -- load follows the weights exactly and a key with
+// no room is skipped, never waited on. Keys ejected for failures are routed
+// to only in panic (every eligible key ejected). What a refused request gets
+// is in refusal.h.
+//
+// Settle: classify() says whose fault an answer is (verdict.h); the key's
+// budget, standing and health and its provider's health take it from there.
 #pragma once
 
 #include <atomic>
@@ -63,6 +67,16 @@ class Router {
   // Hands a change of `key`'s condition to the event sink, if any.
   void report(const Snapshot& snap, const KeyState& key, Time now, int status,
               const KeyChange& change, bool by_operator = false) const;
+  void report(const ProviderState& provider, Time now, int status,
+              const HealthChange& change) const;
+  // What an attempt's answer (0: none) does to its key and its provider.
+  void learn(const Snapshot& snap, KeyState& key, ProviderState* provider, int status,
+             const UpstreamReport& report, AttemptKind key_kind, AttemptKind provider_kind,
+             Time now);
+  // A key was admitted: tells its probe and the route's panic changes.
+  void tell_admission(const Snapshot& snap, const RouteEntry& route, const KeyEntry& key,
+                      const KeyState::Admission& admission, const ProviderState::Admission& pa,
+                      bool panic, Time now) const;
 
   const Clock& clock_;
   KeyRegistry& registry_;

@@ -19,11 +19,24 @@ PolicyValues compile_policy(const config::Policy& p) {
   PolicyValues out;
   if (p.has_attempts()) out.attempts = p.attempts();
   if (p.has_rate_limit_cooldown()) out.cooldowns.rate_limit = to_duration(p.rate_limit_cooldown());
-  if (p.has_server_error_cooldown()) {
-    out.cooldowns.server_error = to_duration(p.server_error_cooldown());
+  // Keys and providers share the ejection lengths, window and volume.
+  for (OutlierPolicy* o : {&out.key_outliers, &out.provider_outliers}) {
+    if (p.has_server_error_cooldown()) o->base_ejection = to_duration(p.server_error_cooldown());
+    if (p.has_server_error_cooldown_max()) {
+      o->max_ejection = to_duration(p.server_error_cooldown_max());
+    }
+    if (p.has_ejection_window()) o->window = to_duration(p.ejection_window());
+    if (p.has_ejection_minimum_requests()) o->minimum_requests = p.ejection_minimum_requests();
+    if (p.has_ejection_multiplier()) o->multiplier = p.ejection_multiplier();
   }
-  if (p.has_server_error_cooldown_max()) {
-    out.cooldowns.server_error_max = to_duration(p.server_error_cooldown_max());
+  if (p.has_ejection_consecutive_failures()) {
+    out.key_outliers.consecutive_failures = p.ejection_consecutive_failures();
+  }
+  if (p.has_ejection_failure_percent()) {
+    out.key_outliers.failure_percent = p.ejection_failure_percent();
+  }
+  if (p.has_provider_ejection_failure_percent()) {
+    out.provider_outliers.failure_percent = p.provider_ejection_failure_percent();
   }
   if (p.has_default_max_tokens()) out.default_max_tokens = p.default_max_tokens();
   if (p.has_in_flight_timeout()) out.in_flight_timeout = to_duration(p.in_flight_timeout());
@@ -81,6 +94,8 @@ std::shared_ptr<const Snapshot> Snapshot::build(const config::Config& config, Ke
     p.name = provider.name();
     p.backend = provider.backend();
     p.auth = provider.auth();
+    p.model_patterns.assign(provider.models().begin(), provider.models().end());
+    p.state = &registry.providers().get(p.name);
     provider_by_name[p.name] = &p;
     for (const auto& key : provider.keys()) {
       KeyEntry& k = snap->keys_.emplace_back();

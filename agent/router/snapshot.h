@@ -2,6 +2,7 @@
 // start to end of one decision. A reload builds a new one and swaps it in.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -9,11 +10,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include "agent/config/glob.h"
 #include "agent/config/token_sha256.h"
 #include "agent/router/client_state.h"
 #include "agent/router/clock.h"
 #include "agent/router/key_registry.h"
 #include "agent/router/key_state.h"
+#include "agent/router/provider_state.h"
 #include "proto/keymux/config.pb.h"
 
 namespace keymux::router {
@@ -37,7 +40,9 @@ struct ProviderEntry {
   std::string name;
   std::string backend;
   config::AuthStyle auth = config::BEARER;
+  std::vector<std::string> model_patterns;  // the models it serves; empty: every model
   std::vector<const KeyEntry*> keys;
+  ProviderState* state = nullptr;  // owned by the KeyRegistry
 };
 
 // Keys of one priority level of a route, spread by weight.
@@ -51,12 +56,31 @@ struct Tier {
   double max_inverse_weight = 0;  // the largest step one admission moves a share
 };
 
+// Whether a route is in panic (every key it could use is ejected), so that
+// entering and leaving it are told once. Starts false in each snapshot.
+class PanicFlag {
+ public:
+  PanicFlag() = default;
+  PanicFlag(const PanicFlag&) {}
+  PanicFlag& operator=(const PanicFlag&) { return *this; }
+  bool on() const { return on_.load(std::memory_order_relaxed); }
+  // True when this call changed it.
+  bool set(bool on) const {
+    return on_.load(std::memory_order_relaxed) != on &&
+           on_.exchange(on, std::memory_order_relaxed) != on;
+  }
+
+ private:
+  mutable std::atomic<bool> on_{false};
+};
+
 struct RouteEntry {
   std::string name;
   std::vector<std::string> model_patterns;
   bool is_default = false;
   std::vector<Tier> tiers;            // lowest priority value first
   std::vector<const KeyEntry*> keys;  // every key of the route, once
+  PanicFlag panic;
 };
 
 // An application allowed to call the gateway.
@@ -76,6 +100,10 @@ inline constexpr std::string_view kAnonymousClient = "anonymous";
 struct PolicyValues {
   std::uint32_t attempts = 3;
   CooldownPolicy cooldowns;
+  OutlierPolicy key_outliers;
+  // As key_outliers, by failure ratio only: a streak of 5 among thousands of
+  // attempts a second is chance, not a sign that a provider is down.
+  OutlierPolicy provider_outliers{.consecutive_failures = 0};
   std::uint32_t default_max_tokens = 256;
   Duration in_flight_timeout = std::chrono::seconds(330);
   Duration request_memory = std::chrono::seconds(120);
@@ -122,8 +150,7 @@ class Snapshot {
 // operator to match a key with their provider's console, useless to an attacker.
 std::string key_fingerprint(std::string_view secret);
 
-// Shell-style glob: '*' any run, '?' one character; everything else literal.
-bool glob_match(std::string_view pattern, std::string_view text);
+using config::glob_match;
 // True when some pattern matches `model`, or when there are none.
 bool allows_model(const std::vector<std::string>& patterns, std::string_view model);
 

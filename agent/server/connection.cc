@@ -32,7 +32,7 @@ Connection::Connection(Worker& worker, int fd, std::string peer)
     : worker_(worker),
       fd_(fd),
       peer_(std::move(peer)),
-      session_(worker.handler(), worker.session_options()) {
+      session_(worker.handler(), worker.session_options(), peer_) {
   worker_.stats().connections_accepted.fetch_add(1, std::memory_order_relaxed);
   worker_.stats().connections_open.fetch_add(1, std::memory_order_relaxed);
 }

@@ -64,6 +64,19 @@ bool parse_listen_spec(std::string_view spec, ListenSpec& out, std::string& erro
   return true;
 }
 
+bool is_local_only(const ListenSpec& spec) {
+  if (spec.is_unix) return true;
+  if (spec.host == "localhost") return true;
+  in_addr v4{};
+  if (inet_pton(AF_INET, spec.host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, spec.host.c_str(), &v6) == 1) {
+    if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+    return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+  }
+  return false;
+}
+
 std::string format_address(const sockaddr* address, socklen_t length) {
   char text[INET6_ADDRSTRLEN] = {};
   switch (address->sa_family) {

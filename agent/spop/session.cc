@@ -17,8 +17,9 @@ constexpr std::string_view kAckErrorVar = "ack_error";
 
 }  // namespace
 
-Session::Session(NotifyHandler& handler, SessionOptions options)
+Session::Session(NotifyHandler& handler, SessionOptions options, std::string_view peer)
     : handler_(handler),
+      peer_(peer),
       our_max_frame_size_(std::clamp(options.max_frame_size, kMinFrameSize, kLargestMaxFrameSize)),
       max_frame_size_(our_max_frame_size_) {}
 

@@ -73,7 +73,9 @@ class Session {
  public:
   enum class State { kAwaitingHello, kReady, kClosing };
 
-  Session(NotifyHandler& handler, SessionOptions options);
+  // `peer` names the other end in the handler's logs ("10.0.0.5:41234",
+  // "unix"); it must outlive the session.
+  Session(NotifyHandler& handler, SessionOptions options, std::string_view peer = {});
 
   // Consumes received bytes. Output, if any, accumulates in output().
   void receive(std::string_view data);
@@ -96,6 +98,10 @@ class Session {
   std::uint32_t max_frame_size() const { return max_frame_size_; }
   Status error() const { return error_; }  // kNormal unless a protocol error closed it
   const SessionCounters& counters() const { return counters_; }
+  std::string_view peer() const { return peer_; }
+  // Bits the handler keeps for this connection (e.g. what it has already
+  // logged once); zero at the start.
+  std::uint32_t& handler_marks() { return handler_marks_; }
 
  private:
   // Handles every whole frame at the start of `data`; returns bytes consumed.
@@ -108,6 +114,8 @@ class Session {
   void fail(Status status, std::string_view detail = {});
 
   NotifyHandler& handler_;
+  std::string_view peer_;
+  std::uint32_t handler_marks_ = 0;
   std::uint32_t our_max_frame_size_;
   std::uint32_t max_frame_size_;
   State state_ = State::kAwaitingHello;

@@ -28,7 +28,7 @@ constexpr char kHex[] = "0123456789abcdef";
 
 }  // namespace
 
-NotifyTemplate::NotifyTemplate(std::string_view tag) {
+NotifyTemplate::NotifyTemplate(std::string_view tag, std::string_view gateway_secret) {
   using spop::TypedValue;
   spop::Writer writer(payload_);
   spop::NotifyPayloadEncoder notify(writer);
@@ -41,7 +41,7 @@ NotifyTemplate::NotifyTemplate(std::string_view tag) {
   request_id.append(kRequestDigits, '0');
 
   const char src[4] = {10, 1, 2, 3};
-  notify.begin_message("route", 9);
+  notify.begin_message("route", gateway_secret.empty() ? 9 : 10);
   notify.add_arg("src", TypedValue::of_ipv4(std::string_view(src, 4)));
   notify.add_arg("method", TypedValue::of_string("POST"));
   notify.add_arg("path", TypedValue::of_string("/v1/chat/completions"));
@@ -55,6 +55,9 @@ NotifyTemplate::NotifyTemplate(std::string_view tag) {
   notify.add_arg("model", TypedValue::of_string("gpt-4o-mini"));
   notify.add_arg("body_size", TypedValue::of_int64(static_cast<std::int64_t>(kChatBody.size())));
   notify.add_arg("body", TypedValue::of_binary(kChatBody.substr(0, kBodyPrefix)));
+  // Last, as keymux.spoe.conf has it.
+  if (!gateway_secret.empty())
+    notify.add_arg("gateway_secret", TypedValue::of_string(gateway_secret));
 }
 
 std::size_t NotifyTemplate::write(char* out, std::uint64_t stream_id, std::uint64_t frame_id,

@@ -14,7 +14,8 @@ namespace keymux::bench {
 class NotifyTemplate {
  public:
   // `tag` (a few characters) goes into every request id made from this template.
-  explicit NotifyTemplate(std::string_view tag);
+  // A non-empty `gateway_secret` is sent as the gateway_secret argument.
+  explicit NotifyTemplate(std::string_view tag, std::string_view gateway_secret = {});
 
   // Largest frame append() can produce, the 4-byte length prefix included.
   std::size_t max_frame_size() const { return payload_.size() + kMaxHeaderSize; }

@@ -33,6 +33,8 @@ constexpr const char* kUsage =
     "  --agent-pid PID               also report the agent's CPU time per decision,\n"
     "                                from /proc/PID/stat over the measured time\n"
     "  --max-frame-size N            announced in HAPROXY-HELLO (default 16380)\n"
+    "  --gateway-secret S            send S as the gateway_secret argument, as HAProxy\n"
+    "                                does for an agent with spop.secret (default: none)\n"
     "  --help                        this text\n";
 
 bool parse_int(std::string_view text, long long min, long long max, long long& out) {
@@ -67,8 +69,9 @@ int parse_options(int argc, char** argv, Options& out, bool& exit_now) {
       return 0;
     }
     constexpr std::string_view kFlags[] = {
-        "--target",  "--connections", "--depth",   "--duration",  "--warmup",
-        "--threads", "--rate",        "--tick-us", "--agent-pid", "--max-frame-size",
+        "--target",    "--connections",    "--depth",          "--duration",
+        "--warmup",    "--threads",        "--rate",           "--tick-us",
+        "--agent-pid", "--max-frame-size", "--gateway-secret",
     };
     const std::string_view name = flag.substr(0, flag.find('='));
     bool known = false;
@@ -108,6 +111,8 @@ int parse_options(int argc, char** argv, Options& out, bool& exit_now) {
     } else if (flag == "--max-frame-size") {
       ok = parse_int(value, 256, 16 * 1024 * 1024, n);
       out.max_frame_size = static_cast<std::uint32_t>(n);
+    } else if (flag == "--gateway-secret") {
+      out.gateway_secret = std::string(value);
     } else if (flag == "--duration") {
       ok = parse_seconds(value, 0.001, out.duration);
     } else if (flag == "--warmup") {

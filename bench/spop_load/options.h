@@ -17,6 +17,7 @@ struct Options {
   double tick_us = 50.0;   // open loop: wake at most this often, send every frame due since
   int agent_pid = 0;       // if set, the agent's CPU time per decision is reported
   std::uint32_t max_frame_size = 16380;  // announced in HAPROXY-HELLO (tune.bufsize - 4)
+  std::string gateway_secret;            // sent as the gateway_secret argument; empty: not sent
 };
 
 // Parses argv. Returns 0 to run, otherwise the process exit code (--help: 0

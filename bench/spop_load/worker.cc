@@ -13,7 +13,8 @@ namespace keymux::bench {
 
 Worker::Worker(int first, int stride, const Options& options, const Timeline& time)
     : options_(options), time_(time) {
-  notify_ = std::make_unique<NotifyTemplate>(std::string("w").append(std::to_string(first)));
+  notify_ = std::make_unique<NotifyTemplate>(std::string("w").append(std::to_string(first)),
+                                             options.gateway_secret);
   const double per_connection_rate = options.rate / options.connections;
   for (int i = first; i < options.connections; i += stride) {
     // Stagger the open-loop schedules so the connections do not fire together.

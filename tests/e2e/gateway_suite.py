@@ -21,6 +21,7 @@ import http.client
 import json
 import os
 import re
+from secrets import token_hex
 import shutil
 import signal
 import socket
@@ -33,7 +34,11 @@ import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
+from loopback import free_port, port_open, wait_until  # noqa: E402
 AGENT_CONFIG = os.path.join(HERE, "gateway.yaml")
+# The edge checks' own agent config (a second agent and HAProxy, same mock).
+EDGE_CONFIG = os.path.join(HERE, "edge.yaml")
 
 # The main client's credentials (gateway.yaml, client e2e-main), which must
 # never reach an upstream; x-api-key and api-key are decoys (Bearer wins).
@@ -52,6 +57,8 @@ CLIENT_NAMES = ["e2e-main", "e2e-xapikey", "e2e-limited", "e2e-greedy"]
 # The admin API's token (gateway.yaml admin.token_sha256); a secret like the others.
 ADMIN_TOKEN = "admin-canary-token"
 ADMIN_AUTH = {"authorization": f"Bearer {ADMIN_TOKEN}"}
+# The gateway secret (gateway.yaml spop.secret) HAProxy sends in every SPOE message.
+GATEWAY_SECRET = "e2e-gateway-" + token_hex(16)
 
 
 class CheckFailed(Exception):
@@ -63,33 +70,12 @@ def expect(condition, message):
         raise CheckFailed(message)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def port_open(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
 
-
-def wait_until(seconds, predicate, interval=0.05):
-    deadline = time.monotonic() + seconds
-    while True:
-        if predicate():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)
-
-
-def agent_keys():
-    """(id, secret) of every key in gateway.yaml, read without a YAML library."""
-    text = open(AGENT_CONFIG).read()
+def agent_keys(config=AGENT_CONFIG):
+    """(id, secret) of every sk-e2e- key of an agent config, read without a YAML library."""
+    text = open(config).read()
     return re.findall(r"id: ([\w-]+), secret: (sk-e2e-[\w-]+)", text)
 
 
@@ -145,8 +131,10 @@ class Response:
         return f"<{self.status} {self.body[:300]!r}>"
 
 
-def request(port, method, path, body=None, headers=None, timeout=20):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+def request(port, method, path, body=None, headers=None, timeout=20, source=None):
+    """One request on its own connection; `source`: the client's loopback address."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout,
+                                      source_address=(source, 0) if source else None)
     try:
         data = None
         all_headers = dict(headers or {})
@@ -186,6 +174,7 @@ class Gateway:
         shutil.copyfile(AGENT_CONFIG, self.config)
         # Every admin API body and metrics page fetched, for the final secret grep.
         self.fetched = []
+        self.edges = {}
         self.env = dict(
             os.environ,
             KEYMUX_GATEWAY_BIND=f"127.0.0.1:{self.gateway}",
@@ -196,15 +185,20 @@ class Gateway:
             KEYMUX_HAPROXY_DIR=os.path.join(ROOT, "haproxy"),
             KEYMUX_RUN_DIR=self.run,
             KEYMUX_INSTANCE=f"e2e-{self.gateway}",
+            KEYMUX_SPOP_SECRET=GATEWAY_SECRET,
+            # Every check here comes from 127.0.0.1, the reload check at full
+            # speed (thousands a second): the per-source rate limit is the edge
+            # checks' business (EdgeGateway). The rest of the edge stays on.
+            KEYMUX_SOURCE_RATE_LIMIT="0",
         )
 
     def log_path(self, name):
         return os.path.join(self.run, f"{name}.log")
 
-    def spawn(self, name, argv, port):
+    def spawn(self, name, argv, port, env=None):
         log = open(self.log_path(name), "ab")
-        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=self.env,
-                                cwd=ROOT)
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                                env=self.env if env is None else env, cwd=ROOT)
         self.procs[name] = proc
         if not wait_until(10, lambda: port_open(port) or proc.poll() is not None):
             raise CheckFailed(f"{name} did not listen on {port}")
@@ -224,7 +218,7 @@ class Gateway:
 
     def start_mock(self):
         argv = [self.mock_bin, "--listen", f"127.0.0.1:{self.mock_port}", "--threads", "2"]
-        for key_id, secret in agent_keys():
+        for key_id, secret in agent_keys() + agent_keys(EDGE_CONFIG):
             argv += ["--key", f"{key_id}={secret}"]
         self.spawn("mock", argv, self.mock_port)
 
@@ -255,6 +249,15 @@ class Gateway:
         # The agent server is up once spop-check has seen it.
         if not wait_until(10, lambda: chat(self.gateway, "gpt-route").status == 200, 0.2):
             raise CheckFailed(f"the gateway never answered 200: {chat(self.gateway, 'gpt-route')}")
+
+    def edge(self, **limits):
+        """The edge checks' gateway: a second HAProxy (haproxy.cfg, EDGE_LIMITS
+        overridden by `limits`) and agent (edge.yaml), sharing the mock; started
+        once per set of limits."""
+        key = tuple(sorted(limits.items()))
+        if key not in self.edges:
+            self.edges[key] = EdgeGateway(self, f"edge{len(self.edges)}", dict(EDGE_LIMITS, **limits))
+        return self.edges[key]
 
     def close(self):
         for name in list(self.procs):
@@ -316,6 +319,279 @@ class Gateway:
         return re.sub(r"[^\w.+-]", "_", m.group(1)) if m else "unknown"
 
 
+# ---------------------------------------------------------------- edge protection
+
+# The edge gateway's settings (haproxy.cfg's presetenv names): low enough that
+# a few requests reach each limit.
+EDGE_LIMITS = {
+    "KEYMUX_SOURCE_RATE_LIMIT": "20",
+    "KEYMUX_AUTH_FAILURE_LIMIT": "5",
+    "KEYMUX_AUTH_FAILURE_WINDOW": "60",
+    "KEYMUX_AUTH_FAILURE_BLOCK": "2",
+    "KEYMUX_MAXCONN": "100",
+    "KEYMUX_GATEWAY_MAXCONN": "10",
+    "KEYMUX_GATEWAY_ACTIVE": "2",
+    "KEYMUX_QUEUE_TIMEOUT": "1",
+    "KEYMUX_REQUEST_TIMEOUT": "1",
+    "KEYMUX_MAX_HEADER_BYTES": "8192",
+    "KEYMUX_MAX_BODY_BYTES": "65536",
+    "KEYMUX_TRUST_XFF_FROM": "127.0.0.9",
+    "KEYMUX_TRUST_PROXY_PROTOCOL_FROM": "127.0.0.10",
+}
+EDGE_MODEL = "gpt-edge"
+BAD_TOKEN = {"authorization": "Bearer not-a-client"}
+
+
+class EdgeGateway:
+    """A second gateway for the edge checks: its own HAProxy and agent (so that
+    their limits and decision counts are theirs alone), the suite's mock."""
+
+    def __init__(self, g, name, limits):
+        self.g, self.name, self.limits = g, name, limits
+        self.gateway, self.stats = free_port(), free_port()
+        self.agent_port, self.admin_port = free_port(), free_port()
+        g.spawn(f"{name}-agent", [g.agent_bin, "--config", EDGE_CONFIG, "--listen",
+                                  f"127.0.0.1:{self.agent_port}", "--threads", "2",
+                                  "--admin-listen", f"127.0.0.1:{self.admin_port}"],
+                self.agent_port)
+        if not wait_until(10, lambda: port_open(self.admin_port)):
+            raise CheckFailed(f"{name}: the agent's admin API did not listen on {self.admin_port}")
+        run = os.path.join(g.run, name)  # its own admin socket
+        os.mkdir(run)
+        env = dict(g.env, KEYMUX_GATEWAY_BIND=f"127.0.0.1:{self.gateway}",
+                   KEYMUX_STATS_BIND=f"127.0.0.1:{self.stats}", KEYMUX_RUN_DIR=run,
+                   KEYMUX_AGENT_ADDR=f"127.0.0.1:{self.agent_port}",
+                   KEYMUX_INSTANCE=f"e2e-{name}-{self.gateway}", **limits)
+        g.spawn(f"{name}-haproxy", [g.haproxy_bin, "-db"] + g.haproxy_files(), self.gateway, env)
+        if not wait_until(10, lambda: self.chat("127.0.0.1").status == 200, 0.2):
+            raise CheckFailed(f"{name}: never answered 200: {self.chat('127.0.0.1')}")
+
+    def limit(self, name):
+        return int(self.limits[name])
+
+    def chat(self, source, headers=None, model=EDGE_MODEL, **extra):
+        body = {"model": model, "messages": [{"role": "user", "content": "Hello"}], "max_tokens": 16}
+        body.update(extra)
+        return request(self.gateway, "POST", "/v1/chat/completions", body,
+                       CANARY_HEADERS if headers is None else headers, source=source)
+
+    def decisions(self, **labels):
+        """keymux_decisions_total of the edge agent (0 when absent)."""
+        r = request(self.admin_port, "GET", "/metrics")
+        expect(r.status == 200, f"{self.name} agent /metrics: {r}")
+        return metric(parse_prometheus(r.body.decode()), "keymux_decisions_total", **labels) or 0
+
+    def haproxy_metric(self, name, **labels):
+        r = request(self.stats, "GET", "/metrics")
+        expect(r.status == 200, f"{self.name} HAProxy /metrics: {r.status}")
+        return metric(parse_prometheus(r.body.decode()), name, **labels)
+
+    def log(self):
+        return open(self.g.log_path(f"{self.name}-haproxy"), errors="replace").read()
+
+
+def raw_exchange(port, data, source, timeout=10):
+    """Sends bytes on a fresh connection from `source` and reads one answer (to
+    its content-length, or to the close): (status, headers, body); status None
+    when the server closed without an answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                  source_address=(source, 0)) as s:
+        s.sendall(data)
+        answer = b""
+        while True:
+            head, sep, body = answer.partition(b"\r\n\r\n")
+            length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+            if sep and length and len(body) >= int(length.group(1)):
+                break  # HAProxy 3.x may keep reading the unsent rest of a body before it closes
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    lines = head.decode(errors="replace").split("\r\n")
+    m = re.match(r"HTTP/1\.1 (\d{3})", lines[0])
+    headers = {k.strip().lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:])}
+    return (int(m.group(1)) if m else None), headers, body
+
+
+def expect_edge_error(r, status, code, retry_after=None):
+    """r is the gateway's own JSON refusal `status`/`code`; retry_after: (lo, hi) seconds."""
+    expect(r.status == status, f"expected {status} {code}: {r}")
+    expect(r.headers.get("content-type") == "application/json", f"{code}: {r.headers}")
+    expect(r.json()["error"]["code"] == code and r.json()["error"]["message"], f"{code}: {r}")
+    if retry_after:
+        value = r.headers.get("retry-after", "")
+        expect(value.isdigit() and retry_after[0] <= int(value) <= retry_after[1],
+               f"{code}: retry-after {value!r}, not in {retry_after}")
+
+
+def check_edge_source_rate_limit(g):
+    e = g.edge()
+    limit = e.limit("KEYMUX_SOURCE_RATE_LIMIT")
+    greedy, other = "127.0.0.2", "127.0.0.3"
+    routed = e.decisions(outcome="routed")
+    statuses, others = [], 0
+    for i in range(limit + 3):
+        r = e.chat(greedy)
+        statuses.append(r.status)
+        if i % 5 == 0:  # another address is served throughout
+            expect(e.chat(other).status == 200, f"{other} refused while {greedy} was limited")
+            others += 1
+    expect(statuses == [200] * limit + [429] * 3, f"{greedy}: {statuses}")
+    expect_edge_error(r, 429, "source_rate_limited", (10, 10))
+    # The refusals cost the agent nothing.
+    expect(e.decisions(outcome="routed") == routed + limit + others, "a refused request reached the agent")
+    # Behind a trusted proxy the address is the last X-Forwarded-For value (or
+    # the PROXY header's); from anyone else those are ignored.
+    expect_edge_error(e.chat("127.0.0.9", dict(CANARY_HEADERS, **{"x-forwarded-for": f"203.0.113.1, {greedy}"})),
+                      429, "source_rate_limited")
+    expect(e.chat("127.0.0.9", dict(CANARY_HEADERS, **{"x-forwarded-for": "203.0.113.2"})).status == 200,
+           "a trusted proxy's client address was not its own")
+    expect(e.chat("127.0.0.8", dict(CANARY_HEADERS, **{"x-forwarded-for": greedy})).status == 200,
+           "an untrusted X-Forwarded-For was believed")
+    body = json.dumps({"model": EDGE_MODEL, "messages": []}).encode()
+    req = (b"POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\nconnection: close\r\n"
+           b"authorization: Bearer client-canary-bearer\r\ncontent-type: application/json\r\n"
+           b"content-length: %d\r\n\r\n%s" % (len(body), body))
+    proxied = f"PROXY TCP4 {greedy} 127.0.0.1 40000 80\r\n".encode()
+    status, _, _ = raw_exchange(e.gateway, proxied + req, "127.0.0.10")
+    expect(status == 429, f"PROXY protocol from a trusted proxy: {status}")
+    status, _, _ = raw_exchange(e.gateway, proxied.replace(greedy.encode(), b"203.0.113.3") + req,
+                                "127.0.0.10")
+    expect(status == 200, f"PROXY protocol, another client: {status}")
+    # (HAProxy writes a request's line once its answer is sent: wait for it.)
+    expect(wait_until(2, lambda: re.search(r"^203\.0\.113\.3:40000 .* fe_public ", e.log(), re.M)),
+           "the PROXY header's address is not in the log")
+    log = [l for l in e.log().splitlines() if l.startswith(f"{greedy}:") and " 429 " in l]
+    expect(len(log) >= 3 and all("edge=rate_limited" in l for l in log), f"log: {log[:3]}")
+    denied = e.haproxy_metric("haproxy_frontend_requests_denied_total", proxy="fe_public") or 0
+    expect(denied >= 5, f"haproxy_frontend_requests_denied_total{{proxy=fe_public}} is {denied}")
+    # 0 switches the per-source limits off.
+    off = g.edge(KEYMUX_SOURCE_RATE_LIMIT="0", KEYMUX_AUTH_FAILURE_LIMIT="0")
+    statuses = [off.chat(greedy).status for _ in range(limit + 3)]
+    statuses += [off.chat(greedy, BAD_TOKEN).status
+                 for _ in range(off.limit("KEYMUX_AUTH_FAILURE_LIMIT") + 3)]
+    expect(set(statuses[:limit + 3]) == {200} and set(statuses[limit + 3:]) == {401},
+           f"limits off: {statuses}")
+
+
+def check_edge_auth_failure_block(g):
+    e = g.edge()
+    n = e.limit("KEYMUX_AUTH_FAILURE_LIMIT")
+    block = e.limit("KEYMUX_AUTH_FAILURE_BLOCK")
+    guesser, other = "127.0.0.5", "127.0.0.6"
+    # An upstream key's 401, relayed once the three attempts are spent, is not
+    # a client-token failure: it does not count.
+    r = e.chat(guesser, model="gpt-edge-revoked")
+    expect(r.status == 401 and r.json()["error"]["code"] == "invalid_api_key", f"upstream 401: {r}")
+    refused = e.decisions(outcome="invalid_client_token")
+    for i in range(n):
+        r = e.chat(guesser, BAD_TOKEN)
+        expect(r.status == 401 and r.json()["error"]["code"] == "invalid_client_token",
+               f"failure {i + 1} of {n}: {r}")
+    expect(e.decisions(outcome="invalid_client_token") == refused + n, "not n decisions")
+    # Blocked: refused here, whatever the token, without asking the agent.
+    total = e.decisions()
+    for headers in (BAD_TOKEN, {"authorization": "Bearer another-guess"}, CANARY_HEADERS):
+        expect_edge_error(e.chat(guesser, headers), 429, "source_blocked", (1, block))
+    expect(e.decisions() == total, f"the agent decided while {guesser} was blocked")
+    # Other addresses are served, and their failures are their own.
+    expect(e.chat(other).status == 200, f"{other} refused while {guesser} was blocked")
+    expect(e.chat(other, BAD_TOKEN).status == 401, f"{other}'s bad token")
+    blocked_lines = lambda: [l for l in e.log().splitlines() if "edge=source_blocked" in l]
+    wait_until(2, blocked_lines)
+    lines = blocked_lines()
+    expect(len(lines) == 1 and lines[0].startswith(f"{guesser}:") and " 401 " in lines[0],
+           f"not one edge=source_blocked line for {guesser}: {lines}")
+    # The block ends by itself; one more failure in the window blocks again
+    # at once. (Polled slowly: every request counts for the per-source rate.)
+    expect(wait_until(block + 1, lambda: e.chat(guesser).status == 200, 0.5),
+           f"{guesser} still refused {block + 1} s after its block")
+    r = e.chat(guesser, BAD_TOKEN)
+    expect(r.status == 401, f"the first failure after the block: {r}")
+    expect_edge_error(e.chat(guesser), 429, "source_blocked", (1, block))
+
+
+def check_edge_connection_flood(g):
+    e = g.edge()
+    cap = e.limit("KEYMUX_GATEWAY_MAXCONN")
+    n = cap + 6  # 6 wait in the kernel's accept queue
+    results = [None] * n
+    start = threading.Barrier(n)
+
+    def one(i):
+        try:
+            start.wait()
+            # Four addresses: the flood stays under the per-source rate limit.
+            r = e.chat(f"127.0.0.{20 + i % 4}")
+            results[i] = (r.status, r.json()["error"]["code"] if r.status != 200 else None,
+                          r.headers.get("retry-after"))
+        except Exception as ex:  # a reset or a timeout is the failure this check looks for
+            results[i] = ("error", repr(ex), None)
+
+    g.mock("POST", "/_mock/faults", {"latency_ms": 800})
+    try:
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        g.mock("POST", "/_mock/faults", {"latency_ms": 0})
+    served = sum(1 for r in results if r[0] == 200)
+    busy = sum(1 for r in results if r == (503, "gateway_busy", "5"))
+    print(f"      {n} connections at once (maxconn {cap}, {e.limit('KEYMUX_GATEWAY_ACTIVE')} active, "
+          f"queue {e.limit('KEYMUX_QUEUE_TIMEOUT')} s): {served} served, {busy} busy")
+    expect(served + busy == n, f"not only 200 and 503 gateway_busy: {results}")
+    expect(served >= 2 and busy >= 1, f"{served} served, {busy} busy")
+    expect(e.haproxy_metric("haproxy_frontend_max_sessions", proxy="fe_public") == cap,
+           "fe_public never reached its maxconn")
+    expect((e.haproxy_metric("haproxy_backend_max_queue", proxy="be_attempts") or 0) >= 1,
+           "nothing waited in be_attempts' queue")
+    for i in range(4):
+        r = e.chat("127.0.0.24")
+        expect(r.status == 200, f"after the flood, request {i}: {r}")
+
+
+def check_edge_slow_and_oversized(g):
+    e = g.edge()
+    src = "127.0.0.11"
+    timeout = e.limit("KEYMUX_REQUEST_TIMEOUT")
+
+    # Headers that never end, and a body that never ends (both at once): 408
+    # after KEYMUX_REQUEST_TIMEOUT.
+    slow = [b"POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\n",
+            b"POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\n"
+            b"content-type: application/json\r\ncontent-length: 100\r\n\r\n{\"model\":"]
+    answers = [None, None]
+
+    def send(i):
+        began = time.monotonic()
+        answers[i] = raw_exchange(e.gateway, slow[i], src) + (time.monotonic() - began,)
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for what, answer in zip(("headers", "body"), answers):
+        expect(answer is not None, f"slow {what}: no answer (see the traceback above)")
+        status, _, body, waited = answer
+        expect(status == 408 and timeout - 0.1 <= waited < timeout + 2,
+               f"slow {what}: {status} after {waited:.1f} s: {body[:200]!r}")
+        # HAProxy 2.6 answers slow headers (its HTTP/1 layer, below the stream)
+        # with its built-in HTML page: errorfile applies there from 2.8 on.
+        if what == "body" or not g.haproxy_version().startswith("2."):
+            expect(json.loads(body)["error"]["code"] == "request_timeout", f"slow {what}: {body}")
+    big = "x" * (e.limit("KEYMUX_MAX_HEADER_BYTES") + 1)
+    expect_edge_error(e.chat(src, dict(CANARY_HEADERS, **{"x-big": big})), 431, "headers_too_large")
+    expect(e.chat(src, dict(CANARY_HEADERS, **{"x-big": big[:4000]})).status == 200, "4000-byte header")
+    content = "x" * e.limit("KEYMUX_MAX_BODY_BYTES")
+    expect_edge_error(e.chat(src, messages=[{"role": "user", "content": content}]), 413,
+                      "request_too_large")
+    expect(e.chat(src, messages=[{"role": "user", "content": content[:60000]}]).status == 200,
+           "a body under the limit")
+
+
 # ---------------------------------------------------------------- checks
 
 def check_routes_by_model_and_key_style(g):
@@ -358,6 +634,15 @@ def check_429_retried_on_another_key(g):
     expect(a["requests"] == 1 and a["by_status"].get("429") == 1, f"rl-a: {a}")
     expect(g.key_stats("rl-b")["by_status"].get("200", 0) == 6, g.key_stats("rl-b"))
     g.mock("POST", "/_mock/keys/rl-a", {"status": 0})
+    # fe_inner's line for the failed attempt: 503 (what it became for the retry)
+    # and the provider's own status.
+    def rl_a_line():
+        return next((l for l in open(g.log_path("haproxy"), errors="replace")
+                     if " fe_inner " in l and "key=rl-a" in l), None)
+    wait_until(5, lambda: rl_a_line() is not None)
+    line = rl_a_line()
+    expect(line is not None and " 503 " in line and "upstream=429" in line,
+           f"fe_inner's log line for rl-a's 429: {line}")
 
 
 def check_401_key_quarantined(g):
@@ -375,6 +660,44 @@ def check_401_key_quarantined(g):
     expect(g.key_stats("rv-a")["requests"] == a["requests"], "quarantine lifted by itself")
 
 
+def check_failing_key_ejected_then_probed_back(g):
+    # A key that answers every request 500: each such attempt is retried on the
+    # other key (the client sees 200), and after 5 in a row the key is ejected
+    # (not cooled on its first failure), told once in the log.
+    g.mock("POST", "/_mock/keys/fl-a", {"status": 500})
+    for i in range(16):
+        r = chat(g.gateway, "gpt-flaky")
+        expect(r.status == 200, f"request {i}: {r}")
+    a = g.key_stats("fl-a")
+    expect(a["by_status"].get("500", 0) == 5, f"fl-a should fail 5 times in a row, then rest: {a}")
+    k = g.admin_key("fl-a")
+    expect(k["state"] == "ejected" and k["health"] == "ejected" and k["ejections_total"] == 1, k)
+    expect(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", k["ejected_until"] or ""), k)
+    expect(k["cooldown_cause"] is None, f"a 5xx cooled the key: {k}")
+    samples = g.metrics()
+    expect(metric(samples, "keymux_key_state", key="fl-a", provider="flaky") == 3, "state not 3")
+    expect(metric(samples, "keymux_key_ejections_total", key="fl-a") == 1, "ejections_total")
+    expect(metric(samples, "keymux_provider_health", provider="flaky") == 0,
+           "the provider itself is healthy (16 of 21 attempts succeeded)")
+    log = g.agent_log()
+    expect(log.count("key fl-a (provider flaky) ejected until") == 1,
+           "not exactly one 'ejected' line for fl-a")
+    expect("5 provider faults in a row (upstream 500)" in log, "the ejection line gives no reason")
+    # The key works again: after its 1 s ejection one probe goes to it, and its
+    # success brings it back.
+    g.mock("POST", "/_mock/keys/fl-a", {"status": 0})
+    time.sleep(1.2)
+    for i in range(6):
+        r = chat(g.gateway, "gpt-flaky")
+        expect(r.status == 200, f"request {i} after: {r}")
+    expect(g.key_stats("fl-a")["by_status"].get("200", 0) >= 1, g.key_stats("fl-a"))
+    k = g.admin_key("fl-a")
+    expect(k["state"] == "ok" and k["health"] == "serving", k)
+    log = g.agent_log()
+    expect("key fl-a (provider flaky) probing: one request let through" in log, "no probe line")
+    expect("key fl-a (provider flaky) recovered" in log, "no 'recovered' line")
+
+
 def check_refused_provider_fails_over(g):
     before = g.key_stats("live-a")["requests"]
     for i in range(4):
@@ -382,6 +705,31 @@ def check_refused_provider_fails_over(g):
         expect(r.status == 200, f"request {i}: {r}")
         expect(r.headers.get("x-mock-key-id") == "live-a", f"request {i}: {r.headers}")
     expect(g.key_stats("live-a")["requests"] == before + 4, g.key_stats("live-a"))
+
+
+def check_body_that_is_not_json_is_400(g):
+    """A body sent as application/json that cannot be JSON is refused by the
+    agent (400 invalid_json) before any key is spent; other content types pass."""
+    before = g.key_stats("rt-bearer")["requests"]
+    for body in (b"model=gpt-route&messages=hello", b'{"model":"gpt-route",,}'):
+        r = request(g.gateway, "POST", "/v1/chat/completions", body,
+                    dict(CANARY_HEADERS, **{"content-type": "application/json"}))
+        expect(r.status == 400 and r.json()["error"]["code"] == "invalid_json", r)
+    expect(g.key_stats("rt-bearer")["requests"] == before, "a refused body reached the provider")
+    expect(chat(g.gateway, "gpt-route").status == 200, "a valid body was refused")
+
+
+def check_backend_haproxy_lacks_fails_over(g):
+    """The agent's config names a backend HAProxy does not have: that target
+    fails like an unreachable one; the request goes to the next provider, and
+    the key is ejected after a few such failures instead of costing every request."""
+    for i in range(8):
+        r = chat(g.gateway, "gpt-ghost")
+        expect(r.status == 200, f"request {i}: {r}")
+        expect(r.headers.get("x-mock-key-id") == "live-a", f"request {i} served by {r.headers}")
+    expect(g.key_stats("gh-a")["requests"] == 0, "be_ghost reached the mock?")
+    ghost = g.admin("GET", "/v1/keys/gh-a").json()
+    expect(ghost["state"] == "ejected", f"gh-a after 8 failures: {ghost}")
 
 
 def check_pool_exhausted_is_429_with_retry_after(g):
@@ -560,10 +908,95 @@ def check_scripts_run_prints_a_working_curl(g):
     expect(f"http://127.0.0.1:{ports['gateway']}/v1" in run.stdout, run.stdout)
     expect(f"http://127.0.0.1:{ports['stats']}/metrics" in run.stdout, run.stdout)
     expect(f"http://127.0.0.1:{ports['admin']}/v1/keys" in run.stdout, run.stdout)
+    expect(re.search(rf"status page .* http://127\.0\.0\.1:{ports['admin']}/ ", run.stdout),
+           f"no status page URL: {run.stdout}")
     answer = run.stdout.strip().splitlines()[-1]
     expect('"chat.completion"' in answer, f"the printed curl's answer: {answer}")
     for port in ports.values():
         expect(not port_open(port), f"port {port} still open after scripts/run stopped")
+
+
+def docs_recipe(name):
+    """The code block that follows `<!-- recipe: NAME -->` in docs/operations.md."""
+    text = open(os.path.join(ROOT, "docs", "operations.md")).read()
+    m = re.search(r"<!-- recipe: " + re.escape(name) + r" -->\n```[a-z]*\n(.*?)```", text, re.S)
+    expect(m is not None, f"docs/operations.md has no recipe {name}")
+    return m.group(1)
+
+
+def check_scripts_run_with_a_backend_of_its_own(g):
+    """docs/operations.md's "A provider backend of your own", through scripts/run
+    --haproxy-config: a plain HTTP backend and a TLS one with a CA of its own."""
+    work = tempfile.mkdtemp(dir=g.run, prefix="own-backend.")
+    ports = {name: free_port() for name in ("gateway", "stats", "agent", "admin", "mock", "tls")}
+    # The model server behind both: a mock of our own, with the recipe's two keys.
+    mock = subprocess.Popen([g.mock_bin, "--listen", f"127.0.0.1:{ports['mock']}",
+                             "--key", "local-1=sk-e2e-own-local", "--key", "relay-1=sk-e2e-own-relay"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    run = None
+    try:
+        cert, key = os.path.join(work, "relay-ca.pem"), os.path.join(work, "relay.key")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                        "-keyout", key, "-out", cert, "-subj", "/CN=relay.example.internal",
+                        "-addext", "subjectAltName=DNS:relay.example.internal"],
+                       check=True, capture_output=True, timeout=30)
+        with open(os.path.join(work, "relay.pem"), "w") as pem:
+            pem.write(open(cert).read() + open(key).read())
+        recipe = (docs_recipe("my-backends.cfg")
+                  .replace("10.0.0.5:8000", f"127.0.0.1:{ports['mock']}")
+                  .replace("relay.example.internal:443", f"127.0.0.1:{ports['tls']}")
+                  .replace("/etc/keymux/haproxy/relay-ca.pem", cert))
+        # The relay itself: TLS in front of the same mock (test scaffolding, not the recipe).
+        recipe += (f"\nfrontend fe_e2e_relay\n    bind 127.0.0.1:{ports['tls']} ssl crt {work}/relay.pem\n"
+                   f"    default_backend be_e2e_relay_server\n"
+                   f"backend be_e2e_relay_server\n    server m 127.0.0.1:{ports['mock']}\n")
+        backends = os.path.join(work, "my-backends.cfg")
+        open(backends, "w").write(recipe)
+        config = os.path.join(work, "keymux.yaml")
+        open(config, "w").write(
+            "providers:\n"
+            "  - {name: local, backend: be_local_llm, auth: bearer, keys: [{id: local-1, secret: \"${LOCAL_LLM_KEY}\"}]}\n"
+            "  - {name: relay, backend: be_private_relay, auth: bearer, keys: [{id: relay-1, secret: \"${RELAY_KEY}\"}]}\n"
+            "routes:\n"
+            "  - {models: [\"llama-*\"], targets: [{provider: local}]}\n"
+            "  - {models: [\"relay-*\"], targets: [{provider: relay}]}\n"
+            "clients:\n"
+            f"  - {{name: own, token_sha256: \"{hashlib.sha256(b'client-own-token').hexdigest()}\"}}\n")
+        env = dict(os.environ, LOCAL_LLM_KEY="sk-e2e-own-local", RELAY_KEY="sk-e2e-own-relay",
+                   TMPDIR=work)
+        run = subprocess.Popen(
+            [os.path.join(ROOT, "scripts", "run"), "--no-build", "--haproxy", g.haproxy_bin,
+             "--config", config, "--haproxy-config", backends,
+             "--gateway", f"127.0.0.1:{ports['gateway']}", "--stats", f"127.0.0.1:{ports['stats']}",
+             "--agent", f"127.0.0.1:{ports['agent']}", "--admin", f"127.0.0.1:{ports['admin']}"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT)
+        own = {"authorization": "Bearer client-own-token"}
+
+        def answers():
+            try:
+                return chat(ports["gateway"], "llama-3", own).status == 200
+            except OSError:
+                return False
+        expect(wait_until(30, lambda: run.poll() is not None or answers(), 0.2),
+               "the gateway with a backend of its own never answered 200")
+        if run.poll() is not None:
+            raise CheckFailed(f"scripts/run stopped: {run.stdout.read()[-800:]}")
+        for model, key in (("llama-3", "local-1"), ("relay-large", "relay-1")):
+            r = chat(ports["gateway"], model, own)
+            expect(r.status == 200, f"{model}: {r}")
+            answer = r.json()["choices"][0]["message"]["content"]
+            expect(f"(key {key})" in answer, f"{model} was not served with {key}: {answer}")
+        run.send_signal(signal.SIGINT)
+        out, _ = run.communicate(timeout=20)
+        logs = re.search(r"logs kept in (\S+)", out)
+        expect(logs is not None, f"scripts/run did not say where its logs went: {out[-600:]}")
+        expect(os.path.isfile(os.path.join(logs.group(1), "agent.log")), os.listdir(logs.group(1)))
+    finally:
+        if run is not None and run.poll() is None:
+            run.kill()
+            run.wait()
+        mock.kill()
+        mock.wait()
 
 
 def check_metrics_and_stats(g):
@@ -612,7 +1045,8 @@ def check_admin_api(g):
         expect(k["fingerprint"] == fingerprint(secret), f"{key_id}: {k['fingerprint']}")
         for field in ("state", "in_flight", "requests_in_window", "tokens_in_window", "limits",
                       "weight", "reported_remaining_requests", "reported_remaining_tokens",
-                      "cooldown_until", "cooldown_seconds", "cooldown_cause",
+                      "cooldown_until", "cooldown_seconds", "cooldown_cause", "health",
+                      "ejected_until", "ejections_total",
                       "consecutive_failures", "quarantine_reason", "admitted_total"):
             expect(field in k, f"{key_id}: no {field}: {k}")
     expect(keys["ex-a"]["limits"]["rpm"] == 2, keys["ex-a"])
@@ -734,6 +1168,8 @@ def check_agent_metrics(g):
                  "keymux_key_tokens_reserved_total", "keymux_key_in_flight",
                  "keymux_key_requests_in_window", "keymux_key_tokens_in_window",
                  "keymux_key_cooldowns_total", "keymux_key_quarantines_total", "keymux_key_state",
+                 "keymux_key_ejections_total", "keymux_provider_health",
+                 "keymux_provider_ejections_total", "keymux_panic_routed_total",
                  "keymux_key_cooldown_seconds", "keymux_client_requests_total",
                  "keymux_client_tokens_reserved_total", "keymux_client_tokens_today",
                  "keymux_client_in_flight"):
@@ -843,7 +1279,7 @@ def check_reload_under_load(g):
                 expect(r.status == 200, f"reload {i}: {r}")
                 body = r.json()
                 expect(body["result"] == "reloaded" and body["config"] == g.config, body)
-                expect(re.fullmatch(r"15 providers, 20 keys, 14 routes, 4 clients", body["summary"]),
+                expect(re.fullmatch(r"17 providers, 23 keys, 16 routes, 4 clients", body["summary"]),
                        body)
             else:
                 os.kill(g.agent_pid(), signal.SIGHUP)
@@ -959,9 +1395,42 @@ def check_save_artifacts(g):
     print(f"      saved {out}/metrics-{version}.txt and keys-{version}.json")
 
 
+def check_haproxy_without_the_gateway_secret_gets_no_key(g):
+    """A second HAProxy on the same agent, without KEYMUX_SPOP_SECRET (haproxy.cfg's
+    default "none"): every route is refused, nothing goes upstream, the refusal is
+    counted and logged once per connection; the real gateway serves on."""
+    before = g.metric("keymux_spop_unauthenticated_messages_total", reason="wrong") or 0
+    upstream_before = g.mock_stats()["requests"]
+    gateway, stats = free_port(), free_port()
+    env = dict(g.env, KEYMUX_GATEWAY_BIND=f"127.0.0.1:{gateway}",
+               KEYMUX_STATS_BIND=f"127.0.0.1:{stats}", KEYMUX_INSTANCE=f"e2e-{gateway}",
+               KEYMUX_RUN_DIR=os.path.join(g.run, "intruder"))
+    del env["KEYMUX_SPOP_SECRET"]
+    os.makedirs(env["KEYMUX_RUN_DIR"], exist_ok=True)
+    g.spawn("haproxy-intruder", [g.haproxy_bin, "-db"] + g.haproxy_files(), gateway, env)
+    try:
+        # Until spop-check has seen the agent, HAProxy answers agent_unavailable.
+        expect(wait_until(10, lambda: chat(gateway, "gpt-route").json()["error"]["code"]
+                          == "gateway_unauthenticated", 0.2),
+               f"no gateway_unauthenticated refusal: {chat(gateway, 'gpt-route')}")
+        r = chat(gateway, "gpt-route")
+        expect(r.status == 503 and r.json()["error"]["type"] == "service_unavailable", r)
+        expect(g.mock_stats()["requests"] == upstream_before, "a refused request went upstream")
+        expect(g.metric("keymux_spop_unauthenticated_messages_total", reason="wrong") >= before + 2,
+               "keymux_spop_unauthenticated_messages_total{reason=wrong} did not rise")
+        log = g.agent_log()
+        lines = log.count("a wrong gateway secret in a 'route' message; refused")
+        expect(lines >= 1, "no 'wrong gateway secret' line in the agent log")
+        expect(GATEWAY_SECRET not in log, "the gateway secret in the agent log")
+    finally:
+        g.stop("haproxy-intruder")
+    expect(chat(g.gateway, "gpt-route").status == 200, "the real gateway stopped serving")
+
+
 def check_no_secret_in_any_output(g):
-    secrets = [s for _, s in agent_keys()] + CLIENT_TOKENS + [ADMIN_TOKEN]
-    for name in ("haproxy", "agent", "mock"):
+    secrets = [s for _, s in agent_keys()] + CLIENT_TOKENS + [ADMIN_TOKEN, GATEWAY_SECRET]
+    edges = [f"{e.name}-{p}" for e in g.edges.values() for p in ("haproxy", "agent")]
+    for name in ["haproxy", "agent", "mock"] + edges:
         text = open(g.log_path(name), errors="replace").read()
         for secret in secrets:
             expect(secret not in text, f"{secret[:10]}... appears in the {name} log")
@@ -992,7 +1461,11 @@ CHECKS = [
     ("reload under load (API and SIGHUP): no failed request, state kept", check_reload_under_load),
     ("bad config reload rejected (422, file:line), old config serves on", check_bad_reload_rejected),
     ("refused provider fails over to the next provider", check_refused_provider_fails_over),
+    ("a key failing every request is ejected (not cooled), then probed back",
+     check_failing_key_ejected_then_probed_back),
     ("pool exhausted: 429 + retry-after + OpenAI error", check_pool_exhausted_is_429_with_retry_after),
+    ("a backend HAProxy lacks fails over to the next provider", check_backend_haproxy_lacks_fails_over),
+    ("a JSON body that is not JSON: 400 before any key", check_body_that_is_not_json_is_400),
     ("GET /v1/models answered by the gateway", check_models_list),
     ("client: no token or an unknown one is 401", check_client_without_or_with_unknown_token_is_401),
     ("client: token in x-api-key (Anthropic SDKs)", check_client_token_in_x_api_key),
@@ -1001,12 +1474,23 @@ CHECKS = [
     ("unknown path: 404 JSON", check_unknown_path),
     ("SSE streaming: first chunk early, stream whole", check_streaming),
     ("body larger than the buffer is forwarded whole", check_body_larger_than_buffer),
+    ("edge: per-source 429 + retry-after, other sources served, trusted proxies, off switch",
+     check_edge_source_rate_limit),
+    ("edge: a token-guessing source is blocked without asking the agent",
+     check_edge_auth_failure_block),
+    ("edge: a connection flood is queued or 503, never reset, then served",
+     check_edge_connection_flood),
+    ("edge: slow and oversized requests get 408, 431, 413", check_edge_slow_and_oversized),
     # Before the agent restart below, which starts its counters from zero.
     ("agent /metrics and GET /v1/keys saved for the release note", check_save_artifacts),
     ("agent down: 503 JSON, nothing upstream; back without reload", check_agent_down_fails_closed),
     ("official OpenAI Node SDK: chat, stream, rate limit", check_openai_node_sdk),
     ("HAProxy stats page and /metrics", check_metrics_and_stats),
+    ("HAProxy without the gateway secret gets no key (503, counted, logged)",
+     check_haproxy_without_the_gateway_secret_gets_no_key),
     ("scripts/run prints a curl that answers", check_scripts_run_prints_a_working_curl),
+    ("a backend of one's own (docs recipe): plain HTTP and TLS via scripts/run",
+     check_scripts_run_with_a_backend_of_its_own),
     ("no secret in any log, admin API answer or metrics page", check_no_secret_in_any_output),
 ]
 

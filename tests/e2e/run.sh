@@ -21,23 +21,13 @@ while (($#)); do
   esac
 done
 
-AGENT=${KEYMUX_AGENT:-$ROOT/build/keymux-agent}
-[[ -x "$AGENT" ]] || { echo "run.sh: no agent at $AGENT (build it first)" >&2; exit 1; }
-MOCK=${KEYMUX_MOCK:-$ROOT/build/keymux-mock-upstream}
-[[ -x "$MOCK" ]] || { echo "run.sh: no mock provider at $MOCK (build it first)" >&2; exit 1; }
-
-targets=()
-if [[ -z "$only" || "$only" == 2* ]]; then
-  targets+=("${KEYMUX_HAPROXY_26:-/usr/sbin/haproxy}")
-fi
-if [[ -z "$only" || "$only" == 3* ]]; then
-  targets+=("${KEYMUX_HAPROXY_3:-$(tests/e2e/sid-root.sh)}")
-fi
+source tests/support/test_binaries.sh
+test_binaries "$only"
 
 status=0
 summary=()
-for haproxy in "${targets[@]}"; do
-  version=$("$haproxy" -v 2>/dev/null | sed -n '1s/^HAProxy version \([^ ]*\).*/\1/p')
+for haproxy in "${HAPROXY_TARGETS[@]}"; do
+  version=$(haproxy_version "$haproxy")
   echo "== e2e on HAProxy ${version:-unknown} ($haproxy)"
   start=$SECONDS
   ok=1

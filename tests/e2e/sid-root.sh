@@ -17,21 +17,25 @@ MARKER=.keymux-sid-root   # written into every root this script makes; nothing e
 
 log() { echo "sid-root: $*" >&2; }
 
-write_wrapper() {  # $1: root directory
-  cat >"$1/$WRAPPER_NAME" <<'WRAP'
+write_wrapper() {  # $1: root directory. Atomic: others may be running the old one.
+  cat >"$1/$WRAPPER_NAME.tmp.$$" <<'WRAP'
 #!/bin/sh
 # Runs the sid root's haproxy with the root's own dynamic loader and libraries.
+# --argv0: HAProxy's master (-W) re-executes argv[0] on a reload; it must be
+# this wrapper, not the bare binary (which would load the host's libraries).
 R=$(dirname "$(readlink -f "$0")")
-exec "$R/usr/lib64/ld-linux-x86-64.so.2" \
+exec "$R/usr/lib64/ld-linux-x86-64.so.2" --argv0 "$0" \
   --library-path "$R/usr/lib/x86_64-linux-gnu:$R/lib/x86_64-linux-gnu" \
   "$R/usr/sbin/haproxy" "$@"
 WRAP
-  chmod 755 "$1/$WRAPPER_NAME"
+  chmod 755 "$1/$WRAPPER_NAME.tmp.$$"
+  mv -f "$1/$WRAPPER_NAME.tmp.$$" "$1/$WRAPPER_NAME"
 }
 
 root_ok() {  # $1: root directory; true if its haproxy 3.x runs
   [[ -x "$1/usr/sbin/haproxy" && -e "$1/usr/lib64/ld-linux-x86-64.so.2" ]] || return 1
-  [[ -x "$1/$WRAPPER_NAME" ]] || write_wrapper "$1"
+  # A wrapper from before --argv0 is rewritten (master-worker reloads need it).
+  [[ -x "$1/$WRAPPER_NAME" ]] && grep -q -- '--argv0' "$1/$WRAPPER_NAME" || write_wrapper "$1"
   local v
   v=$("$1/$WRAPPER_NAME" -v 2>/dev/null) || return 1
   [[ "$v" =~ ^HAProxy\ version\ [3-9]\. ]]

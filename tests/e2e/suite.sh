@@ -93,6 +93,28 @@ echo "  haproxy $HAPROXY_VERSION ($HAPROXY), agent $AGENT (version '$EXPECT'), p
 
 # --- helpers for the checks
 
+# The agent refuses a SPOP listener other hosts could reach when its config has no
+# gateway secret: exit 1 and a clear error, before binding anything. Run in a network
+# namespace of its own where one can be made (root), so that even a regression could
+# not expose a port; else only the --check path (which never binds).
+agent_refuses_public_spop() {
+  local out rc runner=()
+  if unshare --net true 2>/dev/null; then
+    runner=(unshare --net)
+  else
+    log "note: no unshare --net here: checked with --check only"
+  fi
+  local want="refusing to listen for SPOP on 0.0.0.0:0 without a gateway secret"
+  if ((${#runner[@]})); then
+    out=$(timeout 10 "${runner[@]}" "$AGENT" --listen 0.0.0.0:0 --admin-listen off 2>&1)
+    rc=$?
+    [[ $rc == 1 && $out == *"$want"* ]] || { log "start: exit $rc: $out"; return 1; }
+  fi
+  out=$(timeout 10 "$AGENT" --check --listen 0.0.0.0:0 2>&1)
+  rc=$?
+  [[ $rc == 1 && $out == *"$want"* ]] || { log "--check: exit $rc: $out"; return 1; }
+}
+
 server_state() {  # prints "<status> <check_status>" of be_keymux_agents/agent1 from "show stat"
   echo "show stat" | socat -t 2 - "UNIX-CONNECT:$RUN/haproxy.sock" 2>/dev/null | awk -F, '
     NR == 1 { sub(/^# /, ""); for (i = 1; i <= NF; i++) col[$i] = i; next }
@@ -180,6 +202,7 @@ server_pid() { echo "show info" | socat -t 2 - "UNIX-CONNECT:$RUN/haproxy.sock" 
 # --- the checks
 
 check "haproxy -c accepts tests/e2e/haproxy.cfg" "$HAPROXY" -c -q -f "$HERE/haproxy.cfg" || exit 1
+check "agent refuses SPOP on 0.0.0.0 without a gateway secret (exit 1, clear error)" agent_refuses_public_spop
 check "agent listens on 127.0.0.1:$AGENT_PORT" start_agent || exit 1
 check "haproxy starts" start_haproxy || exit 1
 check "spop-check shows the agent UP (L7OK)" wait_until 10 agent_is UP

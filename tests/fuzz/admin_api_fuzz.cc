@@ -1,7 +1,10 @@
 // libFuzzer target: the admin API's request handling (path dispatch, key ids,
-// the Authorization header). The input is split on its first two '\n' into
-// method, path and Authorization. Nothing may crash, every answer is a known
-// status, and no answer ever holds the key's secret.
+// the Authorization header, the status page and GET /v1/status). The input is
+// split on its first two '\n' into method, path and Authorization. Nothing may
+// crash, every answer is a known status with the security headers, and no
+// answer ever holds the key's secret.
+#include <spdlog/spdlog.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -9,6 +12,7 @@
 #include <string_view>
 
 #include "agent/admin/admin_api.h"
+#include "agent/admin/key_event_log.h"
 #include "agent/config/loader.h"
 #include "tests/fuzz/fuzz_check.h"
 
@@ -33,22 +37,27 @@ admin:
 
 struct World {
   World() {
+    spdlog::set_level(spdlog::level::off);  // key events are logged; not worth a line per run
     const config::Environment env = config::Environment::process();
     config::LoadResult loaded = config::load_config_text(kConfig, "fuzz.yaml", env);
     FUZZ_CHECK(loaded.config.has_value());
     router = std::make_unique<router::Router>(
         clock, router::Snapshot::build(*loaded.config, keys, clients), keys);
     // Reloads read a file that does not exist: always rejected, never a change.
-    reloader = std::make_unique<admin::Reloader>("/nonexistent/keymux-fuzz.yaml", env, *router,
-                                                 keys, clients, metrics);
+    router->set_event_sink(&event_log);
+    reloader = std::make_unique<admin::Reloader>("/nonexistent/keymux-fuzz.yaml", env,
+                                                 std::vector<std::string>{}, *router, keys, clients,
+                                                 metrics, &recent);
     reloader->start(*loaded.config);
-    api = std::make_unique<admin::AdminApi>(*router, *reloader, metrics, nullptr,
-                                            [] { return std::string(); });
+    api = std::make_unique<admin::AdminApi>(
+        *router, *reloader, metrics, nullptr, [] { return std::string(); }, &recent);
   }
   router::FakeClock clock;
   router::KeyRegistry keys;
   router::ClientRegistry clients;
   metrics::AgentMetrics metrics;
+  admin::RecentEvents recent{16};  // small: the fuzzer fills it quickly
+  admin::KeyEventLog event_log{&recent};
   std::unique_ptr<router::Router> router;
   std::unique_ptr<admin::Reloader> reloader;
   std::unique_ptr<admin::AdminApi> api;
@@ -71,5 +80,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(s == 200 || s == 401 || s == 403 || s == 404 || s == 405 || s == 422 || s == 503);
   FUZZ_CHECK(response.body.find(kSecret) == std::string::npos);
   FUZZ_CHECK(!response.content_type.empty());
+  FUZZ_CHECK(response.headers.size() == std::size(admin::kResponseHeaders));
   return 0;
 }

@@ -14,7 +14,12 @@ build="${KEYMUX_FUZZ_BUILD_DIR:-$root/build-fuzz}"
 jobs="${KEYMUX_BUILD_JOBS:-2}"
 
 cd "$root"
-CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DKEYMUX_FUZZ=ON >/dev/null
+launcher=()
+if command -v ccache >/dev/null; then  # as scripts/test: reuse earlier builds of the same sources
+  export CCACHE_BASEDIR=$root
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
+CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DKEYMUX_FUZZ=ON "${launcher[@]}" >/dev/null
 
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then

@@ -60,7 +60,8 @@ class AdminHttpTest : public ::testing::Test {
     ASSERT_TRUE(loaded.config.has_value());
     router_ = std::make_unique<router::Router>(
         clock_, router::Snapshot::build(*loaded.config, keys_, clients_), keys_);
-    reloader_ = std::make_unique<Reloader>("", env_, *router_, keys_, clients_, metrics_);
+    reloader_ = std::make_unique<Reloader>("", env_, std::vector<std::string>{}, *router_, keys_,
+                                           clients_, metrics_);
     reloader_->start(*loaded.config);
     api_ = std::make_unique<AdminApi>(*router_, *reloader_, metrics_, nullptr,
                                       [] { return std::string(); });
@@ -104,6 +105,26 @@ TEST_F(AdminHttpTest, AnswersHealthMetricsAndAuthorizedKeys) {
                "POST /v1/reload HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n"
                "Authorization: Bearer secret\r\n\r\n");
   EXPECT_TRUE(reload.starts_with("HTTP/1.1 200")) << reload;  // the bundled config, reloaded
+}
+
+TEST_F(AdminHttpTest, ServesTheStatusPageWithItsSecurityHeaders) {
+  const std::string page = Get("/");
+  EXPECT_TRUE(page.starts_with("HTTP/1.1 200 OK\r\n")) << page;
+  EXPECT_NE(page.find("Content-Type: text/html; charset=utf-8\r\n"), std::string::npos);
+  EXPECT_NE(page.find("<script src=\"/ui/app.js\""), std::string::npos);
+  // Every header of AdminApi's list, once, on the wire.
+  for (const std::string& answer : {page, Get("/ui/app.js"), Get("/v1/status"), Get("/nothing")}) {
+    for (const auto& [name, value] : kResponseHeaders) {
+      const std::string line = std::string(name) + ": " + std::string(value) + "\r\n";
+      const std::size_t at = answer.find(line);
+      EXPECT_NE(at, std::string::npos) << line << answer.substr(0, 400);
+      EXPECT_EQ(answer.find(line, at + 1), std::string::npos) << line;
+    }
+  }
+  const std::string status = Get("/v1/status", "Authorization: Bearer secret\r\n");
+  EXPECT_TRUE(status.starts_with("HTTP/1.1 200")) << status;
+  EXPECT_NE(status.find("\"providers\":[{"), std::string::npos);
+  EXPECT_EQ(status.find("sk-integration-secret"), std::string::npos);
 }
 
 TEST_F(AdminHttpTest, MalformedAndOversizedRequestsAreRefusedAndServiceGoesOn) {

@@ -59,15 +59,28 @@ void control_key(MockState& state, const HttpRequest& request, Reply& reply) {
   if (key < 0) return answer_error(reply, 404, "no such key");
   if (!json_is_object(request.body))
     return answer_error(reply, 400, "the body must be a JSON object");
+  std::string error;
+  if (!json_only_members(request.body, kKeyControlFields, error)) {
+    return answer_error(reply, 400, error);
+  }
   KeyControl control;
   if (!read_member(request.body, "status", control.status) ||
       !read_member(request.body, "retry_after", control.retry_after_s) ||
       !read_member(request.body, "rpm", control.rpm) ||
-      !read_member(request.body, "tpm", control.tpm)) {
-    return answer_error(reply, 400, "status, retry_after, rpm and tpm want integers");
+      !read_member(request.body, "tpm", control.tpm) ||
+      !read_member(request.body, "error_status", control.error_status)) {
+    return answer_error(reply, 400, "status, retry_after, rpm, tpm and error_status want integers");
   }
   if (control.status && *control.status != 0 && (*control.status < 100 || *control.status > 599)) {
     return answer_error(reply, 400, "status wants 0 (clear) or 100..599");
+  }
+  if (control.error_status && (*control.error_status < 100 || *control.error_status > 599)) {
+    return answer_error(reply, 400, "error_status wants 100..599");
+  }
+  if (const std::optional<std::string_view> raw = json_member(request.body, "error_rate")) {
+    const std::optional<double> rate = json_number(*raw);
+    if (!rate || *rate < 0 || *rate > 1) return answer_error(reply, 400, "error_rate wants 0..1");
+    control.error_rate = *rate;
   }
   state.control_key(key, control);
   answer(reply, 200, "{\"ok\":true}");

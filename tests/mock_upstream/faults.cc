@@ -43,11 +43,14 @@ bool apply_faults_json(std::string_view body, Faults& faults, std::string& error
     error = "the body must be a JSON object";
     return false;
   }
+  if (!json_only_members(body, kFaultFields, error)) return false;
   Faults next = faults;
   const bool ok = read_uint(body, "latency_ms", 0, kMaxDelayMs, next.latency_ms, error) &&
                   read_rate(body, "error_rate", next.error_rate, error) &&
                   read_uint(body, "error_status", 100, 599, next.error_status, error) &&
                   read_rate(body, "drop_rate", next.drop_rate, error) &&
+                  read_rate(body, "spike_rate", next.spike_rate, error) &&
+                  read_uint(body, "spike_ms", 0, kMaxDelayMs, next.spike_ms, error) &&
                   read_uint(body, "chunk_delay_ms", 0, kMaxDelayMs, next.chunk_delay_ms, error) &&
                   read_uint(body, "stream_chunks", 1, kMaxStreamChunks, next.stream_chunks, error);
   if (ok) faults = next;
@@ -63,6 +66,10 @@ void append_faults_json(std::string& out, const Faults& faults) {
   append_uint(out, faults.error_status);
   out += ",\"drop_rate\":";
   append_double(out, faults.drop_rate);
+  out += ",\"spike_rate\":";
+  append_double(out, faults.spike_rate);
+  out += ",\"spike_ms\":";
+  append_uint(out, faults.spike_ms);
   out += ",\"chunk_delay_ms\":";
   append_uint(out, faults.chunk_delay_ms);
   out += ",\"stream_chunks\":";
@@ -76,6 +83,8 @@ Faults LiveFaults::load() const {
   f.error_rate = error_rate_.load(std::memory_order_relaxed);
   f.error_status = error_status_.load(std::memory_order_relaxed);
   f.drop_rate = drop_rate_.load(std::memory_order_relaxed);
+  f.spike_rate = spike_rate_.load(std::memory_order_relaxed);
+  f.spike_ms = spike_ms_.load(std::memory_order_relaxed);
   f.chunk_delay_ms = chunk_delay_ms_.load(std::memory_order_relaxed);
   f.stream_chunks = stream_chunks_.load(std::memory_order_relaxed);
   return f;
@@ -86,6 +95,8 @@ void LiveFaults::store(const Faults& f) {
   error_rate_.store(f.error_rate, std::memory_order_relaxed);
   error_status_.store(f.error_status, std::memory_order_relaxed);
   drop_rate_.store(f.drop_rate, std::memory_order_relaxed);
+  spike_rate_.store(f.spike_rate, std::memory_order_relaxed);
+  spike_ms_.store(f.spike_ms, std::memory_order_relaxed);
   chunk_delay_ms_.store(f.chunk_delay_ms, std::memory_order_relaxed);
   stream_chunks_.store(f.stream_chunks, std::memory_order_relaxed);
 }

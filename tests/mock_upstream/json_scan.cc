@@ -143,6 +143,25 @@ std::optional<bool> json_bool(std::string_view value) {
   return std::nullopt;
 }
 
+bool json_only_members(std::string_view object, std::string_view allowed, std::string& error) {
+  JsonMembers members(object);
+  std::string_view name;
+  std::string_view value;
+  while (members.next(name, value)) {
+    bool known = false;
+    for (std::string_view rest = allowed; !rest.empty() && !known;) {
+      const std::size_t comma = rest.find(", ");
+      known = rest.substr(0, comma) == name;
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 2);
+    }
+    if (!known) {
+      error = "unknown field \"" + std::string(name) + "\" (known: " + std::string(allowed) + ")";
+      return false;
+    }
+  }
+  return true;
+}
+
 std::optional<std::uint64_t> json_uint(std::string_view value) {
   const std::optional<double> number = json_number(value);
   if (!number || *number < 0 || *number >= 1.8e19 || std::floor(*number) != *number) {

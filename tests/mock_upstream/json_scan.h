@@ -34,6 +34,10 @@ std::optional<std::string_view> json_member(std::string_view object, std::string
 // True when `text`, less surrounding blanks, is braced like an object.
 bool json_is_object(std::string_view text);
 
+// True when every member name of `object` is one of `allowed` (names separated
+// by ", "); otherwise false with `error` naming the first unknown one.
+bool json_only_members(std::string_view object, std::string_view allowed, std::string& error);
+
 std::optional<bool> json_bool(std::string_view value);
 // A non-negative integer ("16"; also "16.0").
 std::optional<std::uint64_t> json_uint(std::string_view value);

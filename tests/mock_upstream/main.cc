@@ -54,8 +54,18 @@ void print_usage(std::FILE* out) {
       "  --quiet                  nothing on stderr but errors\n"
       "  --help                   print this help and exit\n"
       "\n"
+      "Control (JSON objects; an unknown or malformed field is refused with 400):\n"
+      "  POST /_mock/faults       every key: %s\n"
+      "                           (rates 0..1; spike_rate adds spike_ms to that share)\n"
+      "  POST /_mock/keys/ID      one key: %s\n"
+      "                           (status 0 clears the override; retry_after in seconds)\n"
+      "  POST /_mock/reset        counters, windows and key overrides; faults stay\n"
+      "  GET /_mock/stats         counters per key and status, recent requests\n"
+      "\n"
       "Prints \"keymux-mock-upstream listening on HOST:PORT\" when ready; SIGTERM or\n"
-      "SIGINT exit 0.\n");
+      "SIGINT exit 0.\n",
+      std::string(keymux::mock::kFaultFields).c_str(),
+      std::string(keymux::mock::kKeyControlFields).c_str());
 }
 
 int bad_usage(const std::string& message) {

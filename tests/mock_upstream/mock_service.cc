@@ -85,6 +85,7 @@ void MockService::answer_v1(const HttpRequest& request, Reply& reply) {
   state_.record(request, key);
   const Faults faults = state_.faults().load();
   reply.delay = milliseconds(faults.latency_ms);
+  if (dice_.roll(faults.spike_rate)) reply.delay += milliseconds(faults.spike_ms);
   headers_.clear();
   if (key < 0) {
     state_.count_unauthorized();
@@ -103,7 +104,7 @@ void MockService::answer_v1(const HttpRequest& request, Reply& reply) {
   rolls.error = dice_.roll(faults.error_rate);
   rolls.error_status = static_cast<int>(faults.error_status);
   const KeyOutcome outcome =
-      state_.settle(key, presented->style, rolls, chat ? llm.total_tokens() : 0);
+      state_.settle(key, presented->style, rolls, chat ? llm.total_tokens() : 0, dice_);
   if (outcome.kind == KeyOutcome::Kind::kDropped) {
     state_.count_dropped();
     reply.drop = true;

@@ -29,7 +29,7 @@ void MockState::record(const HttpRequest& request, int key) {
 }
 
 KeyOutcome MockState::settle(int index, AuthStyle style, const FaultRolls& rolls,
-                             std::uint64_t tokens) {
+                             std::uint64_t tokens, FaultDice& dice) {
   Key& key = *keys_[static_cast<std::size_t>(index)];
   const Time now = clock_.now();
   std::lock_guard lock(key.mutex);
@@ -47,9 +47,9 @@ KeyOutcome MockState::settle(int index, AuthStyle style, const FaultRolls& rolls
     outcome.status = key.override_status;
     outcome.retry_after = std::chrono::seconds(key.override_retry_after_s);
     outcome.rate = key.limiter.status(now);
-  } else if (rolls.error) {
+  } else if (rolls.error || dice.roll(key.error_rate)) {
     outcome.kind = KeyOutcome::Kind::kFault;
-    outcome.status = rolls.error_status;
+    outcome.status = rolls.error ? rolls.error_status : key.error_status;
     outcome.rate = key.limiter.status(now);
   } else {
     const RateDecision decision = key.limiter.admit(now, tokens);
@@ -73,6 +73,8 @@ void MockState::control_key(int index, const KeyControl& control) {
   std::lock_guard lock(key.mutex);
   if (control.status) key.override_status = *control.status;
   if (control.retry_after_s) key.override_retry_after_s = *control.retry_after_s;
+  if (control.error_rate) key.error_rate = *control.error_rate;
+  if (control.error_status) key.error_status = *control.error_status;
   RateLimits limits = key.limiter.limits();
   if (control.rpm) limits.rpm = *control.rpm;
   if (control.tpm) limits.tpm = *control.tpm;
@@ -86,6 +88,8 @@ void MockState::reset() {
     key->limiter = RateLimiter(key->spec.limits);
     key->override_status = 0;
     key->override_retry_after_s = 0;
+    key->error_rate = 0;
+    key->error_status = 500;
   }
   requests_.store(0, std::memory_order_relaxed);
   unauthorized_.store(0, std::memory_order_relaxed);

@@ -37,12 +37,18 @@ struct KeyOutcome {
   RateStatus rate;          // for the rate-limit headers
 };
 
+// The members POST /_mock/keys/ID accepts, for --help and the errors.
+inline constexpr std::string_view kKeyControlFields =
+    "status, retry_after, rpm, tpm, error_rate, error_status";
+
 // POST /_mock/keys/ID: what to change; absent fields stay as they are.
 struct KeyControl {
   std::optional<int> status;  // 0 clears the override
   std::optional<std::uint32_t> retry_after_s;
   std::optional<std::uint64_t> rpm;
   std::optional<std::uint64_t> tpm;
+  std::optional<double> error_rate;  // this key's own share of error_status answers
+  std::optional<int> error_status;
 };
 
 class MockState {
@@ -65,9 +71,11 @@ class MockState {
   void count_dropped() { dropped_.fetch_add(1, std::memory_order_relaxed); }
 
   // Counts a request presented with `key` and decides its fate, in this order:
-  // dropped, the key's override status, an injected error, the rate limits.
+  // dropped, the key's override status, an injected error (the global one in
+  // `rolls`, else the key's own rate rolled with `dice`), the rate limits.
   // `tokens` is charged to the window (and the stats) only when the answer is 200.
-  KeyOutcome settle(int key, AuthStyle style, const FaultRolls& rolls, std::uint64_t tokens);
+  KeyOutcome settle(int key, AuthStyle style, const FaultRolls& rolls, std::uint64_t tokens,
+                    FaultDice& dice);
 
   void control_key(int key, const KeyControl& control);
   // Zeroes counters, windows and recent requests; clears the key overrides and
@@ -84,6 +92,8 @@ class MockState {
     RateLimiter limiter;
     int override_status = 0;
     std::uint32_t override_retry_after_s = 0;
+    double error_rate = 0;
+    int error_status = 500;
     KeyCounters counters;
   };
 

@@ -46,14 +46,9 @@ TEST(ConfigBundled, LoadsClean) {
 
 TEST(ConfigBundled, MatchesTheBundledHaproxyConfig) {
   // scripts/run starts haproxy/haproxy.cfg with the bundled config.
-  std::string error;
-  const auto cfg =
-      Environment::process().read_file(KEYMUX_FIXTURES_DIR "/../../haproxy/haproxy.cfg", error);
-  ASSERT_TRUE(cfg) << "haproxy/haproxy.cfg: " << error;
-  const LoadResult result = load_config_file(kBundled, Environment::process());
-  ASSERT_TRUE(result.config) << test::Joined(result);
-  const auto errors = check_haproxy_backends(*result.config, *cfg, "haproxy/haproxy.cfg");
-  for (const ConfigError& e : errors) ADD_FAILURE() << format_error(e);
+  const LoadResult result = load_config_file(kBundled, Environment::process(),
+                                             {KEYMUX_FIXTURES_DIR "/../../haproxy/haproxy.cfg"});
+  EXPECT_TRUE(result.config) << test::Joined(result);
 }
 
 TEST(ConfigBundled, FileErrors) {
@@ -79,7 +74,7 @@ TEST(ConfigBundled, BadFixtureReportsEveryMistake) {
             "key 'openai-1': id is used twice (first at line 7); key ids are unique across all "
             "providers\n"
             "key 'openai-1': cannot read secret_file: No such file or directory\n"
-            "tpm: expected an unsigned 64-bit integer, got \"-3\"\n"
+            "tpm: must be ≥ 0, got -3\n"
             "route 'gpt-4o*': no provider named 'openia'\n"
             "policy: attempts must be between 1 and 10\n"
             "policy: server_error_cooldown is longer than server_error_cooldown_max\n"

@@ -26,9 +26,15 @@ TEST(ConfigDefaults, Policy) {
   EXPECT_EQ(p.in_flight_timeout().seconds(), 330);
   EXPECT_EQ(p.request_memory().seconds(), 120);
   EXPECT_EQ(p.request_memory_entries(), 100000u);
+  EXPECT_EQ(p.ejection_consecutive_failures(), 5u);
+  EXPECT_EQ(p.ejection_failure_percent(), 50u);
+  EXPECT_EQ(p.ejection_minimum_requests(), 20u);
+  EXPECT_EQ(p.ejection_window().seconds(), 10);
+  EXPECT_EQ(p.ejection_multiplier(), 2u);
+  EXPECT_EQ(p.provider_ejection_failure_percent(), 50u);
   for (const auto* d :
        {&p.rate_limit_cooldown(), &p.server_error_cooldown(), &p.server_error_cooldown_max(),
-        &p.in_flight_timeout(), &p.request_memory()}) {
+        &p.in_flight_timeout(), &p.request_memory(), &p.ejection_window()}) {
     EXPECT_EQ(d->nanos(), 0);
   }
 }
@@ -40,6 +46,9 @@ policy:
   rate_limit_cooldown: 2s
   server_error_cooldown_max: 1s
   request_memory_entries: 1000
+  ejection_consecutive_failures: 0
+  ejection_failure_percent: 0
+  provider_ejection_failure_percent: 90
 )"));
   ExpectLoads(result);
   ASSERT_TRUE(result.config);
@@ -49,6 +58,9 @@ policy:
   EXPECT_EQ(p.server_error_cooldown().seconds(), 1);
   EXPECT_EQ(p.server_error_cooldown_max().seconds(), 1);
   EXPECT_EQ(p.request_memory_entries(), 1000u);
+  EXPECT_EQ(p.ejection_consecutive_failures(), 0u);  // 0 given: off, not the default
+  EXPECT_EQ(p.ejection_failure_percent(), 0u);
+  EXPECT_EQ(p.provider_ejection_failure_percent(), 90u);
 }
 
 TEST(ConfigDefaults, WeightsAndRouteNames) {

@@ -1,4 +1,4 @@
-// check_haproxy_backends: providers' backends against a haproxy.cfg.
+// Providers' backends against the HAProxy files the agent is given.
 #include <gtest/gtest.h>
 
 #include "agent/config/loader.h"
@@ -33,67 +33,76 @@ backend
 backendbe_glued
 )";
 
-Config WithBackends(std::initializer_list<std::pair<const char*, const char*>> providers) {
-  Config config;
+// A config with one provider per (name, backend), loaded against haproxy.cfg
+// (and, when given, a second HAProxy file).
+LoadResult LoadWithBackends(std::initializer_list<std::pair<const char*, const char*>> providers,
+                            std::string_view haproxy_cfg = kHaproxyCfg,
+                            std::string_view second_file = "") {
+  std::string yaml = "providers:\n";
+  int key = 0;
   for (const auto& [name, backend] : providers) {
-    Provider& p = *config.add_providers();
-    p.set_name(name);
-    p.set_backend(backend);
+    yaml += std::string("  - name: ") + name + "\n    backend: " + backend +
+            "\n    auth: bearer\n    keys: [{id: k" + std::to_string(++key) + ", secret: s}]\n";
   }
-  return config;
+  yaml += "routes:\n  - models: [\"*\"]\n    targets: [{provider: " +
+          std::string(providers.begin()->first) + "}]\n";
+  test::FakeEnvironment env;
+  env.files["/etc/haproxy/haproxy.cfg"] = std::string(haproxy_cfg);
+  std::vector<std::string> files = {"/etc/haproxy/haproxy.cfg"};
+  if (!second_file.empty()) {
+    env.files["/etc/haproxy/providers.cfg"] = std::string(second_file);
+    files.push_back("/etc/haproxy/providers.cfg");
+  }
+  return load_config_text(yaml, "keymux.yaml", env.get(), files);
 }
 
 TEST(ConfigHaproxyBackends, AllPresent) {
-  const Config config =
-      WithBackends({{"openai", "be_openai"}, {"anthropic", "be_anthropic"}, {"azure", "be_azure"}});
-  EXPECT_TRUE(check_haproxy_backends(config, kHaproxyCfg, "haproxy.cfg").empty());
+  test::ExpectLoads(LoadWithBackends(
+      {{"openai", "be_openai"}, {"anthropic", "be_anthropic"}, {"azure", "be_azure"}}));
 }
 
-TEST(ConfigHaproxyBackends, MissingOnesAreNamed) {
-  const Config config = WithBackends({{"openai", "be_openai"},
-                                      {"mock", "be_mock"},
-                                      {"c", "be_in_a_comment"},
-                                      {"d", "be_commented_out"},
-                                      {"e", "be_glued"},
-                                      {"f", "fe_public"}});
-  const auto errors = check_haproxy_backends(config, kHaproxyCfg, "/etc/haproxy/haproxy.cfg");
-  ASSERT_EQ(errors.size(), 5u);
-  EXPECT_EQ(format_error(errors[0]),
-            "/etc/haproxy/haproxy.cfg: provider 'mock' uses backend 'be_mock', but "
-            "/etc/haproxy/haproxy.cfg has no 'backend be_mock' or 'listen be_mock' section");
-  EXPECT_NE(errors[1].message.find("provider 'c'"), std::string::npos);
-  EXPECT_NE(errors[2].message.find("provider 'd'"), std::string::npos);
-  EXPECT_NE(errors[3].message.find("provider 'e'"), std::string::npos);
-  EXPECT_NE(errors[4].message.find("provider 'f'"), std::string::npos);
+TEST(ConfigHaproxyBackends, MissingOnesAreNamedAtTheirYamlLine) {
+  const LoadResult result = LoadWithBackends({{"openai", "be_openai"},
+                                              {"mock", "be_mock"},
+                                              {"c", "be_in_a_comment"},
+                                              {"d", "be_commented_out"},
+                                              {"e", "be_glued"},
+                                              {"f", "fe_public"}});
+  ASSERT_EQ(result.errors.size(), 5u) << test::Joined(result);
+  EXPECT_EQ(format_error(result.errors[0]),
+            "keymux.yaml:7:14: provider 'mock' uses backend 'be_mock', which the HAProxy "
+            "configuration (/etc/haproxy/haproxy.cfg) does not define: no 'backend be_mock' or "
+            "'listen be_mock' section");
+  EXPECT_NE(result.errors[1].message.find("provider 'c'"), std::string::npos);
+  EXPECT_NE(result.errors[2].message.find("provider 'd'"), std::string::npos);
+  EXPECT_NE(result.errors[3].message.find("provider 'e'"), std::string::npos);
+  EXPECT_NE(result.errors[4].message.find("provider 'f'"), std::string::npos);
+}
+
+TEST(ConfigHaproxyBackends, DidYouMeanAndEveryFileOnce) {
+  const LoadResult result = LoadWithBackends({{"openai", "be_opnai"}}, kHaproxyCfg,
+                                             "backend be_groq\n  server g 127.0.0.1:1\n");
+  test::ExpectOneError(result, 3,
+                       "provider 'openai' uses backend 'be_opnai', which the HAProxy configuration "
+                       "(/etc/haproxy/haproxy.cfg, /etc/haproxy/providers.cfg) does not define",
+                       14);
+  EXPECT_NE(result.errors[0].message.find("; did you mean 'be_openai'?"), std::string::npos);
+  test::ExpectLoads(LoadWithBackends({{"groq", "be_groq"}}, kHaproxyCfg,
+                                     "backend be_groq\n  server g 127.0.0.1:1\n"));
 }
 
 TEST(ConfigHaproxyBackends, CrLfAndNoTrailingNewline) {
-  const Config config = WithBackends({{"a", "be_a"}, {"b", "be_b"}});
-  EXPECT_TRUE(check_haproxy_backends(
-                  config, "backend be_a\r\n  server x 1.2.3.4:80\r\nbackend be_b", "h.cfg")
-                  .empty());
+  test::ExpectLoads(LoadWithBackends({{"a", "be_a"}, {"b", "be_b"}},
+                                     "backend be_a\r\n  server x 1.2.3.4:80\r\nbackend be_b"));
 }
 
-TEST(ConfigHaproxyBackends, LoadedConfig) {
-  const LoadResult loaded = test::Load(Yaml(R"(
-providers:
-  - name: openai
-    backend: be_openai
-    auth: bearer
-    keys: [{id: k1, secret: s}]
-  - name: groq
-    backend: be_groq
-    auth: bearer
-    keys: [{id: k2, secret: s}]
-routes:
-  - models: ["*"]
-    targets: [{provider: openai}, {provider: groq, priority: 1}]
-)"));
-  ASSERT_TRUE(loaded.config) << test::Joined(loaded);
-  const auto errors = check_haproxy_backends(*loaded.config, kHaproxyCfg, "haproxy.cfg");
-  ASSERT_EQ(errors.size(), 1u);
-  EXPECT_EQ(errors[0].file, "haproxy.cfg");
-  EXPECT_NE(errors[0].message.find("provider 'groq' uses backend 'be_groq'"), std::string::npos);
+TEST(ConfigHaproxyBackends, UnreadableFile) {
+  test::FakeEnvironment env;
+  const LoadResult result =
+      load_config_text(std::string(test::kValidBase), "keymux.yaml", env.get(), {"/nope.cfg"});
+  ASSERT_EQ(result.errors.size(), 1u) << test::Joined(result);
+  EXPECT_NE(result.errors[0].message.find("cannot read the HAProxy configuration /nope.cfg"),
+            std::string::npos);
 }
 
 }  // namespace

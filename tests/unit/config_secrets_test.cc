@@ -2,6 +2,7 @@
 // checks on the result, and that no error ever shows a secret.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 #include "agent/config/loader.h"
@@ -199,6 +200,63 @@ TEST(ConfigSecrets, NeverInErrors) {
     for (const std::string& line : test::Formatted(result.errors)) {
       EXPECT_EQ(line.find("SUPERSECRET"), std::string::npos) << line;
     }
+  }
+}
+
+// ---- The gateway secret (spop.secret): the same sources, and what HAProxy can carry.
+
+// OneKey's config with a `spop:` block after it.
+std::string WithSpop(const std::string& spop_lines) {
+  return OneKey("        secret: sk-1\n") + "spop:\n" + spop_lines;
+}
+
+constexpr const char* kGatewaySecret = "gw-0123456789abcdef+/=~._";
+
+TEST(ConfigGatewaySecret, NoneByDefault) {
+  const LoadResult result = Load(OneKey("        secret: sk-1\n"));
+  ExpectLoads(result);
+  ASSERT_TRUE(result.config);
+  EXPECT_EQ(result.config->spop().secret(), "");
+}
+
+TEST(ConfigGatewaySecret, FromTheEnvironmentOrAFile) {
+  FakeEnvironment env;
+  env.variables["KEYMUX_SPOP_SECRET"] = kGatewaySecret;
+  env.files["/run/secrets/gateway"] = std::string(kGatewaySecret) + "\n";
+  for (const char* line :
+       {"  secret: ${KEYMUX_SPOP_SECRET}\n", "  secret_file: /run/secrets/gateway\n"}) {
+    const LoadResult result = Load(WithSpop(line), env);
+    ExpectLoads(result);
+    ASSERT_TRUE(result.config);
+    EXPECT_EQ(result.config->spop().secret(), kGatewaySecret) << line;
+  }
+}
+
+TEST(ConfigGatewaySecret, TooShortUnsetOrBoth) {
+  FakeEnvironment env;
+  env.variables["SHORT"] = "0123456789abcde";  // 15
+  env.files["/g"] = kGatewaySecret;
+  const std::string base = OneKey("        secret: sk-1\n");
+  const int line = static_cast<int>(std::count(base.begin(), base.end(), '\n')) + 2;
+  ExpectOneError(Load(WithSpop("  secret: ${SHORT}\n"), env), line,
+                 "spop: the gateway secret is shorter than 16 characters");
+  ExpectOneError(Load(WithSpop("  secret: ${UNSET}\n"), env), line,
+                 "spop: environment variable UNSET is not set");
+  ExpectOneError(Load(WithSpop("  secret: x\n  secret_file: /g\n"), env), line + 1,
+                 "spop: set either secret or secret_file, not both");
+}
+
+TEST(ConfigGatewaySecret, OnlyCharactersHaproxyCarriesUnquoted) {
+  for (const char* value : {"0123456789abcdef\"", "0123456789abcdef)", "0123456789 abcdef",
+                            "0123456789abcdef,x", "0123456789abcdef$", "0123456789abcdéf"}) {
+    FakeEnvironment env;
+    env.variables["G"] = value;
+    const LoadResult result = Load(WithSpop("  secret: ${G}\n"), env);
+    ASSERT_EQ(result.errors.size(), 1u) << value;
+    EXPECT_NE(result.errors[0].message.find("spop: the gateway secret may only hold"),
+              std::string::npos)
+        << result.errors[0].message;
+    EXPECT_EQ(result.errors[0].message.find("0123456789"), std::string::npos);
   }
 }
 

@@ -219,8 +219,9 @@ TEST(ConfigValidate, Attempts) {
 }
 
 TEST(ConfigValidate, DurationsPositive) {
-  for (const char* field : {"rate_limit_cooldown", "server_error_cooldown",
-                            "server_error_cooldown_max", "in_flight_timeout", "request_memory"}) {
+  for (const char* field :
+       {"rate_limit_cooldown", "server_error_cooldown", "server_error_cooldown_max",
+        "in_flight_timeout", "request_memory", "ejection_window"}) {
     const std::string name(field);
     ExpectOneError(Load(WithPolicy("  " + name + ": 0s\n")), 17,
                    "policy: " + name + " must be longer than 0", static_cast<int>(name.size()) + 5);
@@ -235,6 +236,24 @@ TEST(ConfigValidate, ServerErrorCooldownAtMostItsMaximum) {
   ExpectOneError(Load(WithPolicy("  server_error_cooldown: 61s\n")), 17,
                  "server_error_cooldown is longer than server_error_cooldown_max", 26);
   ExpectLoads(Load(WithPolicy("  server_error_cooldown: 5s\n  server_error_cooldown_max: 5s\n")));
+}
+
+TEST(ConfigValidate, Ejection) {
+  for (const char* field : {"ejection_failure_percent", "provider_ejection_failure_percent"}) {
+    const std::string name(field);
+    ExpectOneError(Load(WithPolicy("  " + name + ": 101\n")), 17,
+                   "policy: " + name + " must be between 0 (off) and 100",
+                   static_cast<int>(name.size()) + 5);
+    ExpectLoads(Load(WithPolicy("  " + name + ": 0\n")));
+    ExpectLoads(Load(WithPolicy("  " + name + ": 100\n")));
+  }
+  ExpectOneError(Load(WithPolicy("  ejection_minimum_requests: 0\n")), 17,
+                 "policy: ejection_minimum_requests must be at least 1", 30);
+  ExpectOneError(Load(WithPolicy("  ejection_multiplier: 0\n")), 17,
+                 "policy: ejection_multiplier must be between 1 and 10", 24);
+  ExpectOneError(Load(WithPolicy("  ejection_multiplier: 11\n")), 17,
+                 "ejection_multiplier must be between 1 and 10");
+  ExpectLoads(Load(WithPolicy("  ejection_consecutive_failures: 0\n  ejection_multiplier: 1\n")));
 }
 
 TEST(ConfigValidate, DefaultMaxTokens) {
@@ -279,6 +298,55 @@ policy:
   EXPECT_EQ(errors[2], "keymux.yaml:7:17: key 'k1': weight must be at least 1");
   EXPECT_EQ(errors[3], "keymux.yaml:10:26: route 'a': no provider named 'b'");
   EXPECT_EQ(errors[4], "keymux.yaml:12:13: policy: attempts must be between 1 and 10");
+}
+
+}  // namespace
+}  // namespace keymux::config
+
+namespace keymux::config {
+namespace {
+
+// Two vendors behind one route: each must serve every model the route sends,
+// since the request reaches it with the client's model name.
+constexpr std::string_view kTwoVendors = R"(providers:
+  - name: openai
+    backend: be_openai
+    auth: bearer
+    models: ["gpt-*"]
+    keys: [{id: k1, secret: s1}]
+  - name: anthropic
+    backend: be_anthropic
+    auth: x-api-key
+    models: ["claude-*"]
+    keys: [{id: k2, secret: s2}]
+routes:
+  - models: ["gpt-4o*"]
+    targets: [{provider: openai}, {provider: anthropic, priority: 1}]
+)";
+
+TEST(ConfigValidate, RouteSendsOnlyModelsItsProvidersServe) {
+  ExpectOneError(Load(kTwoVendors), 14,
+                 "route 'gpt-4o*': provider 'anthropic' does not serve 'gpt-4o*' (its models: "
+                 "claude-*); keymux sends the model name the client gave",
+                 46);
+  // A provider that serves the name (a relay taking the vendor's names) is fine.
+  ExpectLoads(Load(Edit(std::string(kTwoVendors), "models: [\"claude-*\"]",
+                        "models: [\"claude-*\", \"gpt-4o*\"]")));
+  // Without a model list a provider serves every name; "*" needs that.
+  ExpectLoads(Load(Edit(std::string(kTwoVendors), "    models: [\"claude-*\"]\n", "")));
+  ExpectOneError(Load(Edit(Edit(std::string(kTwoVendors), "    models: [\"claude-*\"]\n", ""),
+                           "models: [\"gpt-4o*\"]", "models: [\"*\"]")),
+                 13, "provider 'openai' does not serve '*'");
+}
+
+TEST(ConfigValidate, ProviderModelPatterns) {
+  const LoadResult result =
+      Load(Edit(std::string(kTwoVendors), "models: [\"gpt-*\"]", "models: [\"gpt 4\"]"));
+  ASSERT_FALSE(result.errors.empty());
+  EXPECT_EQ(result.errors[0].line, 5) << Joined(result);
+  EXPECT_NE(result.errors[0].message.find("provider 'openai': model pattern has a space"),
+            std::string::npos)
+      << Joined(result);
 }
 
 }  // namespace

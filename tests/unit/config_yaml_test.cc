@@ -122,7 +122,9 @@ TEST(ConfigYaml, IntegerRange) {
   ExpectOneError(Load(std::string(kValidBase) + "policy:\n  attempts: 4294967296\n"), 17,
                  "attempts: expected an unsigned 32-bit integer, got \"4294967296\"", 13);
   ExpectOneError(Load(std::string(kValidBase) + "policy:\n  attempts: -1\n"), 17,
-                 "attempts: expected an unsigned 32-bit integer, got \"-1\"");
+                 "attempts: must be ≥ 0, got -1");
+  ExpectOneError(Load(std::string(kValidBase) + "policy:\n  attempts: -x\n"), 17,
+                 "attempts: expected an unsigned 32-bit integer, got \"-x\"");
   ExpectOneError(Load(std::string(kValidBase) + "policy:\n  attempts: 3.0\n"), 17,
                  "expected an unsigned 32-bit integer");
   ExpectOneError(Load(std::string(kValidBase) + "policy:\n  attempts: three\n"), 17,
@@ -131,6 +133,12 @@ TEST(ConfigYaml, IntegerRange) {
                  "expected an unsigned 32-bit integer");
   ExpectOneError(Load(std::string(kValidBase) + "policy:\n  attempts: 0x3\n"), 17,
                  "expected an unsigned 32-bit integer");
+}
+
+TEST(ConfigYaml, NegativeUnsignedSaysTheBound) {
+  std::string yaml(kValidBase);
+  yaml.replace(yaml.find("secret: s1"), 10, "secret: s1\n        weight: -3");
+  ExpectOneError(Load(yaml), 9, "weight: must be ≥ 0, got -3", 17);
 }
 
 TEST(ConfigYaml, Uint64Range) {
@@ -179,7 +187,10 @@ TEST(ConfigYaml, UnknownFieldListsTheFields) {
   ExpectOneError(Load(std::string(kValidBase) + "policy:\n  colour: blue\n"), 17,
                  "unknown field 'colour' in Policy (fields: attempts, rate_limit_cooldown, "
                  "server_error_cooldown, server_error_cooldown_max, default_max_tokens, "
-                 "in_flight_timeout, request_memory, request_memory_entries)",
+                 "in_flight_timeout, request_memory, request_memory_entries, "
+                 "ejection_consecutive_failures, ejection_failure_percent, "
+                 "ejection_minimum_requests, ejection_window, ejection_multiplier, "
+                 "provider_ejection_failure_percent)",
                  3);
 }
 
@@ -217,6 +228,30 @@ routes: []
   EXPECT_GE(result.errors[0].line, 3) << Joined(result);
   EXPECT_EQ(result.errors[0].message.rfind("YAML syntax: ", 0), 0u) << Joined(result);
   EXPECT_FALSE(result.config);
+}
+
+// yaml-cpp notices the missing ']' on the next line; the error points at the '['.
+TEST(ConfigYaml, UnclosedBracketPointsAtTheBracket) {
+  const LoadResult result = Load(Yaml(R"(
+providers:
+  - name: openai
+    backend: [be_openai
+routes: []
+)"));
+  ExpectOneError(result, 3,
+                 "YAML syntax: this '[' is never closed (end of sequence flow not found)", 14);
+  const LoadResult map = Load(Yaml(R"(
+policy: {attempts: 3, # a comment with ] and }
+  request_memory: "}]"
+routes: []
+)"));
+  ExpectOneError(map, 1, "YAML syntax: this '{' is never closed", 9);
+}
+
+TEST(ConfigYaml, SwappedLettersGetADidYouMean) {
+  std::string yaml(kValidBase);
+  yaml.replace(yaml.find("secret: s1"), 10, "secret: s1\n        rmp: 10");
+  ExpectOneError(Load(yaml), 9, "unknown field 'rmp' in Key; did you mean 'rpm'?", 9);
 }
 
 TEST(ConfigYaml, SyntaxErrorBadIndentation) {

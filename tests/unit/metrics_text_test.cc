@@ -53,6 +53,7 @@ TEST(MetricsPageTest, EveryFamilyOnceAndOnlyConfiguredLabels) {
   DecisionMetrics& worker = agent.add_worker();
   agent.add_worker().count(router::Outcome::kRouted);  // shards are summed
   worker.time.observe(std::chrono::microseconds(3));
+  bump(worker.panic_routed);
   server::SpopStats spop;
   spop.protocol_errors[server::SpopStats::status_slot(spop::Status::kInvalidFrame)] = 2;
   rig.Settle(rig.Decide(), 200);
@@ -79,7 +80,9 @@ TEST(MetricsPageTest, EveryFamilyOnceAndOnlyConfiguredLabels) {
   for (const char* family :
        {"keymux_decisions_total", "keymux_decision_duration_seconds", "keymux_key_requests_total",
         "keymux_key_state", "keymux_key_cooldowns_total", "keymux_client_requests_total",
-        "keymux_spop_protocol_errors_total", "keymux_config_reloads_total"}) {
+        "keymux_spop_protocol_errors_total", "keymux_config_reloads_total",
+        "keymux_key_ejections_total", "keymux_provider_health", "keymux_provider_ejections_total",
+        "keymux_panic_routed_total"}) {
     EXPECT_TRUE(typed.count(family)) << family;
   }
   EXPECT_NE(page.find("keymux_decisions_total{outcome=\"routed\"} 1\n"), std::string::npos);
@@ -93,6 +96,8 @@ TEST(MetricsPageTest, EveryFamilyOnceAndOnlyConfiguredLabels) {
   EXPECT_NE(page.find("keymux_client_requests_total{client=\"anonymous\",outcome=\"routed\"}"),
             std::string::npos);
   EXPECT_EQ(page.find("sk-secret"), std::string::npos);
+  EXPECT_NE(page.find("keymux_provider_health{provider=\"p\"} 0\n"), std::string::npos);
+  EXPECT_NE(page.find("keymux_panic_routed_total 1\n"), std::string::npos);
 }
 
 }  // namespace

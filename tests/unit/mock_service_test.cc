@@ -179,6 +179,23 @@ TEST_F(MockServiceTest, KeyOverrides) {
   r = chat("Authorization: Bearer sk-three");
   EXPECT_EQ(r.status, 429);
 
+  // An unknown field is refused, not ignored: the key keeps its old override.
+  send("POST", "/_mock/keys/k3", "", R"({"status":429,"retry_after":30})");
+  r = send("POST", "/_mock/keys/k3", "", R"({"status":500,"retry_after_s":30})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find(R"(unknown field \"retry_after_s\")"), std::string::npos);
+  EXPECT_EQ(header(chat("Authorization: Bearer sk-three"), "retry-after"), "30");
+  EXPECT_EQ(send("POST", "/_mock/keys/k3", "", R"({"error_rate":1.5})").status, 400);
+  EXPECT_EQ(send("POST", "/_mock/keys/k3", "", R"({"error_status":99})").status, 400);
+
+  // A key's own error rate (here: always 529); the other keys are untouched.
+  send("POST", "/_mock/keys/k3", "", R"({"status":0,"error_rate":1,"error_status":529})");
+  r = chat("Authorization: Bearer sk-three");
+  EXPECT_EQ(r.status, 529);
+  EXPECT_NE(r.body.find("server_error"), std::string::npos);
+  EXPECT_EQ(chat("Authorization: Bearer sk-secret-two").status, 200);
+  send("POST", "/_mock/keys/k3", "", R"({"error_rate":0})");
+
   // Reset restores the --key limits (unlimited for k3) and clears windows.
   EXPECT_EQ(send("POST", "/_mock/reset", "").status, 200);
   for (int i = 0; i < 5; ++i) EXPECT_EQ(chat("Authorization: Bearer sk-three").status, 200);
@@ -188,7 +205,8 @@ TEST_F(MockServiceTest, Faults) {
   Response r = send("POST", "/_mock/faults", "", R"({"error_rate":1,"error_status":502})");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, R"({"ok":true,"faults":{"latency_ms":0,"error_rate":1,"error_status":502,)"
-                    R"("drop_rate":0,"chunk_delay_ms":0,"stream_chunks":8}})");
+                    R"("drop_rate":0,"spike_rate":0,"spike_ms":0,"chunk_delay_ms":0,)"
+                    R"("stream_chunks":8}})");
   r = chat("Authorization: Bearer sk-three");
   EXPECT_EQ(r.status, 502);
   EXPECT_NE(r.body.find("\"type\":\"server_error\""), std::string::npos);
@@ -203,6 +221,16 @@ TEST_F(MockServiceTest, Faults) {
   EXPECT_FALSE(reply_.drop);
   EXPECT_EQ(reply_.delay, milliseconds(25));
 
+  // Latency spikes: spike_rate of the requests wait spike_ms more.
+  send("POST", "/_mock/faults", "", R"({"latency_ms":0,"spike_rate":1,"spike_ms":2000})");
+  raw("POST /v1/chat/completions HTTP/1.1\r\nAuthorization: Bearer sk-three\r\n\r\n");
+  EXPECT_EQ(reply_.delay, milliseconds(2000));
+  send("POST", "/_mock/faults", "", R"({"spike_rate":0})");
+
+  r = send("POST", "/_mock/faults", "", R"({"error_rate":0.5,"eror_status":502})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find(R"(unknown field \"eror_status\")"), std::string::npos);
+  EXPECT_EQ(send("GET", "/_mock/faults", "").body.find("\"error_rate\":0.5"), std::string::npos);
   EXPECT_EQ(send("POST", "/_mock/faults", "", R"({"error_rate":2})").status, 400);
   EXPECT_EQ(send("POST", "/_mock/faults", "", "nope").status, 400);
 }

@@ -242,10 +242,12 @@ TEST(RouterClientsTest, DailyBudgetAcrossMidnightUtc) {
   ASSERT_TRUE(d.retry_after);
   EXPECT_EQ(*d.retry_after, seconds(29));
   EXPECT_EQ(Client(rig, "app").tokens_today, 400u);
+  EXPECT_EQ(Client(rig, "app").requests_today, 2u);  // the refused one does not count
   EXPECT_EQ(KeyAdmissions(rig), 2u);
   rig.clock.set(midnight);
   EXPECT_TRUE(Ask(rig, "t").routed());
   EXPECT_EQ(Client(rig, "app").tokens_today, 200u);
+  EXPECT_EQ(Client(rig, "app").requests_today, 1u);
 }
 
 TEST(RouterClientsTest, ARequestNoKeyTakesSpendsNoClientBudget) {
@@ -264,6 +266,7 @@ TEST(RouterClientsTest, ARequestNoKeyTakesSpendsNoClientBudget) {
   EXPECT_EQ(v.requests_in_window, 2u);
   EXPECT_EQ(v.tokens_in_window, 400u);
   EXPECT_EQ(v.tokens_today, 400u);
+  EXPECT_EQ(v.requests_today, 2u);  // the one no key took was given back
   EXPECT_EQ(v.in_flight, 2u);
   EXPECT_EQ(v.tokens_reserved_total, 400u);
   EXPECT_EQ(Count(v, Outcome::kKeysExhausted), 1u);

@@ -121,10 +121,55 @@ TEST(RouterDecideTest, FallsBackWhenTheFirstProviderIsCoolingOrQuarantined) {
   Decision d2 = rig.Decide("gpt-4o");
   EXPECT_NE(d1.key, d2.key);
   rig.Settle(d1, 401);
-  rig.Settle(d2, 503);
+  rig.Settle(d2, 429);
   Decision d = rig.Decide("gpt-4o");
   ASSERT_TRUE(d.routed());
   EXPECT_EQ(d.key->id, "b1");
+}
+
+TEST(RouterDecideTest, OneServerErrorChangesOnlyTheNextAttemptsKey) {
+  RouterRig rig(TwoTiers({{.id = "p1"}}, {{.id = "b1"}}));
+  Decision d = rig.Decide("gpt-4o", "req");
+  ASSERT_EQ(d.key->id, "p1");
+  rig.Settle(d, 503);
+  // This request's retry goes to the other tier; other requests stay on p1.
+  EXPECT_EQ(rig.Decide("gpt-4o", "req").key->id, "b1");
+  const Decision other = rig.Decide("gpt-4o", "other");
+  EXPECT_EQ(other.key->id, "p1");
+  EXPECT_FALSE(other.panic);
+  EXPECT_EQ(rig.Key("p1").view(rig.clock.now()).condition, KeyCondition::kOk);
+}
+
+TEST(RouterDecideTest, AnEjectedProviderGetsNoRequestsWhileAFallbackTierServes) {
+  config::Config c = TwoTiers({{.id = "p1"}, {.id = "p2"}, {.id = "p3"}}, {{.id = "b1"}});
+  c.mutable_policy()->set_ejection_consecutive_failures(0);  // keys by ratio only
+  c.mutable_policy()->set_ejection_failure_percent(0);       // keys never: only the provider
+  c.mutable_policy()->set_ejection_minimum_requests(10);
+  RouterRig rig(c);
+  for (int i = 0; i < 10; ++i) {
+    const Decision d = rig.Decide("gpt-4o");
+    ASSERT_EQ(d.key->provider->name, "primary");
+    rig.Settle(d, 502);
+  }
+  // 10 of 10 failed: the primary is ejected for 1 s; the backup serves.
+  for (int i = 0; i < 5; ++i) {
+    const Decision d = rig.Decide("gpt-4o");
+    ASSERT_TRUE(d.routed());
+    EXPECT_EQ(d.key->id, "b1");
+    EXPECT_FALSE(d.panic);
+    rig.Settle(d, 200);
+  }
+  EXPECT_EQ(rig.registry.providers().get("primary").view(rig.clock.now()).health,
+            HealthState::kEjected);
+  // Then one probe goes to the primary; while it runs, the backup serves.
+  rig.clock.advance(seconds(1));
+  const Decision probe = rig.Decide("gpt-4o");
+  ASSERT_EQ(probe.key->provider->name, "primary");
+  EXPECT_EQ(rig.Decide("gpt-4o").key->id, "b1");
+  rig.Settle(probe, 200);
+  EXPECT_EQ(rig.registry.providers().get("primary").view(rig.clock.now()).health,
+            HealthState::kServing);
+  EXPECT_EQ(rig.Decide("gpt-4o").key->provider->name, "primary");
 }
 
 TEST(RouterDecideTest, KeyModelAllowListIsRespected) {
@@ -171,25 +216,76 @@ TEST(RouterDecideTest, AttemptsExhausted) {
   EXPECT_TRUE(rig.Decide("gpt-4o", "other-req").routed());
 }
 
-TEST(RouterDecideTest, AllKeysFailedThisRequestIs503UpstreamUnavailable) {
+TEST(RouterDecideTest, ASingleKeyIsRetriedAfterA5xxOrNoResponse) {
   RouterRig rig(OneRoute({{.id = "a"}}));
   rig.Settle(rig.Decide("gpt-4o", "req"), 500);
-  rig.clock.advance(seconds(5));  // the cooldown is over; only "tried" stops it
+  Decision d = rig.Decide("gpt-4o", "req");  // after a 5xx
+  ASSERT_TRUE(d.routed());
+  EXPECT_EQ(d.key->id, "a");
+  EXPECT_EQ(d.attempt, 2u);
+  d = rig.Decide("gpt-4o", "req");  // after no response
+  ASSERT_TRUE(d.routed());
+  EXPECT_EQ(d.attempt, 3u);
+  EXPECT_EQ(rig.Decide("gpt-4o", "req").outcome, Outcome::kAttemptsExhausted);
+}
+
+TEST(RouterDecideTest, EveryKeyAnsweredAndNoneMayBeRetriedIs503UpstreamUnavailable) {
+  RouterRig rig(OneRoute({{.id = "a"}}));
+  UpstreamReport over;
+  over.retry_at =
+      rig.clock.now();  // a 429 that is over at once: only the request's memory stops it
+  rig.Settle(rig.Decide("gpt-4o", "req"), 429, over);
   const Decision d = rig.Decide("gpt-4o", "req");
   EXPECT_EQ(d.outcome, Outcome::kUpstreamUnavailable);
   EXPECT_EQ(d.http_status, 503);
   EXPECT_EQ(d.error_code, "upstream_unavailable");
   EXPECT_EQ(outcome_name(d.outcome), "upstream_unavailable");
+  EXPECT_TRUE(rig.Decide("gpt-4o", "other").routed());
+}
+
+TEST(RouterDecideTest, AKeyIsNeverRetriedAfterIts429Or401) {
+  RouterRig rig(OneRoute({{.id = "a"}, {.id = "b"}, {.id = "c"}}));
+  rig.Settle(rig.Decide("gpt-4o", "req"), 429);
+  rig.Settle(rig.Decide("gpt-4o", "req"), 500);
+  const Decision d = rig.Decide("gpt-4o", "req");
+  ASSERT_TRUE(d.routed());
+  EXPECT_EQ(d.key->id, "c");  // an untried key first
+  rig.Settle(d, 401);
+  config::Config c = OneRoute({{.id = "a"}, {.id = "b"}});
+  c.mutable_policy()->set_attempts(5);
+  RouterRig two(c);
+  two.Settle(two.Decide("gpt-4o", "req"), 429);
+  two.Settle(two.Decide("gpt-4o", "req"), 500);
+  for (int i = 0; i < 3; ++i) {  // b again (a 5xx), never a (its 429)
+    const Decision again = two.Decide("gpt-4o", "req");
+    ASSERT_TRUE(again.routed());
+    EXPECT_EQ(again.key->id, "b");
+    two.Settle(again, 502);
+  }
 }
 
 TEST(RouterDecideTest, AllKeysRateLimitedForThisRequestIs429) {
   RouterRig rig(OneRoute({{.id = "a"}, {.id = "b"}}));
   rig.Settle(rig.Decide("gpt-4o", "req"), 429);
-  rig.Settle(rig.Decide("gpt-4o", "req"), 500);
+  rig.Settle(rig.Decide("gpt-4o", "req"), 429);
   const Decision d = rig.Decide("gpt-4o", "req");
   EXPECT_EQ(d.outcome, Outcome::kKeysExhausted);
   EXPECT_EQ(d.http_status, 429);
   ASSERT_TRUE(d.retry_after.has_value());
+  EXPECT_EQ(d.message,
+            "Every upstream key of this route is at its limit: the provider's rate limit (it "
+            "answered 429 or reported none left); retry later.");
+}
+
+// The refusal says whose limit holds the keys back: the one set here.
+TEST(RouterDecideTest, ExhaustedByTheGatewaysOwnLimitsSaysSo) {
+  RouterRig rig(OneRoute({{.id = "a", .rpm = 1}}));
+  rig.Settle(rig.Decide("gpt-4o"), 200);
+  const Decision d = rig.Decide("gpt-4o");
+  EXPECT_EQ(d.outcome, Outcome::kKeysExhausted);
+  EXPECT_EQ(d.message,
+            "Every upstream key of this route is at its limit: the limits set in this gateway "
+            "(rpm, tpm, in flight); retry later.");
 }
 
 TEST(RouterDecideTest, ExhaustedIs429WithTheSoonestRetryAfter) {
@@ -198,7 +294,7 @@ TEST(RouterDecideTest, ExhaustedIs429WithTheSoonestRetryAfter) {
   // a: its window is full until t0 + 60 s.
   rig.Settle(rig.Decide("gpt-4o"), 200);
   ASSERT_FALSE(rig.Key("a").may_admit(t0));
-  // b: 429 with retry-after 7.5 s; c: 5xx twice (1 s, then 2 s); q: quarantined.
+  // b: 429 with retry-after 7.5 s; c: 429 with retry-after 1 s; q: quarantined.
   Decision db = rig.Decide("gpt-4o");
   ASSERT_EQ(db.key->id, "b");
   UpstreamReport r;
@@ -206,7 +302,8 @@ TEST(RouterDecideTest, ExhaustedIs429WithTheSoonestRetryAfter) {
   rig.Settle(db, 429, r);
   Decision dc = rig.Decide("gpt-4o");
   ASSERT_EQ(dc.key->id, "c");
-  rig.Settle(dc, 502);
+  r.retry_at = t0 + seconds(1);
+  rig.Settle(dc, 429, r);
   Decision dq = rig.Decide("gpt-4o");
   ASSERT_EQ(dq.key->id, "q");
   rig.Settle(dq, 403);
@@ -219,6 +316,9 @@ TEST(RouterDecideTest, ExhaustedIs429WithTheSoonestRetryAfter) {
   ASSERT_TRUE(d.retry_after.has_value());
   EXPECT_EQ(*d.retry_after, milliseconds(750));  // c's 1 s cooldown ends first
   EXPECT_EQ(d.message.find("sk-"), std::string::npos);
+  EXPECT_NE(d.message.find("the provider's rate limits and the limits set in this gateway"),
+            std::string::npos)
+      << d.message;
 }
 
 TEST(RouterDecideTest, AllQuarantinedIs503) {
@@ -261,8 +361,9 @@ TEST(RouterDecideTest, AbandonedTicketsAreReleasedOnTheNextAttempt) {
   EXPECT_NE(second.key, first.key);
   const KeyView v = rig.Key(first.key->id).view(rig.clock.now());
   EXPECT_EQ(v.in_flight, 0u);
-  EXPECT_EQ(v.cooldown_cause, CooldownCause::kConnectionFailure);
+  EXPECT_EQ(v.condition, KeyCondition::kOk);  // one failure: still in service
   EXPECT_EQ(v.consecutive_failures, 1u);
+  EXPECT_EQ(v.responses_by_class[0], 1u);
   // A late settle of the abandoned ticket frees no other slot.
   rig.Settle(first, 200);
   EXPECT_EQ(rig.Key(second.key->id).view(rig.clock.now()).in_flight, 1u);
@@ -281,6 +382,61 @@ TEST(RouterDecideTest, NoResponseSendsTheRestOfTheRequestToAnotherProvider) {
   const Decision other = rig.Decide("gpt-4o", "other");
   ASSERT_TRUE(other.routed());
   EXPECT_EQ(other.key->provider->name, "primary");
+}
+
+TEST(RouterDecideTest, NoResponseFallsBackToTheSameProvidersOtherKeys) {
+  RouterRig rig(OneRoute({{.id = "a"}, {.id = "b"}}));
+  const Decision first = rig.Decide("gpt-4o", "req");
+  // A dropped connection on a one-provider pool: the other key, not a 503.
+  const Decision second = rig.Decide("gpt-4o", "req");
+  ASSERT_TRUE(second.routed()) << second.message;
+  EXPECT_NE(second.key, first.key);
+  // And then the first again: it gave no response, which may be retried.
+  const Decision third = rig.Decide("gpt-4o", "req");
+  ASSERT_TRUE(third.routed()) << third.message;
+  EXPECT_EQ(third.key, first.key);
+}
+
+TEST(RouterDecideTest, EveryKeyEjectedStillRoutesToTheLeastRecentlyFailed) {
+  RouterRig rig(OneRoute({{.id = "a"}, {.id = "b"}, {.id = "c"}}));
+  // Eject all three, a first, then b, then c (5 faults in a row each).
+  for (const char* id : {"a", "b", "c"}) {
+    for (int i = 0; i < 5; ++i) {
+      rig.clock.advance(milliseconds(1));
+      rig.Key(id).on_provider_fault(rig.clock.now(), AttemptKind::kNormal,
+                                    rig.router.snapshot()->policy().key_outliers);
+    }
+  }
+  for (const char* id : {"a", "b", "c"}) {
+    ASSERT_EQ(rig.Key(id).view(rig.clock.now()).condition, KeyCondition::kEjected) << id;
+  }
+  Decision d = rig.Decide();
+  ASSERT_TRUE(d.routed());
+  EXPECT_TRUE(d.panic);
+  EXPECT_EQ(d.key->id, "a");  // failed longest ago
+  rig.clock.advance(milliseconds(1));
+  rig.Settle(d, 502);  // now a failed last
+  d = rig.Decide();
+  EXPECT_EQ(d.key->id, "b");
+  // A panic-routed success brings its key back at once.
+  rig.Settle(d, 200);
+  EXPECT_EQ(rig.Key("b").view(rig.clock.now()).condition, KeyCondition::kOk);
+  d = rig.Decide();
+  EXPECT_EQ(d.key->id, "b");
+  EXPECT_FALSE(d.panic);
+}
+
+TEST(RouterDecideTest, EjectedKeysWithoutBudgetAre429NotPanic) {
+  RouterRig rig(OneRoute({{.id = "a", .rpm = 1}}));
+  rig.Settle(rig.Decide(), 200);
+  for (int i = 0; i < 5; ++i) {
+    rig.Key("a").on_provider_fault(rig.clock.now(), AttemptKind::kNormal,
+                                   rig.router.snapshot()->policy().key_outliers);
+  }
+  const Decision d = rig.Decide();
+  EXPECT_EQ(d.outcome, Outcome::kKeysExhausted);
+  EXPECT_EQ(d.http_status, 429);
+  ASSERT_TRUE(d.retry_after.has_value());
 }
 
 TEST(RouterDecideTest, InFlightSlotsAreReclaimedAfterTheTimeout) {
@@ -373,6 +529,62 @@ TEST(RouterDecideTest, OutcomeNames) {
   EXPECT_EQ(outcome_name(Outcome::kKeysUnavailable), "keys_unavailable");
   EXPECT_EQ(outcome_name(Outcome::kAttemptsExhausted), "attempts_exhausted");
   EXPECT_EQ(outcome_name(Outcome::kNoModel), "no_model");
+}
+
+}  // namespace
+}  // namespace keymux::router
+
+namespace keymux::router {
+namespace {
+
+// A provider's keys serve only the models the provider lists, whatever the route.
+TEST(RouterDecideTest, ProviderModelListIsRespected) {
+  config::Config c;
+  test::AddProvider(c, "claude", {{.id = "c1"}})->add_models("claude-*");
+  test::AddProvider(c, "openai", {{.id = "o1"}});
+  test::AddRoute(c, {"*"}, {{"claude", 0, 1}, {"openai", 1, 1}}, /*is_default=*/true);
+  test::SetTestDefaults(c);
+  test::RouterRig rig(std::move(c));
+  Decision d = rig.Decide("gpt-4o");
+  ASSERT_TRUE(d.routed());
+  EXPECT_EQ(d.key->id, "o1");
+  d = rig.Decide("claude-3-opus");
+  ASSERT_TRUE(d.routed());
+  EXPECT_EQ(d.key->id, "c1");
+}
+
+}  // namespace
+}  // namespace keymux::router
+
+namespace keymux::router {
+namespace {
+
+// A body sent as JSON that cannot be JSON is refused before any key or budget.
+TEST(RouterDecideTest, BodyThatCannotBeJsonIs400BeforeAnyKey) {
+  test::RouterRig rig(test::OneRoute({{.id = "a", .rpm = 1}}));
+  RouteRequest r;
+  r.method = "POST";
+  r.path = "/v1/chat/completions";
+  r.content_type = "application/json; charset=utf-8";
+  r.body_prefix = "model=gpt-4o&messages=hello";
+  r.body_size = r.body_prefix.size();
+  Decision d = rig.router.decide(r);
+  EXPECT_EQ(d.outcome, Outcome::kInvalidJson);
+  EXPECT_EQ(d.http_status, 400);
+  EXPECT_EQ(d.error_code, "invalid_json");
+  // Only what HAProxy shows is judged: a larger body's valid prefix passes,
+  // and so does a body that does not say it is JSON.
+  r.body_prefix = R"({"model":"gpt-4o","messages":[{"role":"user","content":"he)";
+  r.body_size = 100000;
+  r.model = "gpt-4o";
+  d = rig.router.decide(r);
+  ASSERT_TRUE(d.routed()) << d.message;  // the key's rpm of 1 was not spent by the 400
+  rig.Settle(d, 200);
+  rig.clock.advance(std::chrono::seconds(60));
+  r.content_type = "text/plain";
+  r.body_prefix = "hello";
+  r.body_size = 5;
+  EXPECT_TRUE(rig.router.decide(r).routed());
 }
 
 }  // namespace

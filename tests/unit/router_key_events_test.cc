@@ -29,7 +29,15 @@ class RecordingSink final : public KeyEventSink {
     events.push_back({std::string(e.key_id), std::string(e.provider), e.change, e.upstream_status,
                       e.by_operator});
   }
+  void on_provider_event(const ProviderEvent& e) override {
+    providers.push_back({std::string(e.provider), e.change});
+  }
+  void on_route_event(const RouteEvent& e) override {
+    routes.push_back({std::string(e.route), e.panic});
+  }
   std::vector<Recorded> events;
+  std::vector<std::pair<std::string, HealthChange>> providers;
+  std::vector<std::pair<std::string, bool>> routes;
 };
 
 struct EventRig : RouterRig {
@@ -70,29 +78,54 @@ TEST(RouterKeyEventsTest, A429StartsOneCoolingEventUntilItEnds) {
   EXPECT_EQ(v.responses_by_class[response_class(200)], 1u);
 }
 
-TEST(RouterKeyEventsTest, FailuresCoolWithTheirCountAndASuccessRecovers) {
+TEST(RouterKeyEventsTest, ProviderFaultsEjectOnceThenAProbeRecovers) {
   EventRig rig;
-  rig.Settle(rig.Decide(), 503);
+  // Four faults in a row: nothing to tell, the key stays in service.
+  for (int status : {503, 0, 502, 500}) rig.Settle(rig.Decide(), status);
+  EXPECT_TRUE(rig.sink.events.empty());
+  EXPECT_EQ(rig.Key("a").view(rig.clock.now()).condition, KeyCondition::kOk);
+  EXPECT_EQ(rig.Key("a").view(rig.clock.now()).consecutive_failures, 4u);
+  // The fifth ejects it: one line.
+  rig.Settle(rig.Decide(), 529);
   ASSERT_EQ(rig.sink.events.size(), 1u);
-  EXPECT_EQ(rig.sink.events[0].change.cause, CooldownCause::kServerError);
-  EXPECT_EQ(rig.sink.events[0].change.consecutive_failures, 1u);
-  rig.clock.advance(seconds(2));  // past the 1 s backoff
-  rig.Settle(rig.Decide(), 0);
+  const Recorded& ejected = rig.sink.events[0];
+  EXPECT_EQ(ejected.change.kind, KeyChange::Kind::kEjected);
+  EXPECT_EQ(ejected.change.health.consecutive_failures, 5u);
+  EXPECT_EQ(ejected.change.until, rig.clock.now() + seconds(1));
+  EXPECT_EQ(ejected.status, 529);
+  EXPECT_EQ(rig.Key("a").view(rig.clock.now()).condition, KeyCondition::kEjected);
+  // Panic: the only key still serves, failures add no line; the route's panic is told once.
+  for (int i = 0; i < 10; ++i) {
+    const Decision d = rig.Decide();
+    ASSERT_TRUE(d.routed());
+    EXPECT_TRUE(d.panic);
+    rig.Settle(d, 502);
+  }
+  EXPECT_EQ(rig.sink.events.size(), 1u);
+  ASSERT_EQ(rig.sink.routes.size(), 1u);
+  EXPECT_TRUE(rig.sink.routes[0].second);
+  // Past the ejection: one probe, then its success brings the key back.
+  rig.clock.advance(seconds(1));
+  const Decision probe = rig.Decide();
+  ASSERT_TRUE(probe.routed());
+  EXPECT_FALSE(probe.panic);
   ASSERT_EQ(rig.sink.events.size(), 2u);
-  EXPECT_EQ(rig.sink.events[1].change.cause, CooldownCause::kConnectionFailure);
-  EXPECT_EQ(rig.sink.events[1].change.consecutive_failures, 2u);
-  EXPECT_EQ(rig.sink.events[1].status, 0);
-  rig.clock.advance(seconds(3));
-  rig.Settle(rig.Decide(), 200);
+  EXPECT_EQ(rig.sink.events[1].change.kind, KeyChange::Kind::kProbing);
+  ASSERT_EQ(rig.sink.routes.size(), 2u);
+  EXPECT_FALSE(rig.sink.routes[1].second);
+  rig.Settle(probe, 200);
   ASSERT_EQ(rig.sink.events.size(), 3u);
   EXPECT_EQ(rig.sink.events[2].change.kind, KeyChange::Kind::kRecovered);
   // A plain success after that changes nothing.
   rig.Settle(rig.Decide(), 200);
   EXPECT_EQ(rig.sink.events.size(), 3u);
   const KeyView v = rig.Key("a").view(rig.clock.now());
+  EXPECT_EQ(v.condition, KeyCondition::kOk);
+  EXPECT_EQ(v.ejections_total, 1u);
   EXPECT_EQ(v.responses_by_class[0], 1u);  // no response
-  EXPECT_EQ(v.responses_by_class[5], 1u);
+  EXPECT_EQ(v.responses_by_class[5], 14u);
   EXPECT_EQ(v.responses_by_class[2], 2u);
+  EXPECT_TRUE(rig.sink.providers.empty());  // 15 attempts: under the provider's minimum volume
 }
 
 TEST(RouterKeyEventsTest, QuarantineIsReportedOnceAndOperatorsEnableAndDisable) {

@@ -10,7 +10,8 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 const Time kT0 = Time(seconds(1'700'000'000));
-const CooldownPolicy kPolicy{seconds(10), seconds(1), seconds(60)};
+const CooldownPolicy kPolicy{seconds(10)};
+const OutlierPolicy kOutliers{};
 
 Time CooldownUntil(KeyState& key, Time now) { return key.view(now).cooldown_until; }
 
@@ -128,39 +129,69 @@ TEST(KeyStateTest, CooldownIsNeverShortened) {
   shorter.retry_at = kT0 + seconds(2);
   key.on_rate_limited(kT0 + seconds(1), shorter, kPolicy);
   EXPECT_EQ(CooldownUntil(key, kT0 + seconds(1)), kT0 + seconds(30));
-  key.on_failure(kT0 + seconds(1), CooldownCause::kServerError, kPolicy);
+  key.on_provider_fault(kT0 + seconds(1), AttemptKind::kNormal, kOutliers);
   EXPECT_EQ(CooldownUntil(key, kT0 + seconds(1)), kT0 + seconds(30));
   // A success does not end a 429 cooldown.
-  key.on_success(kT0 + seconds(2), {});
+  key.on_success(kT0 + seconds(2), {}, AttemptKind::kNormal, kOutliers);
   EXPECT_EQ(CooldownUntil(key, kT0 + seconds(2)), kT0 + seconds(30));
   EXPECT_FALSE(key.may_admit(kT0 + seconds(29)));
 }
 
-TEST(KeyStateTest, ServerErrorBackoffDoublesCapsAndResetsOnSuccess) {
+TEST(KeyStateTest, ProviderFaultsNeverCoolAKey) {
   KeyState key("k1");
-  Time now = kT0;
-  const Duration expected[] = {seconds(1),  seconds(2),  seconds(4),  seconds(8),
-                               seconds(16), seconds(32), seconds(60), seconds(60)};
-  for (Duration d : expected) {
-    key.on_failure(now, CooldownCause::kServerError, kPolicy);
-    EXPECT_EQ(CooldownUntil(key, now), now + d);
-    now += d;  // the next failure comes when the cooldown ends
-  }
-  EXPECT_EQ(key.view(now).consecutive_failures, 8u);
-  key.on_failure(now, CooldownCause::kConnectionFailure, kPolicy);
-  EXPECT_EQ(key.view(now).cooldown_cause, CooldownCause::kConnectionFailure);
-  // A success ends a failure cooldown and the streak.
-  key.on_success(now + seconds(1), {});
-  EXPECT_TRUE(key.may_admit(now + seconds(1)));
-  EXPECT_EQ(key.view(now + seconds(1)).consecutive_failures, 0u);
-  key.on_failure(now + seconds(1), CooldownCause::kServerError, kPolicy);
-  EXPECT_EQ(CooldownUntil(key, now + seconds(1)), now + seconds(2));
+  for (int i = 0; i < 4; ++i) key.on_provider_fault(kT0, AttemptKind::kNormal, kOutliers);
+  const KeyView v = key.view(kT0);
+  EXPECT_EQ(v.condition, KeyCondition::kOk);
+  EXPECT_EQ(v.consecutive_failures, 4u);
+  EXPECT_EQ(v.cooldown_until, Time{});
+  EXPECT_TRUE(key.healthy(kT0));
+  EXPECT_TRUE(key.try_admit(kT0, 1).admitted);
+  // A success ends the streak.
+  key.on_success(kT0, {}, AttemptKind::kNormal, kOutliers);
+  EXPECT_EQ(key.view(kT0).consecutive_failures, 0u);
 }
 
-TEST(KeyStateTest, BackoffDoesNotOverflowAfterManyFailures) {
+TEST(KeyStateTest, EjectionIsApartFromBudget) {
   KeyState key("k1");
-  for (int i = 0; i < 200; ++i) key.on_failure(kT0, CooldownCause::kServerError, kPolicy);
-  EXPECT_EQ(CooldownUntil(key, kT0), kT0 + seconds(60));
+  KeyChange change;
+  for (int i = 0; i < 5; ++i) change = key.on_provider_fault(kT0, AttemptKind::kNormal, kOutliers);
+  EXPECT_EQ(change.kind, KeyChange::Kind::kEjected);
+  EXPECT_EQ(change.until, kT0 + seconds(1));
+  EXPECT_EQ(change.health.consecutive_failures, 5u);
+  // Budget says yes, health says no: refused unless in panic.
+  EXPECT_TRUE(key.may_admit(kT0));
+  EXPECT_FALSE(key.healthy(kT0));
+  const KeyState::Admission refused = key.try_admit(kT0, 1);
+  EXPECT_FALSE(refused.admitted);
+  EXPECT_TRUE(refused.unhealthy);
+  const KeyState::Admission panic = key.try_admit(kT0, 1, /*panic=*/true);
+  EXPECT_TRUE(panic.admitted);
+  EXPECT_EQ(panic.kind, AttemptKind::kPanic);
+  KeyView v = key.view(kT0);
+  EXPECT_EQ(v.condition, KeyCondition::kEjected);
+  EXPECT_EQ(v.health, HealthState::kEjected);
+  EXPECT_EQ(v.ejected_until, kT0 + seconds(1));
+  EXPECT_EQ(v.ejections_total, 1u);
+  EXPECT_EQ(key.last_failure_us(), kT0.time_since_epoch().count());
+  // Half-open: the first admission is the probe, the next is refused.
+  const KeyState::Admission probe = key.try_admit(kT0 + seconds(1), 1);
+  EXPECT_TRUE(probe.admitted);
+  EXPECT_EQ(probe.kind, AttemptKind::kProbe);
+  EXPECT_FALSE(key.healthy(kT0 + seconds(1)));
+  EXPECT_TRUE(key.try_admit(kT0 + seconds(1), 1).unhealthy);
+  EXPECT_EQ(key.on_success(kT0 + seconds(1), {}, AttemptKind::kProbe, kOutliers).kind,
+            KeyChange::Kind::kRecovered);
+  EXPECT_TRUE(key.healthy(kT0 + seconds(1)));
+  EXPECT_EQ(key.view(kT0 + seconds(1)).condition, KeyCondition::kOk);
+}
+
+TEST(KeyStateTest, EnableEndsAnEjection) {
+  KeyState key("k1");
+  for (int i = 0; i < 5; ++i) key.on_provider_fault(kT0, AttemptKind::kNormal, kOutliers);
+  EXPECT_EQ(key.enable(kT0).kind, KeyChange::Kind::kRecovered);
+  EXPECT_TRUE(key.healthy(kT0));
+  EXPECT_EQ(key.view(kT0).condition, KeyCondition::kOk);
+  EXPECT_EQ(key.view(kT0).ejections_total, 1u);
 }
 
 TEST(KeyStateTest, QuarantineUntilEnabled) {
@@ -183,7 +214,7 @@ TEST(KeyStateTest, ReportedRemainingBlocksUntilItsReset) {
   UpstreamReport r;
   r.remaining_requests = 2;
   r.requests_reset = kT0 + seconds(20);
-  key.on_success(kT0, r);
+  key.on_success(kT0, r, AttemptKind::kNormal, kOutliers);
   EXPECT_TRUE(key.try_admit(kT0, 1).admitted);
   EXPECT_TRUE(key.try_admit(kT0, 1).admitted);
   const auto refused = key.try_admit(kT0 + seconds(1), 1);
@@ -202,7 +233,7 @@ TEST(KeyStateTest, ReportedTokensExhaustedBlocks) {
   UpstreamReport r;
   r.remaining_tokens = 0;
   r.tokens_reset = kT0 + milliseconds(500);
-  key.on_success(kT0, r);
+  key.on_success(kT0, r, AttemptKind::kNormal, kOutliers);
   EXPECT_FALSE(key.try_admit(kT0, 1).admitted);
   EXPECT_TRUE(key.try_admit(kT0 + milliseconds(500), 1).admitted);
 }
@@ -212,10 +243,10 @@ TEST(KeyStateTest, NewReportReplacesTheOld) {
   UpstreamReport r;
   r.remaining_requests = 0;
   r.requests_reset = kT0 + seconds(20);
-  key.on_success(kT0, r);
+  key.on_success(kT0, r, AttemptKind::kNormal, kOutliers);
   EXPECT_FALSE(key.try_admit(kT0, 1).admitted);
   r.remaining_requests = 10;
-  key.on_success(kT0 + seconds(1), r);
+  key.on_success(kT0 + seconds(1), r, AttemptKind::kNormal, kOutliers);
   EXPECT_TRUE(key.try_admit(kT0 + seconds(1), 1).admitted);
 }
 
@@ -223,7 +254,7 @@ TEST(KeyStateTest, RemainingWithoutResetDoesNotBlock) {
   KeyState key("k1");
   UpstreamReport r;
   r.remaining_requests = 0;
-  key.on_success(kT0, r);
+  key.on_success(kT0, r, AttemptKind::kNormal, kOutliers);
   EXPECT_TRUE(key.try_admit(kT0, 1).admitted);
 }
 

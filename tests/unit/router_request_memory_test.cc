@@ -17,6 +17,28 @@ using std::chrono::seconds;
 
 const Time kT0 = Time(seconds(1'700'000'000));
 
+TEST(RequestMemoryTest, RemembersWhichTriedKeysMayNotBeTriedAgain) {
+  RequestMemory memory(seconds(120), seconds(330), 1000);
+  KeyState a("a"), b("b");
+  ProviderState p("p");
+  const AttemptTags tags{&p, AttemptKind::kPanic, AttemptKind::kProbe};
+  const auto t1 = memory.admit("req", a, nullptr, 10, kT0, tags);
+  const auto t2 = memory.admit("req", b, nullptr, 10, kT0);
+  const std::optional<Ticket> settled = memory.settle(t1, /*spent=*/true);  // a 429
+  ASSERT_TRUE(settled.has_value());
+  EXPECT_EQ(settled->tags.provider, &p);
+  EXPECT_EQ(settled->tags.key_kind, AttemptKind::kPanic);
+  EXPECT_EQ(settled->tags.provider_kind, AttemptKind::kProbe);
+  ASSERT_TRUE(memory.settle(t2).has_value());  // a 5xx: may be tried again
+  const auto attempt = memory.begin("req", kT0 + seconds(1));
+  EXPECT_EQ(attempt.tried.size(), 2u);
+  ASSERT_EQ(attempt.spent.size(), 1u);
+  EXPECT_EQ(attempt.spent[0], &a);
+  // A request without an id has nothing to remember.
+  memory.settle(memory.admit("", a, nullptr, 1, kT0), true);
+  EXPECT_TRUE(memory.begin("", kT0).spent.empty());
+}
+
 TEST(RequestMemoryTest, RemembersTriedKeysPerRequestId) {
   RequestMemory memory(seconds(120), seconds(330), 1000);
   KeyState a("a"), b("b");
