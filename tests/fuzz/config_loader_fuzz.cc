@@ -95,9 +95,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     FUZZ_CHECK(config.policy().attempts() >= 1 && config.policy().attempts() <= 10);
     FUZZ_CHECK(config.policy().request_memory_entries() >= 1000);
-    // The same bytes as a haproxy.cfg: the section scanner must cope too.
-    for (const auto& error : keymux::config::check_haproxy_backends(config, text, "h.cfg")) {
-      FUZZ_CHECK(error.file == "h.cfg");
+    // The same bytes as HAProxy's configuration (--haproxy-config): the section
+    // scanner must cope too, and can only add errors about backends.
+    Environment with_cfg = FakeEnvironment();
+    const std::string cfg(text);
+    with_cfg.read_file = [&cfg](const std::string& path,
+                                std::string& error) -> std::optional<std::string> {
+      if (path == "h.cfg") return cfg;
+      return FakeEnvironment().read_file(path, error);
+    };
+    const keymux::config::LoadResult checked =
+        keymux::config::load_config_text(text, "fuzz.yaml", with_cfg, {"h.cfg"});
+    FUZZ_CHECK(checked.config.has_value() == checked.errors.empty());
+    for (const keymux::config::ConfigError& error : checked.errors) {
+      FUZZ_CHECK(error.file == "fuzz.yaml");
+      FUZZ_CHECK(error.message.find("' uses backend '") != std::string::npos);
     }
   }
 
