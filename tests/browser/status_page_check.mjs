@@ -228,8 +228,10 @@ const checks = [
       const copy = { ...status.keys[0], id: evil, provider: '<b id=xss-bold>evil</b>' };
       status.keys.push(copy);
       // States the page may not know yet render neutrally; "ejected" has its colour.
+      // An ejected key as the router reports one: its ejection ends in 30 s.
       status.keys.push({ ...status.keys[0], id: 'probe-ejected', state: 'ejected',
-        ejection_reason: 'outlier: 5xx rate' });
+        health: 'ejected', ejections_total: 2, cooldown_seconds: 0,
+        ejected_until: new Date(Date.parse(status.now) + 30000).toISOString() });
       status.keys.push({ ...status.keys[0], id: 'probe-mystery', state: 'mystery' });
       status.providers.push({ name: copy.provider, health: '<i>bad</i>', keys: 1, keys_ok: 1 });
       status.clients.push({ ...status.clients[0], name: '<script>window.__xss=2</script>' });
@@ -249,7 +251,8 @@ const checks = [
       expect(probe.client, 'the client name with markup is not shown as text');
       const ejected = await keyRow(page, 'probe-ejected');
       expect(ejected && ejected.stateClass === 'state ejected' &&
-        ejected.cause === 'outlier: 5xx rate', `ejected: ${JSON.stringify(ejected)}`);
+        ejected.cause === 'provider faults (2 ejections)' && /^\d+ s$/.test(ejected.countdown),
+        `ejected: ${JSON.stringify(ejected)}`);
       const mystery = await keyRow(page, 'probe-mystery');
       expect(mystery && mystery.state === 'mystery' && mystery.stateClass === 'state',
         `unknown state: ${JSON.stringify(mystery)}`);
