@@ -5,24 +5,39 @@
 #   2. plain haproxy      bench/plain-haproxy.cfg: one frontend -> be_mock, key set by set-header
 #   3. haproxy + keymux   the real data path haproxy/haproxy.cfg + keymux-agent
 #                         (--config bench/keymux-bench.yaml --threads 1)
-#   4. keymux baseline    with --baseline-config FILE only: the same data path with another
-#                         haproxy.cfg (e.g. `git show main:haproxy/haproxy.cfg`), to measure a
-#                         change of the config in the same run
+#   4. keymux baseline    with --baseline-config FILE or --baseline-rev REV only: the same
+#                         data path with another haproxy.cfg (or haproxy/ directory), to
+#                         measure a change of the config in the same run
 # and prints requests/s, p50, p99, non-2xx and the serving processes' CPU time per request
-# (mock + haproxy + agent, not wrk) for each, then keymux / plain. The runs use the same
-# wrk settings; a run whose check request is not answered 200 aborts the bench.
+# (mock + haproxy + agent, not wrk; then haproxy's and the agent's apart) for each, then
+# keymux / plain: the ratios issue 12's targets are stated in (req/s at -c; the gateway's CPU
+# per request, haproxy + agent, over plain haproxy's; the agent's CPU per request).
+# With --rate N, plain haproxy, keymux (and the baseline) are measured once more at a fixed
+# offered rate of N req/s (paced: bench/e2e-post.lua's BENCH_RATE), for the latency keymux adds
+# when HAProxy is not saturated. The runs use the same wrk settings; a run whose check request
+# is not answered 200 aborts the bench.
 # wrk is one client address: the keymux runs raise the per-source rate limit
 # (KEYMUX_SOURCE_RATE_LIMIT, default here 1000000000) so that it is counted, never reached.
 #
 # Usage: bench/e2e.sh [--duration S] [--connections N] [--threads N] [--haproxy PATH]
-#                     [--no-build] [--pin] [--baseline-config FILE]
+#                     [--no-build] [--pin] [--baseline-config FILE | --baseline-rev REV]
+#                     [--rate N]
 #   --duration S      wrk -d (default 10)
 #   --connections N   wrk -c (default 32)
 #   --threads N       wrk -t (default 1)
-#   --haproxy PATH    HAProxy binary (default /usr/sbin/haproxy)
+#   --haproxy PATH    HAProxy binary (default /usr/sbin/haproxy), or a version of the test
+#                     matrix: 2.6 (/usr/sbin/haproxy), 3.0 (Debian 13 root,
+#                     tests/e2e/trixie-haproxy.sh), 3.2 (Debian sid root, tests/e2e/sid-root.sh)
 #   --no-build        use the binaries in $BUILD_DIR as they are
 #   --pin             wrk on CPU 1; mock, haproxy and agent on CPU 0 (default: nothing pinned)
 #   --baseline-config FILE   also measure the keymux data path with this haproxy.cfg
+#                     (e.g. <(git show REV:haproxy/haproxy.cfg)); it loads this tree's
+#                     haproxy/ files (SPOE conf, error pages)
+#   --baseline-rev REV    the same with the whole haproxy/ directory of git revision REV
+#                     (haproxy.cfg, keymux.spoe.conf, error pages): a before/after of the
+#                     data path's files in one run; the agent is this tree's
+#   --rate N          also measure plain haproxy and keymux paced at N req/s (e.g. 2000),
+#                     -c as above; prints p50/p99 and the p99 keymux adds
 # Environment: BUILD_DIR (default build-bench, a Release build; configured when missing).
 #   The environment reaches every process: e.g. GLIBC_TUNABLES=glibc.malloc.trim_threshold=...
 #   applies to the mock, both HAProxy runs and the agent alike.
@@ -39,8 +54,10 @@ HAPROXY=/usr/sbin/haproxy
 BUILD=1
 PIN=0
 BASELINE_CFG=
+BASELINE_REV=
+RATE=
 
-usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,45p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while (($#)); do
   case $1 in
     --duration) DURATION=${2:?--duration needs a value}; shift 2 ;;
@@ -50,12 +67,21 @@ while (($#)); do
     --no-build) BUILD=0; shift ;;
     --pin) PIN=1; shift ;;
     --baseline-config) BASELINE_CFG=${2:?--baseline-config needs a file}; shift 2 ;;
+    --baseline-rev) BASELINE_REV=${2:?--baseline-rev needs a git revision}; shift 2 ;;
+    --rate) RATE=${2:?--rate needs a value}; shift 2 ;;
     -h|--help) usage 0 ;;
     *) echo "e2e.sh: unknown option $1" >&2; usage 2 >&2 ;;
   esac
 done
 
 die() { echo "e2e.sh: $*" >&2; exit 1; }
+[[ -z "$RATE" || "$RATE" =~ ^[1-9][0-9]*$ ]] || die "--rate needs a positive number of req/s"
+[[ -z "$BASELINE_REV" || -z "$BASELINE_CFG" ]] || die "--baseline-config or --baseline-rev, not both"
+case $HAPROXY in  # the versions of the test matrix (tests/e2e/run.sh --only)
+  2.6) HAPROXY=/usr/sbin/haproxy ;;
+  3.0) HAPROXY=$(tests/e2e/trixie-haproxy.sh) || die "no HAProxy 3.0 (tests/e2e/trixie-haproxy.sh)" ;;
+  3|3.2) HAPROXY=$(tests/e2e/sid-root.sh) || die "no HAProxy 3.x (tests/e2e/sid-root.sh)" ;;
+esac
 for tool in wrk curl "$HAPROXY"; do
   command -v "$tool" >/dev/null || die "$tool not found"
 done
@@ -154,10 +180,15 @@ cpu_ticks() {  # cpu_ticks PID...: their user + system CPU time, in clock ticks
 }
 HZ=$(getconf CLK_TCK)
 
-declare -A RPS P50 P99 NON2XX ERRS CPU
-wrk_run() {  # wrk_run NAME URL [AUTH]: checks one request, then measures; SERVER_PIDS: the
-  # processes serving the run, whose CPU time per request is reported
-  local name=$1 url=$2 auth=${3:-} code i out t0 t1 n
+declare -A RPS P50 P99 NON2XX ERRS CPU CPU_HAPROXY CPU_AGENT
+per_request_us() {  # per_request_us TICKS REQUESTS
+  awk -v t="$1" -v hz="$HZ" -v n="${2:-0}" 'BEGIN { if (n > 0) printf "%.1f", t * 1e6 / hz / n; else print "-" }'
+}
+wrk_run() {  # wrk_run NAME URL [AUTH [RATE]]: checks one request, then measures (paced at RATE
+  # req/s when given); SERVER_PIDS: the processes serving the run, whose CPU time per request
+  # is reported; HAPROXY_PID's and AGENT_PID's (when in SERVER_PIDS) also apart
+  local name=$1 url=$2 auth=${3:-} rate=${4:-} code i out t0 t1 h0=0 h1=0 a0=0 a1=0 n
+  local haproxy="" agent=""
   local curl_args=(--noproxy '*' -s -o "$WORK/curl.out" -w '%{http_code}' --max-time 5
     -H 'content-type: application/json' --data-binary "$BODY")
   [[ -n "$auth" ]] && curl_args+=(-H "authorization: $auth")
@@ -171,13 +202,25 @@ wrk_run() {  # wrk_run NAME URL [AUTH]: checks one request, then measures; SERVE
     head -c 600 "$WORK/curl.out" >&2; echo >&2
     die "aborted before measuring $name"
   fi
+  [[ " ${SERVER_PIDS[*]} " == *" ${HAPROXY_PID:-none} "* ]] && haproxy=$HAPROXY_PID
+  [[ " ${SERVER_PIDS[*]} " == *" ${AGENT_PID:-none} "* ]] && agent=$AGENT_PID
   t0=$(cpu_ticks "${SERVER_PIDS[@]}")
-  out=$(BENCH_AUTH="$auth" on_cpu 1 wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency \
+  [[ -n "$haproxy" ]] && h0=$(cpu_ticks "$haproxy")
+  [[ -n "$agent" ]] && a0=$(cpu_ticks "$agent")
+  # Paced: each wrk thread offers its share of RATE (bench/e2e-post.lua).
+  out=$(BENCH_AUTH="$auth" BENCH_RATE=${rate:+$(awk -v r="$rate" -v t="$WRK_THREADS" 'BEGIN { print r / t }')} \
+    on_cpu 1 wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency \
     -s "$ROOT/bench/e2e-post.lua" "$url/v1/chat/completions")
   t1=$(cpu_ticks "${SERVER_PIDS[@]}")
+  [[ -n "$haproxy" ]] && h1=$(cpu_ticks "$haproxy")
+  [[ -n "$agent" ]] && a1=$(cpu_ticks "$agent")
   echo "$out" >"$WORK/wrk-$name.txt"
   n=$(awk '/requests in/ {print $1}' <<<"$out")
-  CPU[$name]=$(awk -v t=$((t1 - t0)) -v hz="$HZ" -v n="${n:-0}" 'BEGIN { if (n > 0) printf "%.0f", t * 1e6 / hz / n; else print "-" }')
+  CPU[$name]=$(per_request_us $((t1 - t0)) "$n")
+  CPU_HAPROXY[$name]=-
+  [[ -n "$haproxy" ]] && CPU_HAPROXY[$name]=$(per_request_us $((h1 - h0)) "$n")
+  CPU_AGENT[$name]=-
+  [[ -n "$agent" ]] && CPU_AGENT[$name]=$(per_request_us $((a1 - a0)) "$n")
   RPS[$name]=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
   P50[$name]=$(latency_ms 50% "$out")
   P99[$name]=$(latency_ms 99% "$out")
@@ -213,8 +256,8 @@ start_plain_haproxy() {
   wait_port "$GATEWAY_PORT" $! "plain haproxy" "$WORK/haproxy-plain.log"
 }
 
-start_keymux() {  # start_keymux [HAPROXY_CFG] (default haproxy/haproxy.cfg)
-  local cfg=${1:-$ROOT/haproxy/haproxy.cfg}
+start_keymux() {  # start_keymux [HAPROXY_CFG [HAPROXY_DIR]] (default haproxy/haproxy.cfg, haproxy/)
+  local cfg=${1:-$ROOT/haproxy/haproxy.cfg} dir=${2:-$ROOT/haproxy}
   free_port AGENT_PORT
   on_cpu 0 "$AGENT" --listen "127.0.0.1:$AGENT_PORT" --config "$ROOT/bench/keymux-bench.yaml" \
     --threads 1 --log-level warn --admin-listen off >"$WORK/agent.log" 2>&1 &
@@ -226,75 +269,129 @@ start_keymux() {  # start_keymux [HAPROXY_CFG] (default haproxy/haproxy.cfg)
   mkdir -p "$WORK/run"
   KEYMUX_GATEWAY_BIND=127.0.0.1:$GATEWAY_PORT KEYMUX_STATS_BIND=127.0.0.1:$STATS_PORT \
     KEYMUX_AGENT_ADDR=127.0.0.1:$AGENT_PORT KEYMUX_MOCK_ADDR=127.0.0.1:$MOCK_PORT \
-    KEYMUX_HAPROXY_DIR=$ROOT/haproxy KEYMUX_RUN_DIR=$WORK/run KEYMUX_INSTANCE=bench-$$-$RANDOM \
+    KEYMUX_HAPROXY_DIR=$dir KEYMUX_RUN_DIR=$WORK/run KEYMUX_INSTANCE=bench-$$-$RANDOM \
     KEYMUX_SOURCE_RATE_LIMIT=${KEYMUX_SOURCE_RATE_LIMIT:-1000000000} \
     on_cpu 0 "$HAPROXY" -f "$cfg" -db >"$WORK/haproxy-keymux.log" 2>&1 &
   PIDS+=($!)
   HAPROXY_PID=$!
   wait_port "$GATEWAY_PORT" $! "haproxy + keymux" "$WORK/haproxy-keymux.log"
 }
+stop_gateway() {  # stops the running haproxy and agent: no run shares the CPUs with another
+  local pid
+  for pid in "$HAPROXY_PID" "${AGENT_PID:-}"; do
+    [[ -n "$pid" ]] || continue
+    stop_pid "$pid" || true
+    for i in "${!PIDS[@]}"; do [[ "${PIDS[$i]}" != "$pid" ]] || unset 'PIDS[i]'; done
+  done
+  HAPROXY_PID=
+  AGENT_PID=
+}
+measure() {  # measure NAME [AUTH]: wrk_run at full load, and paced with --rate (NAME paced)
+  wrk_run "$1" "http://127.0.0.1:$GATEWAY_PORT" "${2:-}"
+  RUNS+=("$1")
+  if [[ -n "$RATE" ]]; then
+    wrk_run "$1 paced" "http://127.0.0.1:$GATEWAY_PORT" "${2:-}" "$RATE"
+    PACED+=("$1 paced")
+  fi
+}
 
 # --- the run
 
+BASELINE_DIR=$ROOT/haproxy
+if [[ -n "$BASELINE_REV" ]]; then  # the haproxy/ directory as it was at that revision
+  mkdir -p "$WORK/baseline"
+  git archive "$BASELINE_REV" haproxy | tar -x -C "$WORK/baseline" ||
+    die "--baseline-rev $BASELINE_REV: no haproxy/ directory there"
+  BASELINE_DIR=$WORK/baseline/haproxy
+  BASELINE_CFG=$BASELINE_DIR/haproxy.cfg
+elif [[ -n "$BASELINE_CFG" ]]; then
+  cp "$BASELINE_CFG" "$WORK/baseline.cfg"  # it may be a pipe (<(git show ...)): read it once
+  BASELINE_CFG=$WORK/baseline.cfg
+fi
+
 cpu_model=$(lscpu | sed -n 's/^Model name: *//p' | head -n1)
-echo "machine:  ${cpu_model:-unknown CPU}, $(nproc) CPUs, kernel $(uname -r)"
+echo "machine:  ${cpu_model:-unknown CPU}, $(nproc) CPUs, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "haproxy:  $("$HAPROXY" -v | head -n1) ($HAPROXY)"
 echo "agent:    $("$AGENT" --version 2>/dev/null | head -n1) ($BUILD_DIR), --threads 1; mock --threads 1"
-echo "wrk:      -t$WRK_THREADS -c$CONNECTIONS -d${DURATION}s --latency, bench/e2e-post.lua"
+echo "wrk:      -t$WRK_THREADS -c$CONNECTIONS -d${DURATION}s --latency, bench/e2e-post.lua${RATE:+; paced runs at $RATE req/s}"
 if ((PIN)); then
   echo "pinning:  wrk on CPU 1; mock, haproxy and agent on CPU 0"
 else
   echo "pinning:  none: wrk, mock, haproxy and agent share the $(nproc) CPUs"
 fi
+[[ -n "$BASELINE_REV" ]] && echo "baseline: haproxy/ of $(git rev-parse --short "$BASELINE_REV") ($BASELINE_REV)"
+[[ -n "$BASELINE_CFG" && -z "$BASELINE_REV" ]] && echo "baseline: haproxy.cfg from $BASELINE_CFG, this tree's haproxy/ files"
 echo "note:     client, gateway and provider share one small machine: compare the runs with"
 echo "          each other, not with production figures"
 echo
 
+HAPROXY_PID=
+AGENT_PID=
+RUNS=()
+PACED=()
 start_mock
 SERVER_PIDS=("$MOCK_PID")
 wrk_run "mock direct" "http://127.0.0.1:$MOCK_PORT" "Bearer $MOCK_SECRET"
+RUNS+=("mock direct")
 
 start_plain_haproxy
 SERVER_PIDS=("$MOCK_PID" "$HAPROXY_PID")
-wrk_run "plain haproxy" "http://127.0.0.1:$GATEWAY_PORT"
-stop_pid "$HAPROXY_PID" || true  # not to share the CPUs with the next run
-for i in "${!PIDS[@]}"; do [[ "${PIDS[$i]}" != "$HAPROXY_PID" ]] || unset 'PIDS[i]'; done
+measure "plain haproxy"
+stop_gateway
 
 start_keymux
 SERVER_PIDS=("$MOCK_PID" "$HAPROXY_PID" "$AGENT_PID")
-wrk_run "haproxy + keymux" "http://127.0.0.1:$GATEWAY_PORT"
-RUNS=("mock direct" "plain haproxy" "haproxy + keymux")
+measure "haproxy + keymux"
 
 if [[ -n "$BASELINE_CFG" ]]; then
-  stop_pid "$HAPROXY_PID" || true
-  stop_pid "$AGENT_PID" || true
-  start_keymux "$(realpath "$BASELINE_CFG")"
+  stop_gateway
+  start_keymux "$BASELINE_CFG" "$BASELINE_DIR"
   SERVER_PIDS=("$MOCK_PID" "$HAPROXY_PID" "$AGENT_PID")
-  wrk_run "keymux baseline" "http://127.0.0.1:$GATEWAY_PORT"
-  RUNS+=("keymux baseline")
+  measure "keymux baseline"
 fi
 
-printf '%-20s %10s %9s %9s %9s %12s\n' run req/s "p50 ms" "p99 ms" non-2xx "cpu us/req"
-for name in "${RUNS[@]}"; do
+printf '%-22s %10s %8s %8s %8s %9s %9s %9s\n' run req/s "p50 ms" "p99 ms" non-2xx "cpu us" haproxy agent
+for name in "${RUNS[@]}" "${PACED[@]}"; do
   flag=""
   [[ "${NON2XX[$name]}" != 0 ]] && flag="  (run with errors)"
   [[ -n "${ERRS[$name]}" ]] && flag+="  socket errors: ${ERRS[$name]}"
-  printf '%-20s %10.0f %9s %9s %9s %12s%s\n' "$name" "${RPS[$name]:-0}" "${P50[$name]:--}" \
-    "${P99[$name]:--}" "${NON2XX[$name]}" "${CPU[$name]}" "$flag"
+  if [[ "$name" == *" paced" ]] && awk -v r="${RPS[$name]:-0}" -v o="$RATE" 'BEGIN { exit !(r < 0.97 * o) }'; then
+    flag+="  (below the offered $RATE req/s: raise --connections)"
+  fi
+  printf '%-22s %10.0f %8s %8s %8s %9s %9s %9s%s\n' "$name" "${RPS[$name]:-0}" "${P50[$name]:--}" \
+    "${P99[$name]:--}" "${NON2XX[$name]}" "${CPU[$name]}" "${CPU_HAPROXY[$name]}" "${CPU_AGENT[$name]}" "$flag"
 done
-echo "(cpu us/req: CPU time of the serving processes (mock, haproxy, agent; not wrk) per request)"
-awk -v k="${RPS[haproxy + keymux]}" -v p="${RPS[plain haproxy]}" -v m="${RPS[mock direct]}" \
-    -v k99="${P99[haproxy + keymux]}" -v p99="${P99[plain haproxy]}" \
-    -v k50="${P50[haproxy + keymux]}" -v p50="${P50[plain haproxy]}" 'BEGIN {
-  if (p > 0) printf "%-20s %10.2f (req/s)   %+.2f ms p50   %+.2f ms p99\n", "keymux / plain", k / p, k50 - p50, k99 - p99
-  if (m > 0) printf "%-20s %10.2f (req/s)\n", "plain / mock", p / m
-  if (m > 0) printf "%-20s %10.2f (req/s)\n", "keymux / mock", k / m
+echo "(cpu us: CPU time per request of the serving processes (mock, haproxy, agent; not wrk);"
+echo " haproxy, agent: theirs apart. Paced runs: -c$CONNECTIONS at a fixed offered rate of ${RATE:-N} req/s)"
+echo
+# ratios NAME: NAME against plain haproxy, in the terms of issue 12's targets (gateway CPU:
+# haproxy + agent per request, over plain haproxy's).
+ratios() {
+  local name=$1 paced="$1 paced"
+  awk -v label="$2" -v k="${RPS[$name]}" -v p="${RPS[plain haproxy]}" \
+      -v k50="${P50[$name]}" -v p50="${P50[plain haproxy]}" \
+      -v k99="${P99[$name]}" -v p99="${P99[plain haproxy]}" \
+      -v kh="${CPU_HAPROXY[$name]}" -v ka="${CPU_AGENT[$name]}" -v ph="${CPU_HAPROXY[plain haproxy]}" \
+      -v r="$RATE" -v pk50="${P50[$paced]:-}" -v pk99="${P99[$paced]:-}" \
+      -v pp50="${P50[plain haproxy paced]:-}" -v pp99="${P99[plain haproxy paced]:-}" 'BEGIN {
+    printf "%-22s %6.2f x plain req/s at -c%s (target >= 0.45)   %+.2f ms p50  %+.2f ms p99\n", label, k / p, ENVIRON["CONNECTIONS"], k50 - p50, k99 - p99
+    printf "%-22s %6.2f x plain gateway cpu/req (haproxy %s + agent %s us vs %s; target <= 2.5)\n", "", (kh + ka) / ph, kh, ka, ph
+    printf "%-22s %6.1f us agent cpu/req (target <= 8)\n", "", ka
+    if (r != "" && pk99 != "")
+      printf "%-22s %+6.2f ms p99 added at %s req/s (%s vs %s ms; p50 %+.2f ms; target <= 1)\n", "", pk99 - pp99, r, pk99, pp99, pk50 - pp50
+  }'
+}
+export CONNECTIONS
+ratios "haproxy + keymux" "keymux / plain"
+[[ -n "$BASELINE_CFG" ]] && ratios "keymux baseline" "baseline / plain"
+awk -v k="${RPS[haproxy + keymux]}" -v p="${RPS[plain haproxy]}" -v m="${RPS[mock direct]}" 'BEGIN {
+  if (m > 0) printf "%-22s %6.2f x mock req/s\n", "plain / mock", p / m
+  if (m > 0) printf "%-22s %6.2f x mock req/s\n", "keymux / mock", k / m
 }'
 if [[ -n "$BASELINE_CFG" ]]; then
-  awk -v k="${RPS[haproxy + keymux]}" -v b="${RPS[keymux baseline]}" -v p="${RPS[plain haproxy]}" \
+  awk -v k="${RPS[haproxy + keymux]}" -v b="${RPS[keymux baseline]}" \
       -v kc="${CPU[haproxy + keymux]}" -v bc="${CPU[keymux baseline]}" 'BEGIN {
-    if (b > 0) printf "%-20s %10.2f (req/s)   %+d us cpu/req\n", "keymux / baseline", k / b, kc - bc
-    if (p > 0) printf "%-20s %10.2f (req/s)\n", "baseline / plain", b / p
+    if (b > 0) printf "%-22s %6.2f x baseline req/s   %+.1f us cpu/req\n", "keymux / baseline", k / b, kc - bc
   }'
-  echo "(baseline: $BASELINE_CFG)"
+  echo "(baseline: ${BASELINE_REV:-$BASELINE_CFG})"
 fi
