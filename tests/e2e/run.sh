@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# End-to-end tests: the agent behind a real HAProxy, once with Debian's HAProxy 2.6
-# (/usr/sbin/haproxy) and once with HAProxy 3.x from a Debian sid root (tests/e2e/sid-root.sh).
+# End-to-end tests: the agent behind a real HAProxy, once with each HAProxy of the matrix:
+# Debian 12's 2.6 (/usr/sbin/haproxy), Debian 13's 3.0 (the debian13 tier's root,
+# tests/e2e/trixie-haproxy.sh) and 3.x from a Debian sid root (tests/e2e/sid-root.sh).
 # Two suites per HAProxy: suite.sh (the SPOP agent core: handshake, health checks,
 # fail closed) and gateway_suite.py (the data path haproxy/haproxy.cfg with the mock provider).
-#   run.sh [--only 2.6|3]
+#   run.sh [--only 2.6|3.0|3]
 #   KEYMUX_AGENT        agent binary (default build/keymux-agent)
 #   KEYMUX_MOCK         mock provider binary (default build/keymux-mock-upstream)
 #   KEYMUX_HAPROXY_26   the 2.x haproxy (default /usr/sbin/haproxy)
+#   KEYMUX_HAPROXY_30   the 3.0 haproxy (default: the Debian 13 root's, tests/e2e/trixie-haproxy.sh)
 #   KEYMUX_HAPROXY_3    the 3.x haproxy (default: the sid root's wrapper, built when missing)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -16,7 +18,7 @@ only=
 while (($#)); do
   case $1 in
     --only) only=$2; shift 2 ;;
-    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done

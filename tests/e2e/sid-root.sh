@@ -12,34 +12,13 @@ set -euo pipefail
 
 ROOT=${KEYMUX_SID_ROOT:-/var/cache/keymux/sid-root}
 MIRROR=${KEYMUX_SID_MIRROR:-$("$(dirname "${BASH_SOURCE[0]}")/debian-mirror.sh")}
-WRAPPER_NAME=keymux-haproxy
 MARKER=.keymux-sid-root   # written into every root this script makes; nothing else is ever removed
 
 log() { echo "sid-root: $*" >&2; }
 
-write_wrapper() {  # $1: root directory. Atomic: others may be running the old one.
-  cat >"$1/$WRAPPER_NAME.tmp.$$" <<'WRAP'
-#!/bin/sh
-# Runs the sid root's haproxy with the root's own dynamic loader and libraries.
-# --argv0: HAProxy's master (-W) re-executes argv[0] on a reload; it must be
-# this wrapper, not the bare binary (which would load the host's libraries).
-R=$(dirname "$(readlink -f "$0")")
-exec "$R/usr/lib64/ld-linux-x86-64.so.2" --argv0 "$0" \
-  --library-path "$R/usr/lib/x86_64-linux-gnu:$R/lib/x86_64-linux-gnu" \
-  "$R/usr/sbin/haproxy" "$@"
-WRAP
-  chmod 755 "$1/$WRAPPER_NAME.tmp.$$"
-  mv -f "$1/$WRAPPER_NAME.tmp.$$" "$1/$WRAPPER_NAME"
-}
-
-root_ok() {  # $1: root directory; true if its haproxy 3.x runs
-  [[ -x "$1/usr/sbin/haproxy" && -e "$1/usr/lib64/ld-linux-x86-64.so.2" ]] || return 1
-  # A wrapper from before --argv0 is rewritten (master-worker reloads need it).
-  [[ -x "$1/$WRAPPER_NAME" ]] && grep -q -- '--argv0' "$1/$WRAPPER_NAME" || write_wrapper "$1"
-  local v
-  v=$("$1/$WRAPPER_NAME" -v 2>/dev/null) || return 1
-  [[ "$v" =~ ^HAProxy\ version\ [3-9]\. ]]
-}
+# shellcheck source=../support/root_haproxy.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../support/root_haproxy.sh"
+root_ok() { root_haproxy_ok "$1" '^[3-9]\.'; }  # $1: root directory; true if its haproxy 3.x runs
 
 parent=$(dirname "$ROOT")
 mkdir -p "$parent"
@@ -50,8 +29,8 @@ flock 9
 
 if [[ -d "$ROOT" ]]; then
   if root_ok "$ROOT"; then
-    log "using $ROOT ($("$ROOT/$WRAPPER_NAME" -v | sed -n 1p))"
-    echo "$ROOT/$WRAPPER_NAME"
+    log "using $ROOT ($("$ROOT/$ROOT_HAPROXY_WRAPPER" -v | sed -n 1p))"
+    echo "$ROOT/$ROOT_HAPROXY_WRAPPER"
     exit 0
   fi
   if [[ ! -e "$ROOT/$MARKER" ]]; then
@@ -91,10 +70,10 @@ for attempt in 1 2; do
 done
 rm -f "$tmp.log"
 
-write_wrapper "$tmp"
+write_root_wrapper "$tmp"
 date -u +%FT%TZ >"$tmp/$MARKER"
 root_ok "$tmp" || { log "the new root's haproxy does not run"; exit 1; }
 mv -T "$tmp" "$ROOT"
 trap - EXIT
-log "built $ROOT ($("$ROOT/$WRAPPER_NAME" -v | sed -n 1p))"
-echo "$ROOT/$WRAPPER_NAME"
+log "built $ROOT ($("$ROOT/$ROOT_HAPROXY_WRAPPER" -v | sed -n 1p))"
+echo "$ROOT/$ROOT_HAPROXY_WRAPPER"

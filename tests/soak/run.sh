@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Fault-injection soak (tests/soak/soak.py): HAProxy with haproxy/haproxy.cfg, the
 # agent and the mock provider under load while faults are injected, once with
-# Debian's HAProxy 2.6 (/usr/sbin/haproxy) and once with HAProxy 3.x from a Debian
-# sid root (tests/e2e/sid-root.sh). The short form (8 s per scenario) takes under
-# 4 minutes per HAProxy.
-#   run.sh [--only 2.6|3] [soak.py flags: --duration S, --only-scenarios A,B, --connections N]
+# each HAProxy of tests/e2e/run.sh's matrix (2.6, 3.0, 3.x; --only one of them).
+# The short form (8 s per scenario) takes under 4 minutes per HAProxy.
+#   run.sh [--only 2.6|3.0|3] [soak.py flags: --duration S, --only-scenarios A,B, --connections N]
 #   KEYMUX_AGENT        agent binary (default build/keymux-agent)
 #   KEYMUX_MOCK         mock provider binary (default build/keymux-mock-upstream)
 #   KEYMUX_HAPROXY_26   the 2.x haproxy (default /usr/sbin/haproxy)
+#   KEYMUX_HAPROXY_30   the 3.0 haproxy (default: the Debian 13 root's, tests/e2e/trixie-haproxy.sh)
 #   KEYMUX_HAPROXY_3    the 3.x haproxy (default: the sid root's wrapper, built when missing)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
