@@ -10,8 +10,9 @@ change in load between them reads as a cost. Here one mock provider and one
 agent (bench/keymux-bench.yaml, --threads 1) serve one HAProxy per
 configuration, all started at once, and wrk (-t1 -c32, bench/e2e-post.lua)
 measures them in turn, ROUNDS times (default 6) for DURATION seconds (default 4).
-Prints, per configuration, the median req/s (and its ratio to the first) and
-the median HAProxy CPU time per request, the steadier figure under load.
+Prints, per configuration, the median req/s (and its ratio to the first), the
+median HAProxy CPU time per request, the steadier figure under load, and the
+median p99 latency.
 Run from the repository root with build/ built (keymux-agent, keymux-mock-upstream).
 wrk is one client address: KEYMUX_SOURCE_RATE_LIMIT is raised so that it is
 counted, never reached, unless a configuration sets it. Every process started
@@ -52,6 +53,12 @@ def cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
+def latency_ms(wrk_output, percentile):
+    """wrk --latency's percentile line ("99%   12.34ms") in milliseconds."""
+    m = re.search(rf"^\s*{re.escape(percentile)}\s+([\d.]+)(us|ms|s)\s*$", wrk_output, re.M)
+    return float(m.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[m.group(2)] if m else float("nan")
+
+
 def main():
     if len(sys.argv) < 3 or sys.argv[1] in ("-h", "--help"):
         sys.exit(__doc__)
@@ -89,26 +96,28 @@ def main():
         time.sleep(2)  # HAProxy's first agent health check
         rps = {name: [] for name in gateways}
         cpu = {name: [] for name in gateways}
+        p99 = {name: [] for name in gateways}
         for _ in range(rounds):
             for name, (port, pid) in gateways.items():
                 before = cpu_ticks(pid)
-                out = subprocess.run(["wrk", "-t1", "-c32", f"-d{duration}s", "-s",
+                out = subprocess.run(["wrk", "-t1", "-c32", f"-d{duration}s", "--latency", "-s",
                                       os.path.join(ROOT, "bench", "e2e-post.lua"),
                                       f"http://127.0.0.1:{port}/v1/chat/completions"],
                                      capture_output=True, text=True).stdout
                 n = int(re.search(r"(\d+) requests in", out).group(1))
                 rps[name].append(float(re.search(r"Requests/sec:\s+(\S+)", out).group(1)))
                 cpu[name].append((cpu_ticks(pid) - before) * 1e6 / os.sysconf("SC_CLK_TCK") / n)
+                p99[name].append(latency_ms(out, "99%"))
                 non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
                 if non2xx:
                     print(f"  {name}: {non2xx.group(1)} non-2xx answers in one run")
         first = statistics.median(rps[variants[0][0]])
-        print(f"{'config':16} {'req/s':>8} {'ratio':>6} {'haproxy cpu us/req':>19}   "
+        print(f"{'config':16} {'req/s':>8} {'ratio':>6} {'haproxy cpu us/req':>19} {'p99 ms':>7}   "
               f"(median of {rounds} runs of {duration} s each, interleaved)")
         for name in gateways:
             r, c = statistics.median(rps[name]), statistics.median(cpu[name])
-            print(f"{name:16} {r:8.0f} {r / first:6.2f} {c:19.1f}   cpu runs "
-                  f"{[round(x, 1) for x in cpu[name]]}")
+            print(f"{name:16} {r:8.0f} {r / first:6.2f} {c:19.1f} {statistics.median(p99[name]):7.2f}"
+                  f"   cpu runs {[round(x, 1) for x in cpu[name]]}")
     finally:
         for p in procs:
             p.terminate()

@@ -1,76 +1,68 @@
 #!/usr/bin/env bash
-# What the internal hop's transport costs (it measures and prints, it never asserts). The real
-# data path (haproxy/haproxy.cfg, keymux-agent --threads 1, the mock provider) with the hop
-# be_attempts -> fe_inner on a unix socket path (as shipped), an abstract socket (abns@) and
-# loopback TCP, rounds interleaved (path, abns, tcp, path, ...) so that a shared machine's
-# drift hits all three alike. wrk sends bench/e2e-post.lua; prints requests/s, HAProxy's CPU
-# time per request (the figure that survives a shared machine) and p99 per run.
+# What the internal hop costs, by transport and option (it measures and prints, it never
+# asserts). The real data path (haproxy/haproxy.cfg, keymux-agent --threads 1, the mock provider)
+# with the hop be_attempts -> fe_inner in each combination of
+#   transport  path (a unix socket path, as shipped), abns (an abstract unix socket), tcp
+#              (loopback TCP)
+#   proxy      v2 (send-proxy-v2 / accept-proxy, as shipped: fe_inner's src is the client's) or
+#              none (fe_inner's src is the hop's own address; the agent's per-source
+#              decisions would need it another way, e.g. a header)
+#   reuse      never (as shipped: one inner connection per client connection) or safe
+#              (be_attempts shares idle inner connections)
+# measured side by side with bench/cfg-ab.py (all gateways up at once, wrk rounds interleaved, the
+# median req/s and HAProxy CPU per request, the steadier figure on a shared machine).
 #
-# Usage: bench/inner-hop.sh [HAPROXY] [ROUNDS] [SECONDS]   (/usr/sbin/haproxy, 2, 6)
-# Uses build/keymux-agent and build/keymux-mock-upstream as they are; free loopback ports.
+# Usage: bench/inner-hop.sh [HAPROXY] [ROUNDS] [SECONDS] [VARIANT...]
+#   HAPROXY   default /usr/sbin/haproxy; ROUNDS default 3; SECONDS per wrk run, default 4
+#   VARIANT   e.g. path-v2-never abns-none-safe (default: all twelve; the first is the reference)
+# Uses $BUILD_DIR (default build/) keymux-agent and keymux-mock-upstream as they are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$PWD
 HAPROXY=${1:-/usr/sbin/haproxy}
-ROUNDS=${2:-2}
-SECONDS_PER_RUN=${3:-6}
-# shellcheck source=scripts/lib/processes.sh
-source scripts/lib/processes.sh
+ROUNDS=${2:-3}
+DURATION=${3:-4}
+shift $(($# < 3 ? $# : 3))
+VARIANTS=("$@")
+if ((${#VARIANTS[@]} == 0)); then
+  for transport in path abns tcp; do
+    for proxy in v2 none; do
+      for reuse in never safe; do VARIANTS+=("$transport-$proxy-$reuse"); done
+    done
+  done
+fi
 
 RUN=$(mktemp -d "${TMPDIR:-/tmp}/keymux-inner-hop.XXXXXX")
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do stop_pid "$pid" || true; done
-  rm -rf "$RUN"
-}
-trap cleanup EXIT
+trap 'rm -rf "$RUN"' EXIT
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_port() { local i; for ((i = 0; i < 100; i++)); do port_open "$1" && return 0; sleep 0.1; done; return 1; }
 
-MOCK_PORT=$(free_port) AGENT_PORT=$(free_port) GW=$(free_port) STATS=$(free_port) TCP_HOP=$(free_port)
-# bench/keymux-bench.yaml's keys (anonymous clients allowed), as bench/e2e.sh uses them.
-KEYS=()
-while read -r id secret; do KEYS+=(--key "$id=$secret"); done \
-  < <(sed -n 's/.*{id: *\([^,]*\), *secret: *\([^,}]*\).*/\1 \2/p' bench/keymux-bench.yaml)
-build/keymux-mock-upstream --listen "127.0.0.1:$MOCK_PORT" --quiet "${KEYS[@]}" >"$RUN/mock.log" 2>&1 &
-PIDS+=($!)
-build/keymux-agent --listen "127.0.0.1:$AGENT_PORT" --threads 1 --admin-listen off \
-  --config bench/keymux-bench.yaml >"$RUN/agent.log" 2>&1 &
-PIDS+=($!)
-wait_port "$MOCK_PORT" && wait_port "$AGENT_PORT"
-
-# The three configs differ only in the hop's address.
-SHIPPED='${KEYMUX_RUN_DIR}/inner-${KEYMUX_INSTANCE}.sock'
-cp haproxy/haproxy.cfg "$RUN/path.cfg"
-sed "s|\"$SHIPPED\"|\"abns@keymux-inner-\${KEYMUX_INSTANCE}\"|; s| accept-proxy mode 600| accept-proxy|" \
-  haproxy/haproxy.cfg >"$RUN/abns.cfg"
-sed "s|\"$SHIPPED\"|\"127.0.0.1:$TCP_HOP\"|; s| accept-proxy mode 600| accept-proxy|" \
-  haproxy/haproxy.cfg >"$RUN/tcp.cfg"
-export KEYMUX_GATEWAY_BIND=127.0.0.1:$GW KEYMUX_STATS_BIND=127.0.0.1:$STATS \
-  KEYMUX_AGENT_ADDR=127.0.0.1:$AGENT_PORT KEYMUX_MOCK_ADDR=127.0.0.1:$MOCK_PORT \
-  KEYMUX_HAPROXY_DIR=$ROOT/haproxy KEYMUX_RUN_DIR=$RUN KEYMUX_INSTANCE=bench-$GW
-
-TICKS=$(getconf CLK_TCK)
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime of HAProxy (-db: one process)
-
-echo "inner hop on $("$HAPROXY" -v | head -1 | cut -d' ' -f3), wrk -c16 -d${SECONDS_PER_RUN}s, $ROUNDS rounds"
-for ((round = 1; round <= ROUNDS; round++)); do
-  for variant in path abns tcp; do
-    "$HAPROXY" -db -f "$RUN/$variant.cfg" >"$RUN/haproxy-$variant.log" 2>&1 &
-    hap=$!
-    wait_port "$GW"
-    sleep 1.2  # the first agent check
-    before=$(cpu_ticks "$hap")
-    out=$(wrk -t1 -c16 -d"${SECONDS_PER_RUN}s" --latency -s bench/e2e-post.lua "http://127.0.0.1:$GW/v1/chat/completions")
-    after=$(cpu_ticks "$hap")
-    requests=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' <<<"$out")
-    rps=$(sed -n 's/^Requests\/sec: *//p' <<<"$out")
-    p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
-    non2xx=$(sed -n 's/^ *Non-2xx or 3xx responses: *//p' <<<"$out")
-    us=$(( (after - before) * 1000000 / TICKS / requests ))
-    printf '  round %d  %-5s %9s req/s  HAProxy CPU %4d us/request  p99 %8s  non-2xx %s\n' \
-      "$round" "$variant" "$rps" "$us" "$p99" "${non2xx:-0}"
-    stop_pid "$hap" || true
-  done
+# Each variant is haproxy/haproxy.cfg with the hop's lines changed; a change that does not apply
+# (the shipped lines moved) stops the script rather than measuring the shipped config twice.
+SHIPPED_ADDR='"${KEYMUX_RUN_DIR}/inner-${KEYMUX_INSTANCE}.sock"'
+grep -q "^    server inner $SHIPPED_ADDR send-proxy-v2 " haproxy/haproxy.cfg &&
+  grep -q "^    bind $SHIPPED_ADDR accept-proxy mode 600$" haproxy/haproxy.cfg &&
+  grep -q '^    http-reuse never$' haproxy/haproxy.cfg ||
+  { echo "inner-hop.sh: haproxy/haproxy.cfg's hop lines changed; update this script" >&2; exit 1; }
+specs=()
+for variant in "${VARIANTS[@]}"; do
+  IFS=- read -r transport proxy reuse <<<"$variant"
+  case $transport in
+    path) addr=$SHIPPED_ADDR ;;
+    abns) addr='"abns@keymux-inner-${KEYMUX_INSTANCE}"' ;;
+    tcp) addr="127.0.0.1:$(free_port)" ;;
+    *) echo "inner-hop.sh: unknown transport in $variant (path, abns, tcp)" >&2; exit 2 ;;
+  esac
+  [[ "$proxy" == v2 || "$proxy" == none ]] || { echo "inner-hop.sh: $variant: proxy v2 or none" >&2; exit 2; }
+  [[ "$reuse" == never || "$reuse" == safe ]] || { echo "inner-hop.sh: $variant: reuse never or safe" >&2; exit 2; }
+  bind_opts=" accept-proxy"
+  server_opts=" send-proxy-v2"
+  [[ "$proxy" == none ]] && bind_opts='' server_opts=''
+  [[ "$transport" == path ]] && bind_opts+=" mode 600"
+  sed -e "s|^    server inner $SHIPPED_ADDR send-proxy-v2 |    server inner $addr$server_opts |" \
+      -e "s|^    bind $SHIPPED_ADDR accept-proxy mode 600\$|    bind $addr$bind_opts|" \
+      -e "s|^    http-reuse never\$|    http-reuse $reuse|" haproxy/haproxy.cfg >"$RUN/$variant.cfg"
+  specs+=("$variant=$RUN/$variant.cfg")
 done
+
+echo "inner hop on $("$HAPROXY" -v | head -1 | cut -d' ' -f3): ${#VARIANTS[@]} variants, $ROUNDS rounds of ${DURATION} s"
+echo "(machine load $(cut -d' ' -f1-3 /proc/loadavg); compare the rows with each other)"
+ROUNDS=$ROUNDS DURATION=$DURATION python3 bench/cfg-ab.py "$HAPROXY" "${specs[@]}"
