@@ -57,7 +57,7 @@ BASELINE_CFG=
 BASELINE_REV=
 RATE=
 
-usage() { sed -n '2,45p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,44p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while (($#)); do
   case $1 in
     --duration) DURATION=${2:?--duration needs a value}; shift 2 ;;
