@@ -16,6 +16,7 @@
 #
 # Usage: bench/e2e.sh [--duration S] [--connections N] [--threads N] [--haproxy PATH]
 #                     [--no-build] [--pin] [--baseline-config FILE]
+#                     [--body-size BYTES] [--bufsize BYTES] [--keymux-only]
 #   --duration S      wrk -d (default 10)
 #   --connections N   wrk -c (default 32)
 #   --threads N       wrk -t (default 1)
@@ -23,6 +24,10 @@
 #   --no-build        use the binaries in $BUILD_DIR as they are
 #   --pin             wrk on CPU 1; mock, haproxy and agent on CPU 0 (default: nothing pinned)
 #   --baseline-config FILE   also measure the keymux data path with this haproxy.cfg
+#   --body-size BYTES a request body of this size, its "model" last (as SDKs write it)
+#                     instead of the small chat request
+#   --bufsize BYTES   HAProxy's tune.bufsize in both HAProxy runs (KEYMUX_BUFSIZE; 131072)
+#   --keymux-only     measure only the keymux data path (no mock direct, no plain haproxy)
 # Environment: BUILD_DIR (default build-bench, a Release build; configured when missing).
 #   The environment reaches every process: e.g. GLIBC_TUNABLES=glibc.malloc.trim_threshold=...
 #   applies to the mock, both HAProxy runs and the agent alike.
@@ -39,8 +44,11 @@ HAPROXY=/usr/sbin/haproxy
 BUILD=1
 PIN=0
 BASELINE_CFG=
+BODY_SIZE=0
+BUFSIZE=${KEYMUX_BUFSIZE:-131072}
+KEYMUX_ONLY=0
 
-usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while (($#)); do
   case $1 in
     --duration) DURATION=${2:?--duration needs a value}; shift 2 ;;
@@ -50,6 +58,9 @@ while (($#)); do
     --no-build) BUILD=0; shift ;;
     --pin) PIN=1; shift ;;
     --baseline-config) BASELINE_CFG=${2:?--baseline-config needs a file}; shift 2 ;;
+    --body-size) BODY_SIZE=${2:?--body-size needs a value}; shift 2 ;;
+    --bufsize) BUFSIZE=${2:?--bufsize needs a value}; shift 2 ;;
+    --keymux-only) KEYMUX_ONLY=1; shift ;;
     -h|--help) usage 0 ;;
     *) echo "e2e.sh: unknown option $1" >&2; usage 2 >&2 ;;
   esac
@@ -132,6 +143,13 @@ wait_port() {  # wait_port PORT PID NAME LOG
 }
 
 BODY='{"model":"mock-model","messages":[{"role":"user","content":"Hello"}],"max_tokens":16}'
+# The body of every request, in a file: curl's check request and wrk's (BENCH_BODY_FILE,
+# bench/e2e-post.lua) send the same bytes.
+if ((BODY_SIZE > 0)); then
+  python3 "$ROOT/bench/sized_body.py" "$BODY_SIZE" >"$WORK/body.json"
+else
+  printf '%s' "$BODY" >"$WORK/body.json"
+fi
 # The mock's keys are the agent config's: --key ID=SECRET for every {id: ..., secret: ...}.
 MOCK_KEYS=()
 while read -r id secret; do
@@ -159,7 +177,7 @@ wrk_run() {  # wrk_run NAME URL [AUTH]: checks one request, then measures; SERVE
   # processes serving the run, whose CPU time per request is reported
   local name=$1 url=$2 auth=${3:-} code i out t0 t1 n
   local curl_args=(--noproxy '*' -s -o "$WORK/curl.out" -w '%{http_code}' --max-time 5
-    -H 'content-type: application/json' --data-binary "$BODY")
+    -H 'content-type: application/json' --data-binary "@$WORK/body.json")
   [[ -n "$auth" ]] && curl_args+=(-H "authorization: $auth")
   for ((i = 0; i < 50; i++)); do  # up to 5 s: HAProxy may still be checking the agent
     code=$(curl "${curl_args[@]}" "$url/v1/chat/completions" || true)
@@ -172,7 +190,7 @@ wrk_run() {  # wrk_run NAME URL [AUTH]: checks one request, then measures; SERVE
     die "aborted before measuring $name"
   fi
   t0=$(cpu_ticks "${SERVER_PIDS[@]}")
-  out=$(BENCH_AUTH="$auth" on_cpu 1 wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency \
+  out=$(BENCH_AUTH="$auth" BENCH_BODY_FILE="$WORK/body.json" on_cpu 1 wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency \
     -s "$ROOT/bench/e2e-post.lua" "$url/v1/chat/completions")
   t1=$(cpu_ticks "${SERVER_PIDS[@]}")
   echo "$out" >"$WORK/wrk-$name.txt"
@@ -206,7 +224,7 @@ start_mock() {
 start_plain_haproxy() {
   free_port GATEWAY_PORT
   BENCH_GATEWAY_BIND=127.0.0.1:$GATEWAY_PORT BENCH_MOCK_ADDR=127.0.0.1:$MOCK_PORT \
-    BENCH_MOCK_SECRET=$MOCK_SECRET \
+    BENCH_MOCK_SECRET=$MOCK_SECRET BENCH_BUFSIZE=$BUFSIZE \
     on_cpu 0 "$HAPROXY" -f "$ROOT/bench/plain-haproxy.cfg" -db >"$WORK/haproxy-plain.log" 2>&1 &
   PIDS+=($!)
   HAPROXY_PID=$!
@@ -227,7 +245,7 @@ start_keymux() {  # start_keymux [HAPROXY_CFG] (default haproxy/haproxy.cfg)
   KEYMUX_GATEWAY_BIND=127.0.0.1:$GATEWAY_PORT KEYMUX_STATS_BIND=127.0.0.1:$STATS_PORT \
     KEYMUX_AGENT_ADDR=127.0.0.1:$AGENT_PORT KEYMUX_MOCK_ADDR=127.0.0.1:$MOCK_PORT \
     KEYMUX_HAPROXY_DIR=$ROOT/haproxy KEYMUX_RUN_DIR=$WORK/run KEYMUX_INSTANCE=bench-$$-$RANDOM \
-    KEYMUX_SOURCE_RATE_LIMIT=${KEYMUX_SOURCE_RATE_LIMIT:-1000000000} \
+    KEYMUX_SOURCE_RATE_LIMIT=${KEYMUX_SOURCE_RATE_LIMIT:-1000000000} KEYMUX_BUFSIZE=$BUFSIZE \
     on_cpu 0 "$HAPROXY" -f "$cfg" -db >"$WORK/haproxy-keymux.log" 2>&1 &
   PIDS+=($!)
   HAPROXY_PID=$!
@@ -241,6 +259,11 @@ echo "machine:  ${cpu_model:-unknown CPU}, $(nproc) CPUs, kernel $(uname -r)"
 echo "haproxy:  $("$HAPROXY" -v | head -n1) ($HAPROXY)"
 echo "agent:    $("$AGENT" --version 2>/dev/null | head -n1) ($BUILD_DIR), --threads 1; mock --threads 1"
 echo "wrk:      -t$WRK_THREADS -c$CONNECTIONS -d${DURATION}s --latency, bench/e2e-post.lua"
+if ((BODY_SIZE > 0)); then
+  echo "request:  $BODY_SIZE-byte body, model last (bench/sized_body.py); tune.bufsize $BUFSIZE"
+else
+  echo "request:  a small chat request (${#BODY} bytes); tune.bufsize $BUFSIZE"
+fi
 if ((PIN)); then
   echo "pinning:  wrk on CPU 1; mock, haproxy and agent on CPU 0"
 else
@@ -251,19 +274,23 @@ echo "          each other, not with production figures"
 echo
 
 start_mock
-SERVER_PIDS=("$MOCK_PID")
-wrk_run "mock direct" "http://127.0.0.1:$MOCK_PORT" "Bearer $MOCK_SECRET"
+RUNS=()
+if ((!KEYMUX_ONLY)); then
+  SERVER_PIDS=("$MOCK_PID")
+  wrk_run "mock direct" "http://127.0.0.1:$MOCK_PORT" "Bearer $MOCK_SECRET"
 
-start_plain_haproxy
-SERVER_PIDS=("$MOCK_PID" "$HAPROXY_PID")
-wrk_run "plain haproxy" "http://127.0.0.1:$GATEWAY_PORT"
-stop_pid "$HAPROXY_PID" || true  # not to share the CPUs with the next run
-for i in "${!PIDS[@]}"; do [[ "${PIDS[$i]}" != "$HAPROXY_PID" ]] || unset 'PIDS[i]'; done
+  start_plain_haproxy
+  SERVER_PIDS=("$MOCK_PID" "$HAPROXY_PID")
+  wrk_run "plain haproxy" "http://127.0.0.1:$GATEWAY_PORT"
+  stop_pid "$HAPROXY_PID" || true  # not to share the CPUs with the next run
+  for i in "${!PIDS[@]}"; do [[ "${PIDS[$i]}" != "$HAPROXY_PID" ]] || unset 'PIDS[i]'; done
+  RUNS+=("mock direct" "plain haproxy")
+fi
 
 start_keymux
 SERVER_PIDS=("$MOCK_PID" "$HAPROXY_PID" "$AGENT_PID")
 wrk_run "haproxy + keymux" "http://127.0.0.1:$GATEWAY_PORT"
-RUNS=("mock direct" "plain haproxy" "haproxy + keymux")
+RUNS+=("haproxy + keymux")
 
 if [[ -n "$BASELINE_CFG" ]]; then
   stop_pid "$HAPROXY_PID" || true
@@ -283,16 +310,16 @@ for name in "${RUNS[@]}"; do
     "${P99[$name]:--}" "${NON2XX[$name]}" "${CPU[$name]}" "$flag"
 done
 echo "(cpu us/req: CPU time of the serving processes (mock, haproxy, agent; not wrk) per request)"
-awk -v k="${RPS[haproxy + keymux]}" -v p="${RPS[plain haproxy]}" -v m="${RPS[mock direct]}" \
-    -v k99="${P99[haproxy + keymux]}" -v p99="${P99[plain haproxy]}" \
-    -v k50="${P50[haproxy + keymux]}" -v p50="${P50[plain haproxy]}" 'BEGIN {
+awk -v k="${RPS[haproxy + keymux]:-0}" -v p="${RPS[plain haproxy]:-0}" -v m="${RPS[mock direct]:-0}" \
+    -v k99="${P99[haproxy + keymux]:-0}" -v p99="${P99[plain haproxy]:-0}" \
+    -v k50="${P50[haproxy + keymux]:-0}" -v p50="${P50[plain haproxy]:-0}" 'BEGIN {
   if (p > 0) printf "%-20s %10.2f (req/s)   %+.2f ms p50   %+.2f ms p99\n", "keymux / plain", k / p, k50 - p50, k99 - p99
   if (m > 0) printf "%-20s %10.2f (req/s)\n", "plain / mock", p / m
   if (m > 0) printf "%-20s %10.2f (req/s)\n", "keymux / mock", k / m
 }'
 if [[ -n "$BASELINE_CFG" ]]; then
-  awk -v k="${RPS[haproxy + keymux]}" -v b="${RPS[keymux baseline]}" -v p="${RPS[plain haproxy]}" \
-      -v kc="${CPU[haproxy + keymux]}" -v bc="${CPU[keymux baseline]}" 'BEGIN {
+  awk -v k="${RPS[haproxy + keymux]:-0}" -v b="${RPS[keymux baseline]:-0}" -v p="${RPS[plain haproxy]:-0}" \
+      -v kc="${CPU[haproxy + keymux]:-0}" -v bc="${CPU[keymux baseline]:-0}" 'BEGIN {
     if (b > 0) printf "%-20s %10.2f (req/s)   %+d us cpu/req\n", "keymux / baseline", k / b, kc - bc
     if (p > 0) printf "%-20s %10.2f (req/s)\n", "baseline / plain", b / p
   }'
