@@ -21,7 +21,7 @@
 #
 # Usage: bench/e2e.sh [--duration S] [--connections N] [--threads N] [--haproxy PATH]
 #                     [--no-build] [--pin] [--baseline-config FILE | --baseline-rev REV]
-#                     [--rate N]
+#                     [--rate N] [--body-size BYTES] [--bufsize BYTES] [--keymux-only]
 #   --duration S      wrk -d (default 10)
 #   --connections N   wrk -c (default 32)
 #   --threads N       wrk -t (default 1)
@@ -38,6 +38,10 @@
 #                     data path's files in one run; the agent is this tree's
 #   --rate N          also measure plain haproxy and keymux paced at N req/s (e.g. 2000),
 #                     -c as above; prints p50/p99 and the p99 keymux adds
+#   --body-size BYTES a request body of this size, its "model" last (as SDKs write it)
+#                     instead of the small chat request
+#   --bufsize BYTES   HAProxy's tune.bufsize in both HAProxy runs (KEYMUX_BUFSIZE; 131072)
+#   --keymux-only     measure only the keymux data path (no mock direct, no plain haproxy)
 # Environment: BUILD_DIR (default build-bench, a Release build; configured when missing).
 #   The environment reaches every process: e.g. GLIBC_TUNABLES=glibc.malloc.trim_threshold=...
 #   applies to the mock, both HAProxy runs and the agent alike.
@@ -56,8 +60,11 @@ PIN=0
 BASELINE_CFG=
 BASELINE_REV=
 RATE=
+BODY_SIZE=0
+BUFSIZE=${KEYMUX_BUFSIZE:-131072}
+KEYMUX_ONLY=0
 
-usage() { sed -n '2,44p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,49p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while (($#)); do
   case $1 in
     --duration) DURATION=${2:?--duration needs a value}; shift 2 ;;
@@ -69,6 +76,9 @@ while (($#)); do
     --baseline-config) BASELINE_CFG=${2:?--baseline-config needs a file}; shift 2 ;;
     --baseline-rev) BASELINE_REV=${2:?--baseline-rev needs a git revision}; shift 2 ;;
     --rate) RATE=${2:?--rate needs a value}; shift 2 ;;
+    --body-size) BODY_SIZE=${2:?--body-size needs a value}; shift 2 ;;
+    --bufsize) BUFSIZE=${2:?--bufsize needs a value}; shift 2 ;;
+    --keymux-only) KEYMUX_ONLY=1; shift ;;
     -h|--help) usage 0 ;;
     *) echo "e2e.sh: unknown option $1" >&2; usage 2 >&2 ;;
   esac
@@ -158,6 +168,13 @@ wait_port() {  # wait_port PORT PID NAME LOG
 }
 
 BODY='{"model":"mock-model","messages":[{"role":"user","content":"Hello"}],"max_tokens":16}'
+# The body of every request, in a file: curl's check request and wrk's (BENCH_BODY_FILE,
+# bench/e2e-post.lua) send the same bytes.
+if ((BODY_SIZE > 0)); then
+  python3 "$ROOT/bench/sized_body.py" "$BODY_SIZE" >"$WORK/body.json"
+else
+  printf '%s' "$BODY" >"$WORK/body.json"
+fi
 # The mock's keys are the agent config's: --key ID=SECRET for every {id: ..., secret: ...}.
 MOCK_KEYS=()
 while read -r id secret; do
@@ -190,7 +207,7 @@ wrk_run() {  # wrk_run NAME URL [AUTH [RATE]]: checks one request, then measures
   local name=$1 url=$2 auth=${3:-} rate=${4:-} code i out t0 t1 h0=0 h1=0 a0=0 a1=0 n
   local haproxy="" agent=""
   local curl_args=(--noproxy '*' -s -o "$WORK/curl.out" -w '%{http_code}' --max-time 5
-    -H 'content-type: application/json' --data-binary "$BODY")
+    -H 'content-type: application/json' --data-binary "@$WORK/body.json")
   [[ -n "$auth" ]] && curl_args+=(-H "authorization: $auth")
   for ((i = 0; i < 50; i++)); do  # up to 5 s: HAProxy may still be checking the agent
     code=$(curl "${curl_args[@]}" "$url/v1/chat/completions" || true)
@@ -208,7 +225,7 @@ wrk_run() {  # wrk_run NAME URL [AUTH [RATE]]: checks one request, then measures
   [[ -n "$haproxy" ]] && h0=$(cpu_ticks "$haproxy")
   [[ -n "$agent" ]] && a0=$(cpu_ticks "$agent")
   # Paced: each wrk thread offers its share of RATE (bench/e2e-post.lua).
-  out=$(BENCH_AUTH="$auth" BENCH_RATE=${rate:+$(awk -v r="$rate" -v t="$WRK_THREADS" 'BEGIN { print r / t }')} \
+  out=$(BENCH_AUTH="$auth" BENCH_BODY_FILE="$WORK/body.json" BENCH_RATE=${rate:+$(awk -v r="$rate" -v t="$WRK_THREADS" 'BEGIN { print r / t }')} \
     on_cpu 1 wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency \
     -s "$ROOT/bench/e2e-post.lua" "$url/v1/chat/completions")
   t1=$(cpu_ticks "${SERVER_PIDS[@]}")
@@ -249,7 +266,7 @@ start_mock() {
 start_plain_haproxy() {
   free_port GATEWAY_PORT
   BENCH_GATEWAY_BIND=127.0.0.1:$GATEWAY_PORT BENCH_MOCK_ADDR=127.0.0.1:$MOCK_PORT \
-    BENCH_MOCK_SECRET=$MOCK_SECRET \
+    BENCH_MOCK_SECRET=$MOCK_SECRET BENCH_BUFSIZE=$BUFSIZE \
     on_cpu 0 "$HAPROXY" -f "$ROOT/bench/plain-haproxy.cfg" -db >"$WORK/haproxy-plain.log" 2>&1 &
   PIDS+=($!)
   HAPROXY_PID=$!
@@ -270,7 +287,7 @@ start_keymux() {  # start_keymux [HAPROXY_CFG [HAPROXY_DIR]] (default haproxy/ha
   KEYMUX_GATEWAY_BIND=127.0.0.1:$GATEWAY_PORT KEYMUX_STATS_BIND=127.0.0.1:$STATS_PORT \
     KEYMUX_AGENT_ADDR=127.0.0.1:$AGENT_PORT KEYMUX_MOCK_ADDR=127.0.0.1:$MOCK_PORT \
     KEYMUX_HAPROXY_DIR=$dir KEYMUX_RUN_DIR=$WORK/run KEYMUX_INSTANCE=bench-$$-$RANDOM \
-    KEYMUX_SOURCE_RATE_LIMIT=${KEYMUX_SOURCE_RATE_LIMIT:-1000000000} \
+    KEYMUX_SOURCE_RATE_LIMIT=${KEYMUX_SOURCE_RATE_LIMIT:-1000000000} KEYMUX_BUFSIZE=$BUFSIZE \
     on_cpu 0 "$HAPROXY" -f "$cfg" -db >"$WORK/haproxy-keymux.log" 2>&1 &
   PIDS+=($!)
   HAPROXY_PID=$!
@@ -314,6 +331,11 @@ echo "machine:  ${cpu_model:-unknown CPU}, $(nproc) CPUs, kernel $(uname -r), lo
 echo "haproxy:  $("$HAPROXY" -v | head -n1) ($HAPROXY)"
 echo "agent:    $("$AGENT" --version 2>/dev/null | head -n1) ($BUILD_DIR), --threads 1; mock --threads 1"
 echo "wrk:      -t$WRK_THREADS -c$CONNECTIONS -d${DURATION}s --latency, bench/e2e-post.lua${RATE:+; paced runs at $RATE req/s}"
+if ((BODY_SIZE > 0)); then
+  echo "request:  $BODY_SIZE-byte body, model last (bench/sized_body.py); tune.bufsize $BUFSIZE"
+else
+  echo "request:  a small chat request (${#BODY} bytes); tune.bufsize $BUFSIZE"
+fi
 if ((PIN)); then
   echo "pinning:  wrk on CPU 1; mock, haproxy and agent on CPU 0"
 else
@@ -330,14 +352,16 @@ AGENT_PID=
 RUNS=()
 PACED=()
 start_mock
-SERVER_PIDS=("$MOCK_PID")
-wrk_run "mock direct" "http://127.0.0.1:$MOCK_PORT" "Bearer $MOCK_SECRET"
-RUNS+=("mock direct")
+if ((!KEYMUX_ONLY)); then
+  SERVER_PIDS=("$MOCK_PID")
+  wrk_run "mock direct" "http://127.0.0.1:$MOCK_PORT" "Bearer $MOCK_SECRET"
+  RUNS+=("mock direct")
 
-start_plain_haproxy
-SERVER_PIDS=("$MOCK_PID" "$HAPROXY_PID")
-measure "plain haproxy"
-stop_gateway
+  start_plain_haproxy
+  SERVER_PIDS=("$MOCK_PID" "$HAPROXY_PID")
+  measure "plain haproxy"
+  stop_gateway
+fi
 
 start_keymux
 SERVER_PIDS=("$MOCK_PID" "$HAPROXY_PID" "$AGENT_PID")
@@ -382,9 +406,11 @@ ratios() {
   }'
 }
 export CONNECTIONS
-ratios "haproxy + keymux" "keymux / plain"
-[[ -n "$BASELINE_CFG" ]] && ratios "keymux baseline" "baseline / plain"
-awk -v k="${RPS[haproxy + keymux]}" -v p="${RPS[plain haproxy]}" -v m="${RPS[mock direct]}" 'BEGIN {
+if ((!KEYMUX_ONLY)); then
+  ratios "haproxy + keymux" "keymux / plain"
+  [[ -n "$BASELINE_CFG" ]] && ratios "keymux baseline" "baseline / plain"
+fi
+awk -v k="${RPS[haproxy + keymux]}" -v p="${RPS[plain haproxy]:-0}" -v m="${RPS[mock direct]:-0}" 'BEGIN {
   if (m > 0) printf "%-22s %6.2f x mock req/s\n", "plain / mock", p / m
   if (m > 0) printf "%-22s %6.2f x mock req/s\n", "keymux / mock", k / m
 }'

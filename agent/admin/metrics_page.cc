@@ -59,6 +59,20 @@ void agent_families(PrometheusText& out, const metrics::AgentMetrics& m) {
              "Attempts routed although every key their route could use was ejected for failures "
              "(panic routing: to the least recently failed key).");
   out.sample("keymux_panic_routed_total", {}, decisions.panic_routed);
+  out.family("keymux_requests_not_retryable_total", "counter",
+             "Requests whose body was larger than HAProxy's buffer (tune.bufsize, "
+             "KEYMUX_BUFSIZE): sent once, never retried on another key.");
+  out.sample("keymux_requests_not_retryable_total", {}, decisions.not_retryable);
+  out.family("keymux_requests_model_unseen_total", "counter",
+             "Requests larger than HAProxy's buffer whose body's model the agent could not see, "
+             "by what routed them: the x-keymux-model header, the API path, or the default "
+             "route.");
+  for (const router::ModelSource source :
+       {router::ModelSource::kHeader, router::ModelSource::kPath, router::ModelSource::kUnseen}) {
+    out.sample("keymux_requests_model_unseen_total",
+               {{"routed_by", router::model_source_name(source)}},
+               decisions.model_unseen[static_cast<std::size_t>(source)]);
+  }
 }
 
 void spop_families(PrometheusText& out, const server::SpopStats& s) {

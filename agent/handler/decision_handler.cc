@@ -94,7 +94,11 @@ void DecisionHandler::route(const spop::Message& message, spop::AckEncoder& ack)
   request.model = text_arg(message, "model");
   request.request_id = text_arg(message, "request_id").value_or("");
   request.body_size = count_arg(message, "body_size");
+  if (const TypedValue* len = message.arg("body_len"); len != nullptr && len->as_uint()) {
+    request.body_len = *len->as_uint();
+  }
   request.body_prefix = text_arg(message, "body").value_or("");
+  request.header_model = text_arg(message, "header_model").value_or("");
   request.content_type = text_arg(message, "content_type").value_or("");
 
   const router::Decision decision = router_.decide(request);
@@ -103,7 +107,10 @@ void DecisionHandler::route(const spop::Message& message, spop::AckEncoder& ack)
     if (decision.panic) metrics::bump(metrics_->panic_routed);
   }
   // The client's name (never its token), for HAProxy's log.
-  if (decision.client != nullptr) set(ack, "client", TypedValue::of_string(decision.client->name));
+  if (decision.client != nullptr) {
+    set(ack, "client", TypedValue::of_string(decision.client->name));
+    tell_request_size(request, decision, ack);
+  }
   if (decision.routed()) {
     const router::KeyEntry& key = *decision.key;
     set(ack, "backend", TypedValue::of_string(key.provider->backend));
@@ -119,6 +126,40 @@ void DecisionHandler::route(const spop::Message& message, spop::AckEncoder& ack)
   if (decision.retry_after) {
     set(ack, "retry_after", TypedValue::of_int64(retry_after_seconds(*decision.retry_after)));
   }
+}
+
+void DecisionHandler::tell_request_size(const router::RouteRequest& request,
+                                        const router::Decision& decision, spop::AckEncoder& ack) {
+  using router::ModelSource;
+  if (decision.body_partial) {
+    set(ack, "body", TypedValue::of_string("partial"));
+    if (metrics_ != nullptr) metrics::bump(metrics_->not_retryable);
+  }
+  if (decision.model_source == ModelSource::kBody) return;
+  set(ack, "model_from", TypedValue::of_string(router::model_source_name(decision.model_source)));
+  if (decision.body_partial && metrics_ != nullptr) {
+    metrics::bump(metrics_->model_unseen[static_cast<std::size_t>(decision.model_source)]);
+  }
+  if (decision.model_source != ModelSource::kUnseen || !decision.routed()) return;
+  // Served by the default route: the client may have asked for another model.
+  const std::int64_t second =
+      std::chrono::duration_cast<std::chrono::seconds>(router_.clock().now().time_since_epoch())
+          .count();
+  if (second == unseen_logged_second_) {
+    ++unseen_unlogged_;
+    return;
+  }
+  unseen_logged_second_ = second;
+  spdlog::warn(
+      "request {}: its body is larger than HAProxy's buffer ({} of {} bytes held) and names no "
+      "model in that part, and neither the x-keymux-model header nor the path names one: the "
+      "default route '{}' served it (key {}). Send the model in x-keymux-model or raise "
+      "KEYMUX_BUFSIZE.{}",
+      request.request_id.empty() ? std::string_view("-") : request.request_id,
+      request.body_len.value_or(0), request.body_size, decision.route_name, decision.key->id,
+      unseen_unlogged_ == 0 ? std::string()
+                            : fmt::format(" ({} more such requests not logged)", unseen_unlogged_));
+  unseen_unlogged_ = 0;
 }
 
 void DecisionHandler::refuse(spop::Session& session, const spop::Message& message,

@@ -2,6 +2,9 @@
 //
 //   "route"  (on-frontend-http-request) -> Router::decide
 //       routed: txn.keymux.{backend,secret,auth,key_id,provider,ticket,attempt,client}
+//       and, only when so: body=partial (HAProxy held part of the body: no
+//       retry), model_from=header|path|default (not the body's model;
+//       "default": not visible at all, the default route serves it, logged)
 //       GET /v1/models[/id]: txn.keymux.{answer_body,client} (the gateway answers 200)
 //       error:  txn.keymux.{error_status,error_code,error_body[,retry_after][,client]}
 //       (`client` is the client's name, set once the token is known; the
@@ -48,12 +51,19 @@ class DecisionHandler final : public spop::NotifyHandler {
   bool answer_models(std::string_view path, std::string_view token, spop::AckEncoder& ack);
   void set_error(spop::AckEncoder& ack, int status, std::string_view type, std::string_view code,
                  std::string_view message);
+  // A partial body or a model not read from the body: variables for HAProxy's
+  // log line, metrics, and a log line when the default route serves a model
+  // the gateway could not see (at most one a second per worker, with a count).
+  void tell_request_size(const router::RouteRequest& request, const router::Decision& decision,
+                         spop::AckEncoder& ack);
 
   router::Router& router_;
   metrics::DecisionMetrics* const metrics_;
   const GatewaySecret gateway_;
   std::string error_body_;  // reused: no allocation per error once warmed up
   std::string answer_;
+  std::int64_t unseen_logged_second_ = -1;
+  std::uint64_t unseen_unlogged_ = 0;
 };
 
 }  // namespace keymux::handler

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "agent/metrics/histogram.h"
+#include "agent/router/model_source.h"
 #include "agent/router/outcome.h"
 
 namespace keymux::metrics {
@@ -23,6 +24,11 @@ struct alignas(64) DecisionMetrics {
   // (handler::GatewayRefusal).
   std::array<std::atomic<std::uint64_t>, 2> unauthenticated{};
   std::atomic<std::uint64_t> panic_routed{0};
+  // Requests whose body HAProxy held only in part (larger than tune.bufsize):
+  // sent once, never retried. Of those without a model in the part held, by
+  // where the model came from (router::ModelSource; kBody unused).
+  std::atomic<std::uint64_t> not_retryable{0};
+  std::array<std::atomic<std::uint64_t>, router::kModelSourceCount> model_unseen{};
 
   void count(router::Outcome outcome) { bump(by_outcome[static_cast<std::size_t>(outcome)]); }
 };
@@ -34,6 +40,8 @@ struct DecisionTotals {
   std::uint64_t settles = 0;
   std::array<std::uint64_t, 2> unauthenticated{};
   std::uint64_t panic_routed = 0;
+  std::uint64_t not_retryable = 0;
+  std::array<std::uint64_t, router::kModelSourceCount> model_unseen{};
 };
 
 class AgentMetrics {
@@ -56,6 +64,10 @@ class AgentMetrics {
         t.unauthenticated[i] += worker->unauthenticated[i].load(std::memory_order_relaxed);
       }
       t.panic_routed += worker->panic_routed.load(std::memory_order_relaxed);
+      t.not_retryable += worker->not_retryable.load(std::memory_order_relaxed);
+      for (std::size_t i = 0; i < t.model_unseen.size(); ++i) {
+        t.model_unseen[i] += worker->model_unseen[i].load(std::memory_order_relaxed);
+      }
     }
     return t;
   }

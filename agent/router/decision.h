@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "agent/router/clock.h"
+#include "agent/router/model_source.h"
 #include "agent/router/outcome.h"
 #include "agent/router/snapshot.h"
 #include "agent/router/upstream_report.h"
@@ -21,8 +22,10 @@ struct RouteRequest {
   std::string_view path;
   std::optional<std::string_view> model;  // nullopt: HAProxy found none
   std::string_view request_id;            // empty: no retry memory
-  std::uint64_t body_size = 0;
+  std::uint64_t body_size = 0;  // HAProxy's req.body_size (Content-Length when it has one)
+  std::optional<std::uint64_t> body_len;  // req.body_len, what HAProxy holds; nullopt: not said
   std::string_view body_prefix;
+  std::string_view header_model;  // x-keymux-model; empty: none (model_source.h)
   std::string_view content_type;  // the request's Content-Type; empty: none
   std::string_view client_token;  // empty: the request carries none (see client_token.h)
 };
@@ -37,6 +40,11 @@ struct Decision {
   std::uint64_t reserved_tokens = 0;
   std::uint32_t attempt = 1;  // 1 for the first try of a request id
   bool panic = false;         // every key the route could use was ejected: sent anyway
+  // Where the model came from, and whether HAProxy held only part of the body
+  // (then it cannot retry the request on another key). Set once authenticated.
+  ModelSource model_source = ModelSource::kBody;
+  bool body_partial = false;
+  std::string_view route_name;  // the route that served or refused it; empty: none
   // Errors: what the client gets, in the OpenAI error shape.
   int http_status = 200;
   std::string_view error_type;  // e.g. "rate_limit_error"

@@ -99,7 +99,13 @@ void Router::serve(const RouteRequest& request, Time now, Decision& d) {
   const Snapshot& snap = *d.snapshot;
   const PolicyValues& policy = snap.policy();
   const ClientEntry& client = *d.client;
-  const std::string_view model = request.model.value_or(std::string_view());
+  // HAProxy holds the whole body when req.body_len reached req.body_size.
+  const bool body_whole = !request.body_len || *request.body_len >= request.body_size;
+  d.body_partial = !body_whole;
+  const RequestModel asked =
+      request_model(request.model, body_whole, request.header_model, request.path);
+  d.model_source = asked.source;
+  const std::string_view model = asked.name;
   // A body sent as JSON that cannot be JSON (what HAProxy shows of it proves
   // it) would go upstream on the default route and spend a key: refused first.
   if (request.body_size > 0 && is_json_content_type(request.content_type) &&
@@ -113,8 +119,12 @@ void Router::serve(const RouteRequest& request, Time now, Decision& d) {
   // to be allowed: a client with a model list is refused rather than let past it.
   if (!client.model_patterns.empty() && (model.empty() || !client.allows_model(model))) {
     fail(d, Outcome::kModelNotAllowed, 403, "permission_error", "model_not_allowed",
-         model.empty() ? "The request names no model and this API key may only use some models."
-                       : "This API key may not use the model '" + quote_model(model) + "'.");
+         asked.source == ModelSource::kUnseen
+             ? "The request's model is past the part of its body the gateway reads (the body "
+               "is larger than the gateway's buffer) and this API key may only use some "
+               "models; name the model in the x-keymux-model header."
+         : model.empty() ? "The request names no model and this API key may only use some models."
+                         : "This API key may not use the model '" + quote_model(model) + "'.");
     return;
   }
 
@@ -137,10 +147,15 @@ void Router::serve(const RouteRequest& request, Time now, Decision& d) {
   }
 
   const RouteEntry* route = snap.find_route(model);
+  if (route != nullptr) d.route_name = route->name;
   if (route == nullptr) {
     if (model.empty()) {
       fail(d, Outcome::kNoModel, 400, "invalid_request_error", "model_required",
-           "The request names no model and no default route is configured.");
+           asked.source == ModelSource::kUnseen
+               ? "The request's model is past the part of its body the gateway reads (the body "
+                 "is larger than the gateway's buffer) and no default route is configured; name "
+                 "the model in the x-keymux-model header."
+               : "The request names no model and no default route is configured.");
     } else {
       fail(d, Outcome::kUnknownModel, 404, "invalid_request_error", "model_not_found",
            "The model '" + quote_model(model) + "' does not exist or is not served here.");

@@ -816,6 +816,74 @@ def check_body_larger_than_buffer(g):
     expect(r.json()["usage"]["prompt_tokens"] == len(body) // 4, (r.json()["usage"], len(body)))
 
 
+def fe_public_line(g, request_id):
+    """fe_public's log line of one request (its x-keymux-request-id), or None."""
+    return next((l for l in open(g.log_path("haproxy"), errors="replace")
+                 if " fe_public " in l and f"req={request_id} " in l), None)
+
+
+def check_large_body_model_last_never_silently_rerouted(g):
+    # 200 KiB, "model" last as SDKs write it: past HAProxy's 128 KiB buffer, so
+    # the agent cannot read it. Without a header or path model, the default
+    # route serves it, and the log line, the agent's log and a metric say so.
+    content = "x" * (200 * 1024)
+    body = ('{"messages":[{"role":"user","content":"' + content + '"}],"max_tokens":16,'
+            '"model":"gpt-route"}').encode()
+    before_default = g.metric("keymux_requests_model_unseen_total", routed_by="default") or 0
+    before_header = g.metric("keymux_requests_model_unseen_total", routed_by="header") or 0
+    before_path = g.metric("keymux_requests_model_unseen_total", routed_by="path") or 0
+    before_partial = g.metric("keymux_requests_not_retryable_total") or 0
+
+    r = request(g.gateway, "POST", "/v1/chat/completions", body, CANARY_HEADERS)
+    expect(r.status == 200, r)
+    expect(r.headers.get("x-mock-key-id") == "big-a", f"not the default route: {r.headers}")
+    rid = r.headers.get("x-keymux-request-id")
+    expect(wait_until(5, lambda: fe_public_line(g, rid) is not None), f"no log line for {rid}")
+    line = fe_public_line(g, rid)
+    expect("body=partial " in line and "model_from=default " in line and "key=big-a " in line,
+           f"fe_public's line: {line}")
+    expect(wait_until(5, lambda: f"request {rid}: its body is larger" in g.agent_log()),
+           "no agent log line for the default route")
+    expect("default route 'big'" in g.agent_log(), "the agent's line names no route")
+    expect(g.metric("keymux_requests_model_unseen_total", routed_by="default") == before_default + 1,
+           g.metrics_text())
+
+    # The same body with x-keymux-model: its own route, and the header stays here.
+    r = request(g.gateway, "POST", "/v1/chat/completions", body,
+                dict(CANARY_HEADERS, **{"x-keymux-model": "gpt-route"}))
+    expect(r.status == 200, r)
+    expect(r.headers.get("x-mock-key-id") == "rt-bearer", f"not gpt-route's key: {r.headers}")
+    rid = r.headers.get("x-keymux-request-id")
+    expect(wait_until(5, lambda: fe_public_line(g, rid) is not None), f"no log line for {rid}")
+    line = fe_public_line(g, rid)
+    expect("body=partial " in line and "model_from=header " in line, f"fe_public's line: {line}")
+    last = g.mock_stats().get("last_requests", [])
+    expect("x-keymux-model" not in json.dumps(last).lower(), f"the header went upstream: {last}")
+    expect(g.metric("keymux_requests_model_unseen_total", routed_by="header") == before_header + 1,
+           g.metrics_text())
+
+    # Azure's path names the deployment: its route (the mock knows no Azure
+    # path and answers 404; the key chosen is what counts here).
+    no_model = ('{"messages":[{"role":"user","content":"' + content + '"}]}').encode()
+    r = request(g.gateway, "POST", "/openai/deployments/azure-route/chat/completions", no_model,
+                CANARY_HEADERS)
+    rid = r.headers.get("x-keymux-request-id")
+    expect(wait_until(5, lambda: fe_public_line(g, rid) is not None), f"no log line for {rid}")
+    line = fe_public_line(g, rid)
+    expect("key=rt-apikey " in line and "model_from=path " in line, f"fe_public's line: {line}")
+    expect(g.metric("keymux_requests_model_unseen_total", routed_by="path") == before_path + 1,
+           g.metrics_text())
+    expect(g.metric("keymux_requests_not_retryable_total") == before_partial + 3, g.metrics_text())
+
+    # A body that fits: no mark.
+    r = chat(g.gateway, "gpt-route")
+    expect(r.status == 200, r)
+    rid = r.headers.get("x-keymux-request-id")
+    expect(wait_until(5, lambda: fe_public_line(g, rid) is not None), f"no log line for {rid}")
+    line = fe_public_line(g, rid)
+    expect("body=- " in line and "model_from=- " in line, f"fe_public's line: {line}")
+
+
 def check_agent_down_fails_closed(g):
     upstream_before = g.mock_stats()["requests"]
     expect(g.stop("agent") == 0, "the agent did not exit 0 on SIGTERM")
@@ -1476,6 +1544,8 @@ CHECKS = [
     ("unknown path: 404 JSON", check_unknown_path),
     ("SSE streaming: first chunk early, stream whole", check_streaming),
     ("body larger than the buffer is forwarded whole", check_body_larger_than_buffer),
+    ("large body, model last: never silently rerouted (log, metric, header, path)",
+     check_large_body_model_last_never_silently_rerouted),
     ("edge: per-source 429 + retry-after, other sources served, trusted proxies, off switch",
      check_edge_source_rate_limit),
     ("edge: a token-guessing source is blocked without asking the agent",

@@ -173,6 +173,36 @@ TEST_F(DecisionHandlerTest, RouteGivesTheVariablesHaproxyRoutesWith) {
   EXPECT_EQ(var(route("claude-3-5-haiku", "req-2"), "auth"), "x-api-key");
 }
 
+// A body larger than HAProxy's buffer: 400 KiB announced, 64 KiB held, its
+// "model" past that part (SDKs write it last).
+TEST_F(DecisionHandlerTest, APartialBodyIsMarkedAndItsModelComesFromTheHeaderElseTheDefault) {
+  const auto large = [this](std::optional<std::string> header_model) {
+    const std::string prefix = R"({"messages":[{"role":"user","content":"xxxxxxxx)";
+    return exchange({{"route",
+                      {{"method", TypedValue::of_string("POST")},
+                       {"path", TypedValue::of_string("/v1/chat/completions")},
+                       {"request_id", TypedValue::of_string("req-large")},
+                       {"model", TypedValue::null()},
+                       {"body_size", TypedValue::of_int64(400 * 1024)},
+                       {"body_len", TypedValue::of_int64(64 * 1024)},
+                       {"body", TypedValue::of_binary(prefix)},
+                       {"header_model", text_or_null(header_model)}}}});
+  };
+  const auto unseen = large(std::nullopt);
+  EXPECT_EQ(var(unseen, "backend"), "be_anthropic");  // the default route
+  EXPECT_EQ(var(unseen, "body"), "partial");
+  EXPECT_EQ(var(unseen, "model_from"), "default");
+  const auto named = large("gpt-4o");
+  EXPECT_EQ(var(named, "backend"), "be_openai");
+  EXPECT_EQ(var(named, "body"), "partial");
+  EXPECT_EQ(var(named, "model_from"), "header");
+  // A whole body with its model: neither variable.
+  const auto whole = route("gpt-4o", "req-whole");
+  EXPECT_EQ(var(whole, "backend"), "be_openai");
+  EXPECT_FALSE(find_var_text(whole, "body").has_value());
+  EXPECT_FALSE(find_var_text(whole, "model_from").has_value());
+}
+
 TEST_F(DecisionHandlerTest, ModelsAreListedByTheGatewayWithoutAKey) {
   const auto list = get("/v1/models");
   // Exact names only: globs name no model.
