@@ -28,7 +28,7 @@
 #include "agent/router/key_registry.h"
 #include "agent/router/router.h"
 #include "agent/router/snapshot.h"
-#include "agent/server/datagram_receiver.h"
+#include "agent/server/outcome_receiver.h"
 #include "agent/server/server.h"
 #include "agent/server/socket_address.h"
 #include "agent/spop/session.h"
@@ -38,8 +38,8 @@ namespace {
 
 constexpr std::string_view kDefaultListen = "127.0.0.1:12345";
 constexpr std::string_view kDefaultAdminListen = "127.0.0.1:9100";
-// HAProxy's default KEYMUX_OUTCOME_ADDR (haproxy.cfg): RUN_DIR/outcomes.sock.
-constexpr std::string_view kDefaultOutcomeListen = "unix:/run/keymux/outcomes.sock";
+// HAProxy's default KEYMUX_OUTCOME_ADDR (haproxy.cfg, the ring's server).
+constexpr std::string_view kDefaultOutcomeListen = "127.0.0.1:12346";
 constexpr int kMaxThreads = 1024;
 
 struct Flags {
@@ -90,8 +90,11 @@ void print_usage(std::FILE* out) {
                "                         for any free port, or\n"
                "                         'off' (default %s)\n"
                "  --outcome-listen ADDR  where HAProxy's outcome lines arrive (fe_inner's\n"
-               "                         log, one datagram per attempt): unix:/path or\n"
-               "                         HOST:PORT (UDP), or 'off' (default %s;\n"
+               "                         log, one line per attempt): HOST:PORT or\n"
+               "                         unix:/path (a stream with octet counting, from a\n"
+               "                         HAProxy ring), udp@HOST:PORT or unixgram:/path\n"
+               "                         (datagrams), or\n"
+               "                         'off' (default %s;\n"
                "                         when that default cannot be bound the agent warns\n"
                "                         and runs without it)\n"
                "  --log-level LEVEL      trace, debug, info, warn or error (default info)\n"
@@ -228,9 +231,8 @@ int parse_flags(int argc, char** argv, Flags& flags) {
           flags.outcome_listen.clear();
           break;
         }
-        keymux::server::ListenSpec spec;
         std::string error;
-        if (!keymux::server::parse_listen_spec(value, spec, error)) return bad_usage(error);
+        if (!keymux::server::OutcomeReceiver::valid_spec(value, error)) return bad_usage(error);
         flags.outcome_listen = value;
         break;
       }
@@ -430,7 +432,7 @@ int main(int argc, char** argv) {
       &recent_events);
   keymux::admin::HttpListener admin_listener(admin_api);
   keymux::handler::OutcomeHandler outcome_handler(router, metrics.outcomes);
-  keymux::server::DatagramReceiver outcome_receiver(
+  keymux::server::OutcomeReceiver outcome_receiver(
       [&outcome_handler](std::string_view line) { outcome_handler.on_line(line); });
   std::string error;
   if (!flags.outcome_listen.empty()) {

@@ -229,7 +229,7 @@ start_keymux() {  # start_keymux [HAPROXY_CFG] (default haproxy/haproxy.cfg)
   KEYMUX_GATEWAY_BIND=127.0.0.1:$GATEWAY_PORT KEYMUX_STATS_BIND=127.0.0.1:$STATS_PORT \
     KEYMUX_AGENT_ADDR=127.0.0.1:$AGENT_PORT KEYMUX_MOCK_ADDR=127.0.0.1:$MOCK_PORT \
     KEYMUX_HAPROXY_DIR=$ROOT/haproxy KEYMUX_RUN_DIR=$WORK/run KEYMUX_INSTANCE=bench-$$-$RANDOM \
-    KEYMUX_OUTCOME_ADDR=$WORK/run/outcomes.sock \
+    KEYMUX_OUTCOME_ADDR=unix@$WORK/run/outcomes.sock \
     KEYMUX_SOURCE_RATE_LIMIT=${KEYMUX_SOURCE_RATE_LIMIT:-1000000000} \
     on_cpu 0 "$HAPROXY" -f "$cfg" -db >"$WORK/haproxy-keymux.log" 2>&1 &
   PIDS+=($!)

@@ -186,7 +186,7 @@ class Gateway:
             KEYMUX_RUN_DIR=self.run,
             KEYMUX_INSTANCE=f"e2e-{self.gateway}",
             # fe_inner's outcome lines (one per attempt) to the agent.
-            KEYMUX_OUTCOME_ADDR=os.path.join(self.run, "outcomes.sock"),
+            KEYMUX_OUTCOME_ADDR="unix@" + os.path.join(self.run, "outcomes.sock"),
             KEYMUX_SPOP_SECRET=GATEWAY_SECRET,
             # Every check here comes from 127.0.0.1, the reload check at full
             # speed (thousands a second): the per-source rate limit is the edge
@@ -228,7 +228,7 @@ class Gateway:
         self.spawn("agent", [self.agent_bin, "--config", self.config, "--listen",
                              f"127.0.0.1:{self.agent_port}", "--threads", "2",
                              "--admin-listen", f"127.0.0.1:{self.admin_port}",
-                             "--outcome-listen", "unix:" + self.env["KEYMUX_OUTCOME_ADDR"]],
+                             "--outcome-listen", "unix:" + os.path.join(self.run, "outcomes.sock")],
                    self.agent_port)
         if not wait_until(10, lambda: port_open(self.admin_port)):
             raise CheckFailed(f"the agent's admin API did not listen on {self.admin_port}")
@@ -367,7 +367,7 @@ class EdgeGateway:
         env = dict(g.env, KEYMUX_GATEWAY_BIND=f"127.0.0.1:{self.gateway}",
                    KEYMUX_STATS_BIND=f"127.0.0.1:{self.stats}", KEYMUX_RUN_DIR=run,
                    KEYMUX_AGENT_ADDR=f"127.0.0.1:{self.agent_port}",
-                   KEYMUX_OUTCOME_ADDR=outcomes,
+                   KEYMUX_OUTCOME_ADDR="unix@" + outcomes,
                    KEYMUX_INSTANCE=f"e2e-{name}-{self.gateway}", **limits)
         g.spawn(f"{name}-haproxy", [g.haproxy_bin, "-db"] + g.haproxy_files(), self.gateway, env)
         if not wait_until(10, lambda: self.chat("127.0.0.1").status == 200, 0.2):
@@ -1325,7 +1325,7 @@ def check_reload_under_load(g):
                 expect(r.status == 200, f"reload {i}: {r}")
                 body = r.json()
                 expect(body["result"] == "reloaded" and body["config"] == g.config, body)
-                expect(re.fullmatch(r"17 providers, 23 keys, 16 routes, 4 clients", body["summary"]),
+                expect(re.fullmatch(r"18 providers, 24 keys, 17 routes, 4 clients", body["summary"]),
                        body)
             else:
                 os.kill(g.agent_pid(), signal.SIGHUP)

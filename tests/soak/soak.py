@@ -216,7 +216,7 @@ class Rig:
             KEYMUX_RUN_DIR=run_dir,
             KEYMUX_INSTANCE=f"soak-{gateway}",
             # fe_inner's outcome lines: every HAProxy of the soak to its one agent.
-            KEYMUX_OUTCOME_ADDR=os.path.join(self.run, "outcomes.sock"),
+            KEYMUX_OUTCOME_ADDR="unix@" + os.path.join(self.run, "outcomes.sock"),
             # One client address at thousands of requests a second: the
             # per-source limit (edge protection) is not what is soaked here.
             KEYMUX_SOURCE_RATE_LIMIT="0",
