@@ -23,10 +23,12 @@
 #include "agent/config/hash_token.h"
 #include "agent/config/loader.h"
 #include "agent/handler/decision_handler.h"
+#include "agent/handler/outcome_handler.h"
 #include "agent/router/clock.h"
 #include "agent/router/key_registry.h"
 #include "agent/router/router.h"
 #include "agent/router/snapshot.h"
+#include "agent/server/outcome_receiver.h"
 #include "agent/server/server.h"
 #include "agent/server/socket_address.h"
 #include "agent/spop/session.h"
@@ -36,13 +38,17 @@ namespace {
 
 constexpr std::string_view kDefaultListen = "127.0.0.1:12345";
 constexpr std::string_view kDefaultAdminListen = "127.0.0.1:9100";
+// HAProxy's default KEYMUX_OUTCOME_ADDR (haproxy.cfg, the ring's server).
+constexpr std::string_view kDefaultOutcomeListen = "127.0.0.1:12346";
 constexpr int kMaxThreads = 1024;
 
 struct Flags {
   keymux::server::ServerOptions server;
   spdlog::level::level_enum log_level = spdlog::level::info;
   keymux::admin::LogFormat log_format = keymux::admin::LogFormat::kText;
-  std::string admin_listen{kDefaultAdminListen};  // empty: no admin listener
+  std::string admin_listen{kDefaultAdminListen};      // empty: no admin listener
+  std::string outcome_listen{kDefaultOutcomeListen};  // empty: none
+  bool outcome_listen_given = false;
   std::string config_path;                        // empty: the bundled default
   std::vector<std::string> haproxy_config_paths;  // HAProxy loads every -f file as one config
   bool check_only = false;
@@ -83,6 +89,14 @@ void print_usage(std::FILE* out) {
                "                         /v1/...) and the status page (/): HOST:PORT, port 0\n"
                "                         for any free port, or\n"
                "                         'off' (default %s)\n"
+               "  --outcome-listen ADDR  where HAProxy's outcome lines arrive (fe_inner's\n"
+               "                         log, one line per attempt): HOST:PORT or\n"
+               "                         unix:/path (a stream with octet counting, from a\n"
+               "                         HAProxy ring), udp@HOST:PORT or unixgram:/path\n"
+               "                         (datagrams), or\n"
+               "                         'off' (default %s;\n"
+               "                         when that default cannot be bound the agent warns\n"
+               "                         and runs without it)\n"
                "  --log-level LEVEL      trace, debug, info, warn or error (default info)\n"
                "  --log-format FORMAT    text or json (one JSON object per line; default text)\n"
                "  --help                 print this help and exit\n"
@@ -93,7 +107,8 @@ void print_usage(std::FILE* out) {
                "(as POST /v1/reload does): a bad one is rejected and the old one serves on.\n",
                std::string(kDefaultListen).c_str(), std::thread::hardware_concurrency(),
                keymux::spop::kMinFrameSize, keymux::spop::kLargestMaxFrameSize,
-               keymux::spop::kDefaultMaxFrameSize, std::string(kDefaultAdminListen).c_str());
+               keymux::spop::kDefaultMaxFrameSize, std::string(kDefaultAdminListen).c_str(),
+               std::string(kDefaultOutcomeListen).c_str());
 }
 
 std::optional<std::uint64_t> parse_number(std::string_view text) {
@@ -130,7 +145,8 @@ int parse_flags(int argc, char** argv, Flags& flags) {
     kCheck,
     kHaproxyConfig,
     kAdminListen,
-    kLogFormat
+    kLogFormat,
+    kOutcomeListen
   };
   static const option kOptions[] = {
       {"config", required_argument, nullptr, kConfig},
@@ -142,6 +158,7 @@ int parse_flags(int argc, char** argv, Flags& flags) {
       {"log-level", required_argument, nullptr, kLogLevel},
       {"log-format", required_argument, nullptr, kLogFormat},
       {"admin-listen", required_argument, nullptr, kAdminListen},
+      {"outcome-listen", required_argument, nullptr, kOutcomeListen},
       {"help", no_argument, nullptr, kHelp},
       {"version", no_argument, nullptr, kVersion},
       {nullptr, 0, nullptr, 0},
@@ -206,6 +223,17 @@ int parse_flags(int argc, char** argv, Flags& flags) {
         if (!keymux::server::parse_listen_spec(value, spec, error)) return bad_usage(error);
         if (spec.is_unix) return bad_usage("--admin-listen wants HOST:PORT or 'off'");
         flags.admin_listen = value;
+        break;
+      }
+      case kOutcomeListen: {
+        flags.outcome_listen_given = true;
+        if (value == "off") {
+          flags.outcome_listen.clear();
+          break;
+        }
+        std::string error;
+        if (!keymux::server::OutcomeReceiver::valid_spec(value, error)) return bad_usage(error);
+        flags.outcome_listen = value;
         break;
       }
       case kConfig:
@@ -403,7 +431,23 @@ int main(int argc, char** argv) {
       },
       &recent_events);
   keymux::admin::HttpListener admin_listener(admin_api);
+  keymux::handler::OutcomeHandler outcome_handler(router, metrics.outcomes);
+  keymux::server::OutcomeReceiver outcome_receiver(
+      [&outcome_handler](std::string_view line) { outcome_handler.on_line(line); });
   std::string error;
+  if (!flags.outcome_listen.empty()) {
+    if (outcome_receiver.start(flags.outcome_listen, error)) {
+      spdlog::info("outcome lines from HAProxy on {}", outcome_receiver.bound_address());
+    } else if (flags.outcome_listen_given) {
+      spdlog::error("cannot start: {}", error);
+      return 1;
+    } else {
+      spdlog::warn(
+          "{}: running without outcome lines (--outcome-listen): a successful attempt's "
+          "in-flight slot is then freed only when its ticket expires",
+          error);
+    }
+  }
   if (!server.start(error)) {
     spdlog::error("cannot start: {}", error);
     return 1;
@@ -434,6 +478,7 @@ int main(int argc, char** argv) {
   serving.store(false);
   admin_listener.stop();
   server.stop();
+  outcome_receiver.stop();
 
   event_free(sighup);
   event_free(sigterm);

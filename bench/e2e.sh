@@ -276,17 +276,20 @@ start_plain_haproxy() {
 start_keymux() {  # start_keymux [HAPROXY_CFG [HAPROXY_DIR]] (default haproxy/haproxy.cfg, haproxy/)
   local cfg=${1:-$ROOT/haproxy/haproxy.cfg} dir=${2:-$ROOT/haproxy}
   free_port AGENT_PORT
+  mkdir -p "$WORK/run"
+  # fe_inner's outcome lines (one per attempt) reach the agent on this socket.
   on_cpu 0 "$AGENT" --listen "127.0.0.1:$AGENT_PORT" --config "$ROOT/bench/keymux-bench.yaml" \
-    --threads 1 --log-level warn --admin-listen off >"$WORK/agent.log" 2>&1 &
+    --threads 1 --log-level warn --admin-listen off \
+    --outcome-listen "unix:$WORK/run/outcomes.sock" >"$WORK/agent.log" 2>&1 &
   PIDS+=($!)
   AGENT_PID=$!
   wait_port "$AGENT_PORT" $! agent "$WORK/agent.log"
   free_port GATEWAY_PORT
   free_port STATS_PORT
-  mkdir -p "$WORK/run"
   KEYMUX_GATEWAY_BIND=127.0.0.1:$GATEWAY_PORT KEYMUX_STATS_BIND=127.0.0.1:$STATS_PORT \
     KEYMUX_AGENT_ADDR=127.0.0.1:$AGENT_PORT KEYMUX_MOCK_ADDR=127.0.0.1:$MOCK_PORT \
     KEYMUX_HAPROXY_DIR=$dir KEYMUX_RUN_DIR=$WORK/run KEYMUX_INSTANCE=bench-$$-$RANDOM \
+    KEYMUX_OUTCOME_ADDR=unix@$WORK/run/outcomes.sock \
     KEYMUX_SOURCE_RATE_LIMIT=${KEYMUX_SOURCE_RATE_LIMIT:-1000000000} KEYMUX_BUFSIZE=$BUFSIZE \
     on_cpu 0 "$HAPROXY" -f "$cfg" -db >"$WORK/haproxy-keymux.log" 2>&1 &
   PIDS+=($!)

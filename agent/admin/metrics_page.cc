@@ -73,6 +73,21 @@ void agent_families(PrometheusText& out, const metrics::AgentMetrics& m) {
                {{"routed_by", router::model_source_name(source)}},
                decisions.model_unseen[static_cast<std::size_t>(source)]);
   }
+
+  const metrics::OutcomeMetrics& o = m.outcomes;
+  out.family("keymux_outcome_lines_total", "counter",
+             "Outcome lines received from HAProxy's log (one per attempt through fe_inner).");
+  out.sample("keymux_outcome_lines_total", {}, load(o.lines));
+  out.family("keymux_outcome_line_errors_total", "counter",
+             "Outcome lines refused by the parser (each logged at warn, rate-limited).");
+  out.sample("keymux_outcome_line_errors_total", {}, load(o.parse_errors));
+  out.family("keymux_outcome_lines_settled_total", "counter",
+             "Outcome lines that closed an open ticket (released its in-flight slot).");
+  out.sample("keymux_outcome_lines_settled_total", {}, load(o.settled));
+  out.family("keymux_outcome_unknown_tickets_total", "counter",
+             "Outcome lines whose ticket was no longer open (settled by a synchronous settle "
+             "first, expired, or from another agent) and were ignored.");
+  out.sample("keymux_outcome_unknown_tickets_total", {}, load(o.unknown_tickets));
 }
 
 void spop_families(PrometheusText& out, const server::SpopStats& s) {

@@ -44,6 +44,14 @@ struct DecisionTotals {
   std::array<std::uint64_t, router::kModelSourceCount> model_unseen{};
 };
 
+// The outcome lines HAProxy logs for every attempt (one reader thread writes).
+struct OutcomeMetrics {
+  std::atomic<std::uint64_t> lines{0};            // received
+  std::atomic<std::uint64_t> parse_errors{0};     // refused by the parser
+  std::atomic<std::uint64_t> settled{0};          // closed a ticket
+  std::atomic<std::uint64_t> unknown_tickets{0};  // already settled, expired or never ours
+};
+
 class AgentMetrics {
  public:
   // A new worker's shard. Called before the workers start (the server's
@@ -72,6 +80,7 @@ class AgentMetrics {
     return t;
   }
 
+  OutcomeMetrics outcomes;
   std::atomic<std::uint64_t> reloads_succeeded{0};
   std::atomic<std::uint64_t> reloads_failed{0};
   std::atomic<bool> last_reload_ok{true};

@@ -66,6 +66,10 @@ struct SettleRequest {
   std::string_view key_id;  // used when the ticket is no longer known
   int status = 0;           // HTTP status; 0: no response (connection failure)
   UpstreamReport report;
+  // The outcome line (outcome_line.h) may come after a synchronous settle of
+  // the same attempt, or after the ticket expired: it counts only while its
+  // ticket is open (first outcome wins), never through key_id.
+  bool ticket_only = false;
 };
 
 }  // namespace keymux::router

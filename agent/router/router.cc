@@ -278,7 +278,7 @@ std::optional<KeyView> Router::set_key_enabled(std::string_view key_id, bool ena
   return entry->state->view(now);
 }
 
-void Router::settle(const SettleRequest& request) {
+bool Router::settle(const SettleRequest& request) {
   const Time now = clock_.now();
   const std::shared_ptr<const Snapshot> snap = snapshot_.load();
   for (const Ticket& ticket : memory_.expire(now)) release_slots(ticket);
@@ -290,12 +290,16 @@ void Router::settle(const SettleRequest& request) {
     release_slots(*ticket);
     learn(*snap, *ticket->key, ticket->tags.provider, request.status, request.report,
           ticket->tags.key_kind, ticket->tags.provider_kind, now);
-  } else if (const KeyEntry* entry = snap->find_key(request.key_id)) {
+    return true;
+  }
+  if (request.ticket_only) return false;
+  if (const KeyEntry* entry = snap->find_key(request.key_id)) {
     // The slot is already gone (expired or evicted); what the provider said
     // about the key still counts.
     learn(*snap, *entry->state, entry->provider->state, request.status, request.report,
           AttemptKind::kNormal, AttemptKind::kNormal, now);
   }
+  return false;
 }
 
 }  // namespace keymux::router

@@ -44,7 +44,8 @@ class Router {
   // Only who the token belongs to (GET /v1/models): `client` set, or a 401
   // refusal with `client` nullptr. `token` as RouteRequest::client_token.
   Decision authenticate(std::string_view token) const;
-  void settle(const SettleRequest& request);
+  // True when the ticket was open (this settle closed it).
+  bool settle(const SettleRequest& request);
 
   // Where changes of a key's condition are reported; set before any decision.
   void set_event_sink(KeyEventSink* sink) { events_ = sink; }

@@ -19,8 +19,10 @@ std::string errno_text(int error) { return std::strerror(error); }
 
 }  // namespace
 
-std::unique_ptr<Listener> Listener::open(const std::string& spec, std::string& error) {
+std::unique_ptr<Listener> Listener::open(const std::string& spec, std::string& error,
+                                         bool datagram) {
   std::unique_ptr<Listener> listener(new Listener());
+  listener->type_ = datagram ? SOCK_DGRAM : SOCK_STREAM;
   if (!parse_listen_spec(spec, listener->spec_, error)) return nullptr;
   const bool ok =
       listener->spec_.is_unix ? listener->open_unix(error) : listener->open_tcp(spec, error);
@@ -42,7 +44,7 @@ Listener::~Listener() {
 bool Listener::open_tcp(const std::string& spec, std::string& error) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_socktype = type_;
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
   const std::string port = std::to_string(spec_.port);
   const bool any = spec_.host.empty() || spec_.host == "*";
@@ -69,7 +71,7 @@ bool Listener::open_tcp(const std::string& spec, std::string& error) {
       ::close(fd);
       continue;
     }
-    if (::listen(fd, kBacklog) != 0) {
+    if (type_ == SOCK_STREAM && ::listen(fd, kBacklog) != 0) {
       last_error = "listen: " + errno_text(errno);
       ::close(fd);
       continue;
@@ -103,7 +105,7 @@ bool Listener::open_unix(std::string& error) {
       error = "cannot listen on unix:" + path + ": the path exists and is not a socket";
       return false;
     }
-    const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const int probe = ::socket(AF_UNIX, type_ | SOCK_CLOEXEC, 0);
     const bool live =
         probe >= 0 && ::connect(probe, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
     if (probe >= 0) ::close(probe);
@@ -114,7 +116,7 @@ bool Listener::open_unix(std::string& error) {
     ::unlink(path.c_str());
   }
 
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const int fd = ::socket(AF_UNIX, type_ | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     error = "cannot listen on unix:" + path + ": socket: " + errno_text(errno);
     return false;
@@ -124,7 +126,7 @@ bool Listener::open_unix(std::string& error) {
     ::close(fd);
     return false;
   }
-  if (::listen(fd, kBacklog) != 0) {
+  if (type_ == SOCK_STREAM && ::listen(fd, kBacklog) != 0) {
     error = "cannot listen on unix:" + path + ": listen: " + errno_text(errno);
     ::close(fd);
     ::unlink(path.c_str());

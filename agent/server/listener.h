@@ -1,5 +1,6 @@
 // One bound, listening socket (non-blocking, close-on-exec). A unix listener
 // removes a stale socket file before binding and its own file when closed.
+// A datagram one (the outcome lines) is bound only: it has nothing to accept.
 #pragma once
 
 #include <sys/types.h>
@@ -15,7 +16,8 @@ class Listener {
  public:
   // Binds and listens on `spec` ("HOST:PORT", "[V6]:PORT", "unix:/path").
   // nullptr with `error` set on failure.
-  static std::unique_ptr<Listener> open(const std::string& spec, std::string& error);
+  static std::unique_ptr<Listener> open(const std::string& spec, std::string& error,
+                                        bool datagram = false);
 
   ~Listener();
   Listener(const Listener&) = delete;
@@ -32,6 +34,7 @@ class Listener {
   bool open_unix(std::string& error);
 
   int fd_ = -1;
+  int type_ = 0;  // SOCK_STREAM or SOCK_DGRAM
   ListenSpec spec_;
   std::string bound_address_;
   // The socket file we created, so that we never unlink a successor's.

@@ -185,6 +185,8 @@ class Gateway:
             KEYMUX_HAPROXY_DIR=os.path.join(ROOT, "haproxy"),
             KEYMUX_RUN_DIR=self.run,
             KEYMUX_INSTANCE=f"e2e-{self.gateway}",
+            # fe_inner's outcome lines (one per attempt) to the agent.
+            KEYMUX_OUTCOME_ADDR="unix@" + os.path.join(self.run, "outcomes.sock"),
             KEYMUX_SPOP_SECRET=GATEWAY_SECRET,
             # Every check here comes from 127.0.0.1, the reload check at full
             # speed (thousands a second): the per-source rate limit is the edge
@@ -225,7 +227,9 @@ class Gateway:
     def start_agent(self):
         self.spawn("agent", [self.agent_bin, "--config", self.config, "--listen",
                              f"127.0.0.1:{self.agent_port}", "--threads", "2",
-                             "--admin-listen", f"127.0.0.1:{self.admin_port}"], self.agent_port)
+                             "--admin-listen", f"127.0.0.1:{self.admin_port}",
+                             "--outcome-listen", "unix:" + os.path.join(self.run, "outcomes.sock")],
+                   self.agent_port)
         if not wait_until(10, lambda: port_open(self.admin_port)):
             raise CheckFailed(f"the agent's admin API did not listen on {self.admin_port}")
 
@@ -350,17 +354,20 @@ class EdgeGateway:
         self.g, self.name, self.limits = g, name, limits
         self.gateway, self.stats = free_port(), free_port()
         self.agent_port, self.admin_port = free_port(), free_port()
+        run = os.path.join(g.run, name)  # its own admin socket and outcome socket
+        os.mkdir(run)
+        outcomes = os.path.join(run, "outcomes.sock")
         g.spawn(f"{name}-agent", [g.agent_bin, "--config", EDGE_CONFIG, "--listen",
                                   f"127.0.0.1:{self.agent_port}", "--threads", "2",
-                                  "--admin-listen", f"127.0.0.1:{self.admin_port}"],
+                                  "--admin-listen", f"127.0.0.1:{self.admin_port}",
+                                  "--outcome-listen", "unix:" + outcomes],
                 self.agent_port)
         if not wait_until(10, lambda: port_open(self.admin_port)):
             raise CheckFailed(f"{name}: the agent's admin API did not listen on {self.admin_port}")
-        run = os.path.join(g.run, name)  # its own admin socket
-        os.mkdir(run)
         env = dict(g.env, KEYMUX_GATEWAY_BIND=f"127.0.0.1:{self.gateway}",
                    KEYMUX_STATS_BIND=f"127.0.0.1:{self.stats}", KEYMUX_RUN_DIR=run,
                    KEYMUX_AGENT_ADDR=f"127.0.0.1:{self.agent_port}",
+                   KEYMUX_OUTCOME_ADDR="unix@" + outcomes,
                    KEYMUX_INSTANCE=f"e2e-{name}-{self.gateway}", **limits)
         g.spawn(f"{name}-haproxy", [g.haproxy_bin, "-db"] + g.haproxy_files(), self.gateway, env)
         if not wait_until(10, lambda: self.chat("127.0.0.1").status == 200, 0.2):
@@ -636,15 +643,15 @@ def check_429_retried_on_another_key(g):
     expect(a["requests"] == 1 and a["by_status"].get("429") == 1, f"rl-a: {a}")
     expect(g.key_stats("rl-b")["by_status"].get("200", 0) == 6, g.key_stats("rl-b"))
     g.mock("POST", "/_mock/keys/rl-a", {"status": 0})
-    # fe_inner's line for the failed attempt: 503 (what it became for the retry)
-    # and the provider's own status.
+    # The failed attempt's outcome line, as the agent logs it: 503 (what it
+    # became for the retry) and the provider's own status.
     def rl_a_line():
-        return next((l for l in open(g.log_path("haproxy"), errors="replace")
-                     if " fe_inner " in l and "key=rl-a" in l), None)
+        return next((l for l in g.agent_log().splitlines()
+                     if "attempt failed" in l and "key=rl-a " in l), None)
     wait_until(5, lambda: rl_a_line() is not None)
     line = rl_a_line()
-    expect(line is not None and " 503 " in line and "upstream=429" in line,
-           f"fe_inner's log line for rl-a's 429: {line}")
+    expect(line is not None and " status=503 " in line and " upstream=429 " in line,
+           f"the agent's log line for rl-a's 429: {line}")
 
 
 def check_401_key_quarantined(g):
@@ -803,6 +810,39 @@ def check_streaming(g):
     expect(chunks[-1].get("usage", {}).get("total_tokens", 0) > 0, chunks[-1])
     text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"])
     expect(text, "no content in the stream")
+
+
+def open_stream(g, model):
+    """A streamed chat request, its first chunk read; the connection and response."""
+    conn = http.client.HTTPConnection("127.0.0.1", g.gateway, timeout=20)
+    body = {"model": model, "stream": True, "messages": [{"role": "user", "content": "Hello"}]}
+    conn.request("POST", "/v1/chat/completions", json.dumps(body),
+                 dict(CANARY_HEADERS, **{"content-type": "application/json"}))
+    r = conn.getresponse()
+    expect(r.status == 200, f"stream: status {r.status}")
+    expect(r.readline().startswith(b"data: "), "stream: no first chunk")
+    return conn, r
+
+
+def check_stream_holds_its_slot_to_the_end(g):
+    # if-a has max_in_flight 2. A stream's slot is released by its outcome
+    # line, written when the stream ends, not when its headers pass.
+    g.mock("POST", "/_mock/faults", {"chunk_delay_ms": 400, "stream_chunks": 5})
+    streams = []
+    try:
+        streams = [open_stream(g, "gpt-inflight") for _ in range(2)]
+        third = chat(g.gateway, "gpt-inflight")
+        expect(third.status == 429, f"a third request while two streams hold if-a: {third}")
+        expect(g.key_stats("if-a")["requests"] == 2, f"if-a got a third: {g.key_stats('if-a')}")
+        for conn, r in streams:
+            r.read()  # to the stream's end
+            conn.close()
+    finally:
+        for conn, _ in streams:
+            conn.close()
+        g.mock("POST", "/_mock/faults", {"chunk_delay_ms": 0, "stream_chunks": 8})
+    expect(wait_until(5, lambda: chat(g.gateway, "gpt-inflight").status == 200, 0.1),
+           f"if-a not usable after its streams ended: {chat(g.gateway, 'gpt-inflight')}")
 
 
 def check_body_larger_than_buffer(g):
@@ -1232,6 +1272,8 @@ def check_agent_metrics(g):
                  "keymux_config_last_reload_success_timestamp_seconds", "keymux_decisions_total",
                  "keymux_decision_duration_seconds_bucket", "keymux_decision_duration_seconds_sum",
                  "keymux_decision_duration_seconds_count", "keymux_settles_total",
+                 "keymux_outcome_lines_total", "keymux_outcome_line_errors_total",
+                 "keymux_outcome_lines_settled_total", "keymux_outcome_unknown_tickets_total",
                  "keymux_spop_connections_total", "keymux_spop_connections",
                  "keymux_spop_frames_received_total", "keymux_spop_frames_sent_total",
                  "keymux_key_requests_total", "keymux_key_attempts_total",
@@ -1280,7 +1322,12 @@ def check_agent_metrics(g):
                ("keymux_key_attempts_total", {"key": "mt-a", "provider": "metered"}),
                ("keymux_client_requests_total", {"client": "e2e-main", "outcome": "routed"}),
                ("keymux_decision_duration_seconds_count", {}),
-               ("keymux_settles_total", {})]
+               # A 2xx is settled by its outcome line, not a settle message (mt-a's
+               # 2xx count above moves only by them). Process-wide, these two may
+               # also count a line of an earlier check arriving late.
+               ("keymux_outcome_lines_total", {}),
+               ("keymux_outcome_lines_settled_total", {})]
+    at_least = {"keymux_outcome_lines_total", "keymux_outcome_lines_settled_total"}
     before = {name: count(samples, name, **l) for name, l in watched}
     for i in range(n):
         r = chat(g.gateway, "gpt-metered")
@@ -1290,9 +1337,10 @@ def check_agent_metrics(g):
     def settled():
         s = g.metrics()
         deltas.update({name: count(s, name, **l) - before[name] for name, l in watched})
-        return deltas["keymux_key_requests_total"] >= n and deltas["keymux_settles_total"] >= n
+        return deltas["keymux_key_requests_total"] >= n and deltas["keymux_outcome_lines_settled_total"] >= n
     wait_until(3, settled, 0.1)
-    expect(all(deltas[name] == n for name, _ in watched), f"after {n} requests: {deltas}")
+    expect(all(deltas[name] == n or (name in at_least and deltas[name] > n)
+               for name, _ in watched), f"after {n} requests: {deltas}")
     s = g.metrics()
     expect(count(s, "keymux_key_requests_total", key="mt-a") == before["keymux_key_requests_total"] + n,
            "mt-a: requests outside 2xx")
@@ -1349,7 +1397,7 @@ def check_reload_under_load(g):
                 expect(r.status == 200, f"reload {i}: {r}")
                 body = r.json()
                 expect(body["result"] == "reloaded" and body["config"] == g.config, body)
-                expect(re.fullmatch(r"17 providers, 23 keys, 16 routes, 4 clients", body["summary"]),
+                expect(re.fullmatch(r"18 providers, 24 keys, 17 routes, 4 clients", body["summary"]),
                        body)
             else:
                 os.kill(g.agent_pid(), signal.SIGHUP)
@@ -1543,6 +1591,7 @@ CHECKS = [
     ("client over its own limit: 429, other clients served", check_client_over_its_limit_while_others_served),
     ("unknown path: 404 JSON", check_unknown_path),
     ("SSE streaming: first chunk early, stream whole", check_streaming),
+    ("SSE stream holds its in-flight slot until it ends", check_stream_holds_its_slot_to_the_end),
     ("body larger than the buffer is forwarded whole", check_body_larger_than_buffer),
     ("large body, model last: never silently rerouted (log, metric, header, path)",
      check_large_body_model_last_never_silently_rerouted),

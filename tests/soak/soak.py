@@ -215,6 +215,8 @@ class Rig:
             KEYMUX_HAPROXY_DIR=os.path.join(ROOT, "haproxy"),
             KEYMUX_RUN_DIR=run_dir,
             KEYMUX_INSTANCE=f"soak-{gateway}",
+            # fe_inner's outcome lines: every HAProxy of the soak to its one agent.
+            KEYMUX_OUTCOME_ADDR="unix@" + os.path.join(self.run, "outcomes.sock"),
             # One client address at thousands of requests a second: the
             # per-source limit (edge protection) is not what is soaked here.
             KEYMUX_SOURCE_RATE_LIMIT="0",
@@ -277,6 +279,8 @@ class Rig:
         proc = self.spawn("agent", [self.agent_bin, "--config", self.config, "--listen",
                                     f"127.0.0.1:{self.agent_port}", "--threads", "1",
                                     "--admin-listen", f"127.0.0.1:{self.admin_port}",
+                                    "--outcome-listen",
+                                    "unix:" + os.path.join(self.run, "outcomes.sock"),
                                     "--log-level", "warn"], self.agent_port)
         return proc
 

@@ -473,6 +473,40 @@ TEST(RouterDecideTest, SettleWithAnUnknownTicketStillTeachesTheKey) {
   rig.router.settle(s);  // ignored
 }
 
+// The outcome line (ticket_only) after a synchronous settle of the same
+// attempt, or for an expired ticket: first outcome wins, nothing counts twice.
+TEST(RouterDecideTest, ATicketOnlySettleCountsOnlyForAnOpenTicket) {
+  RouterRig rig(OneRoute({{.id = "a", .max_in_flight = 2}}));
+  const Decision d = rig.Decide();
+  ASSERT_TRUE(d.routed());
+  SettleRequest s;
+  s.ticket = d.ticket;
+  s.key_id = "a";
+  s.status = 429;
+  s.report.retry_at = rig.clock.now() + seconds(3);
+  EXPECT_TRUE(rig.router.settle(s));  // the synchronous settle
+  EXPECT_EQ(rig.Key("a").view(rig.clock.now()).cooldown_until, rig.clock.now() + seconds(3));
+  rig.clock.advance(seconds(5));
+  s.ticket_only = true;
+  s.report.retry_at = rig.clock.now() + seconds(30);
+  EXPECT_FALSE(rig.router.settle(s));  // its outcome line: already settled
+  EXPECT_LT(rig.Key("a").view(rig.clock.now()).cooldown_until, rig.clock.now() + seconds(1));
+  // A success settled by its line alone releases the slot once.
+  const Decision ok = rig.Decide();
+  ASSERT_TRUE(ok.routed());
+  const Decision other = rig.Decide();
+  ASSERT_TRUE(other.routed());
+  EXPECT_EQ(rig.Key("a").view(rig.clock.now()).in_flight, 2u);
+  SettleRequest line;
+  line.ticket = ok.ticket;
+  line.key_id = "a";
+  line.status = 200;
+  line.ticket_only = true;
+  EXPECT_TRUE(rig.router.settle(line));
+  EXPECT_FALSE(rig.router.settle(line));  // a duplicate
+  EXPECT_EQ(rig.Key("a").view(rig.clock.now()).in_flight, 1u);
+}
+
 TEST(RouterDecideTest, OtherClientErrorsOnlyRelease) {
   RouterRig rig(OneRoute({{.id = "a"}}));
   for (int status : {400, 404, 408, 409, 413, 422}) {
