@@ -12,9 +12,10 @@
 # (mock + haproxy + agent, not wrk; then haproxy's and the agent's apart) for each, then
 # keymux / plain: the ratios issue 12's targets are stated in (req/s at -c; the gateway's CPU
 # per request, haproxy + agent, over plain haproxy's; the agent's CPU per request).
-# With --rate N, plain haproxy, keymux (and the baseline) are measured once more at a fixed
-# offered rate of N req/s (paced: bench/e2e-post.lua's BENCH_RATE), for the latency keymux adds
-# when HAProxy is not saturated. The runs use the same wrk settings; a run whose check request
+# With --rate N, plain haproxy, keymux (and the baseline) are then measured at a fixed offered
+# rate of N req/s (paced: bench/e2e-post.lua's BENCH_RATE), for the latency keymux adds when
+# HAProxy is not saturated: all of them stay up and the paced runs take turns, 3 rounds, and the
+# medians are printed, so that a shared machine's bursts hit every configuration alike. The runs use the same wrk settings; a run whose check request
 # is not answered 200 aborts the bench.
 # wrk is one client address: the keymux runs raise the per-source rate limit
 # (KEYMUX_SOURCE_RATE_LIMIT, default here 1000000000) so that it is counted, never reached.
@@ -273,28 +274,30 @@ start_plain_haproxy() {
   wait_port "$GATEWAY_PORT" $! "plain haproxy" "$WORK/haproxy-plain.log"
 }
 
-start_keymux() {  # start_keymux [HAPROXY_CFG [HAPROXY_DIR]] (default haproxy/haproxy.cfg, haproxy/)
-  local cfg=${1:-$ROOT/haproxy/haproxy.cfg} dir=${2:-$ROOT/haproxy}
+start_keymux() {  # start_keymux [HAPROXY_CFG [HAPROXY_DIR [TAG]]] (default haproxy/haproxy.cfg,
+  # haproxy/, keymux): TAG names its runtime directory and logs, so that two can run at once
+  local cfg=${1:-$ROOT/haproxy/haproxy.cfg} dir=${2:-$ROOT/haproxy} tag=${3:-keymux}
+  local run=$WORK/run-$tag
   free_port AGENT_PORT
-  mkdir -p "$WORK/run"
+  mkdir -p "$run"
   # fe_inner's outcome lines (one per attempt) reach the agent on this socket.
   on_cpu 0 "$AGENT" --listen "127.0.0.1:$AGENT_PORT" --config "$ROOT/bench/keymux-bench.yaml" \
     --threads 1 --log-level warn --admin-listen off \
-    --outcome-listen "unix:$WORK/run/outcomes.sock" >"$WORK/agent.log" 2>&1 &
+    --outcome-listen "unix:$run/outcomes.sock" >"$WORK/agent-$tag.log" 2>&1 &
   PIDS+=($!)
   AGENT_PID=$!
-  wait_port "$AGENT_PORT" $! agent "$WORK/agent.log"
+  wait_port "$AGENT_PORT" $! agent "$WORK/agent-$tag.log"
   free_port GATEWAY_PORT
   free_port STATS_PORT
   KEYMUX_GATEWAY_BIND=127.0.0.1:$GATEWAY_PORT KEYMUX_STATS_BIND=127.0.0.1:$STATS_PORT \
     KEYMUX_AGENT_ADDR=127.0.0.1:$AGENT_PORT KEYMUX_MOCK_ADDR=127.0.0.1:$MOCK_PORT \
-    KEYMUX_HAPROXY_DIR=$dir KEYMUX_RUN_DIR=$WORK/run KEYMUX_INSTANCE=bench-$$-$RANDOM \
-    KEYMUX_OUTCOME_ADDR=unix@$WORK/run/outcomes.sock \
+    KEYMUX_HAPROXY_DIR=$dir KEYMUX_RUN_DIR=$run KEYMUX_INSTANCE=bench-$$-$RANDOM \
+    KEYMUX_OUTCOME_ADDR=unix@$run/outcomes.sock \
     KEYMUX_SOURCE_RATE_LIMIT=${KEYMUX_SOURCE_RATE_LIMIT:-1000000000} KEYMUX_BUFSIZE=$BUFSIZE \
-    on_cpu 0 "$HAPROXY" -f "$cfg" -db >"$WORK/haproxy-keymux.log" 2>&1 &
+    on_cpu 0 "$HAPROXY" -f "$cfg" -db >"$WORK/haproxy-$tag.log" 2>&1 &
   PIDS+=($!)
   HAPROXY_PID=$!
-  wait_port "$GATEWAY_PORT" $! "haproxy + keymux" "$WORK/haproxy-keymux.log"
+  wait_port "$GATEWAY_PORT" $! "haproxy + $tag" "$WORK/haproxy-$tag.log"
 }
 stop_gateway() {  # stops the running haproxy and agent: no run shares the CPUs with another
   local pid
@@ -306,14 +309,53 @@ stop_gateway() {  # stops the running haproxy and agent: no run shares the CPUs 
   HAPROXY_PID=
   AGENT_PID=
 }
-measure() {  # measure NAME [AUTH]: wrk_run at full load, and paced with --rate (NAME paced)
-  wrk_run "$1" "http://127.0.0.1:$GATEWAY_PORT" "${2:-}"
+declare -A GW_PORT GW_HAPROXY GW_AGENT
+GATEWAYS=()
+measure() {  # measure NAME: wrk_run at full load on the gateway just started; with --rate it
+  # stays up for the paced rounds (an idle gateway costs next to nothing), else it is stopped
+  SERVER_PIDS=("$MOCK_PID" "$HAPROXY_PID" ${AGENT_PID:+"$AGENT_PID"})
+  wrk_run "$1" "http://127.0.0.1:$GATEWAY_PORT"
   RUNS+=("$1")
   if [[ -n "$RATE" ]]; then
-    wrk_run "$1 paced" "http://127.0.0.1:$GATEWAY_PORT" "${2:-}" "$RATE"
-    PACED+=("$1 paced")
+    GW_PORT[$1]=$GATEWAY_PORT GW_HAPROXY[$1]=$HAPROXY_PID GW_AGENT[$1]=${AGENT_PID:-}
+    GATEWAYS+=("$1")
+  else
+    stop_gateway
   fi
 }
+median() {  # median VALUE...: "-" when any is "-"
+  [[ " $* " == *" - "* ]] && { echo -; return; }
+  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print m }'
+}
+PACED_ROUNDS=3
+paced_rounds() {  # the gateways kept up by measure take turns at RATE; "NAME paced" gets the medians
+  local round name r
+  for ((round = 1; round <= PACED_ROUNDS; round++)); do
+    for name in "${GATEWAYS[@]}"; do
+      GATEWAY_PORT=${GW_PORT[$name]} HAPROXY_PID=${GW_HAPROXY[$name]} AGENT_PID=${GW_AGENT[$name]}
+      SERVER_PIDS=("$MOCK_PID" "$HAPROXY_PID" ${AGENT_PID:+"$AGENT_PID"})
+      wrk_run "$name paced $round" "http://127.0.0.1:$GATEWAY_PORT" "" "$RATE"
+    done
+  done
+  for name in "${GATEWAYS[@]}"; do
+    local -a rps=() p50=() p99=() cpu=() hap=() agent=()
+    local non2xx=0 errs=""
+    for ((r = 1; r <= PACED_ROUNDS; r++)); do
+      local run="$name paced $r"
+      rps+=("${RPS[$run]:-0}") p50+=("${P50[$run]:--}") p99+=("${P99[$run]:--}")
+      cpu+=("${CPU[$run]}") hap+=("${CPU_HAPROXY[$run]}") agent+=("${CPU_AGENT[$run]}")
+      non2xx=$((non2xx + ${NON2XX[$run]:-0}))
+      [[ -n "${ERRS[$run]}" ]] && errs+="${errs:+; }${ERRS[$run]}"
+    done
+    local paced="$name paced"
+    RPS[$paced]=$(median "${rps[@]}") P50[$paced]=$(median "${p50[@]}") P99[$paced]=$(median "${p99[@]}")
+    CPU[$paced]=$(median "${cpu[@]}") CPU_HAPROXY[$paced]=$(median "${hap[@]}")
+    CPU_AGENT[$paced]=$(median "${agent[@]}") NON2XX[$paced]=$non2xx ERRS[$paced]=$errs
+    PACED_P99S[$paced]="${p99[*]}"
+    PACED+=("$paced")
+  done
+}
+declare -A PACED_P99S
 
 # --- the run
 
@@ -361,21 +403,17 @@ if ((!KEYMUX_ONLY)); then
   RUNS+=("mock direct")
 
   start_plain_haproxy
-  SERVER_PIDS=("$MOCK_PID" "$HAPROXY_PID")
   measure "plain haproxy"
-  stop_gateway
 fi
 
 start_keymux
-SERVER_PIDS=("$MOCK_PID" "$HAPROXY_PID" "$AGENT_PID")
 measure "haproxy + keymux"
 
 if [[ -n "$BASELINE_CFG" ]]; then
-  stop_gateway
-  start_keymux "$BASELINE_CFG" "$BASELINE_DIR"
-  SERVER_PIDS=("$MOCK_PID" "$HAPROXY_PID" "$AGENT_PID")
+  start_keymux "$BASELINE_CFG" "$BASELINE_DIR" baseline
   measure "keymux baseline"
 fi
+[[ -n "$RATE" ]] && paced_rounds
 
 printf '%-22s %10s %8s %8s %8s %9s %9s %9s\n' run req/s "p50 ms" "p99 ms" non-2xx "cpu us" haproxy agent
 for name in "${RUNS[@]}" "${PACED[@]}"; do
@@ -389,7 +427,9 @@ for name in "${RUNS[@]}" "${PACED[@]}"; do
     "${P99[$name]:--}" "${NON2XX[$name]}" "${CPU[$name]}" "${CPU_HAPROXY[$name]}" "${CPU_AGENT[$name]}" "$flag"
 done
 echo "(cpu us: CPU time per request of the serving processes (mock, haproxy, agent; not wrk);"
-echo " haproxy, agent: theirs apart. Paced runs: -c$CONNECTIONS at a fixed offered rate of ${RATE:-N} req/s)"
+echo " haproxy, agent: theirs apart. Paced runs: -c$CONNECTIONS at a fixed offered rate of ${RATE:-N} req/s,"
+echo " the medians of $PACED_ROUNDS rounds taken in turns)"
+for name in "${PACED[@]}"; do echo "  $name: p99 of each round ${PACED_P99S[$name]} ms"; done
 echo
 # ratios NAME: NAME against plain haproxy, in the terms of issue 12's targets (gateway CPU:
 # haproxy + agent per request, over plain haproxy's).
