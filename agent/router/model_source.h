@@ -38,6 +38,8 @@ RequestModel request_model(std::optional<std::string_view> body_model, bool body
 // The model or deployment an API path names, else empty:
 // /openai/deployments/NAME/... (Azure), /v1beta/models/NAME:ACTION and
 // /v1/models/NAME:ACTION (Gemini). Only a non-empty NAME without '/' counts.
+// (fe_public forwards /v1/ and /openai/ only: /v1beta/ is here for a
+// gateway that opens it.)
 std::string_view model_in_path(std::string_view path);
 
 }  // namespace keymux::router
