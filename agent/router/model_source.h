@@ -21,10 +21,7 @@ enum class ModelSource : std::uint8_t {
   kPath,    // the API path's deployment or model
   kUnseen,  // a partial body without "model" in its visible part, no header, no path model
 };
-inline constexpr std::size_t kModelSourceCount = static_cast<std::size_t>(ModelSource::kUnseen) + 1;
-
-// "body", "header", "path", "default" (kUnseen: the default route serves it).
-std::string_view model_source_name(ModelSource source);
+// Names for logs and metrics: metrics::kUnseenModelRouteNames.
 
 struct RequestModel {
   std::string_view name;  // empty: none found
