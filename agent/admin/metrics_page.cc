@@ -65,13 +65,11 @@ void agent_families(PrometheusText& out, const metrics::AgentMetrics& m) {
   out.sample("keymux_requests_not_retryable_total", {}, decisions.not_retryable);
   out.family("keymux_requests_model_unseen_total", "counter",
              "Requests larger than HAProxy's buffer whose body's model the agent could not see, "
-             "by what routed them: the x-keymux-model header, the API path, or the default "
-             "route.");
-  for (const router::ModelSource source :
-       {router::ModelSource::kHeader, router::ModelSource::kPath, router::ModelSource::kUnseen}) {
+             "by what routed them: the x-keymux-model header, the API path, the default route, "
+             "or none (refused).");
+  for (std::size_t i = 0; i < metrics::kUnseenModelRouteNames.size(); ++i) {
     out.sample("keymux_requests_model_unseen_total",
-               {{"routed_by", router::model_source_name(source)}},
-               decisions.model_unseen[static_cast<std::size_t>(source)]);
+               {{"routed_by", metrics::kUnseenModelRouteNames[i]}}, decisions.model_unseen[i]);
   }
 
   const metrics::OutcomeMetrics& o = m.outcomes;

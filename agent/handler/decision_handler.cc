@@ -136,11 +136,15 @@ void DecisionHandler::tell_request_size(const router::RouteRequest& request,
     if (metrics_ != nullptr) metrics::bump(metrics_->not_retryable);
   }
   if (decision.model_source == ModelSource::kBody) return;
-  set(ack, "model_from", TypedValue::of_string(router::model_source_name(decision.model_source)));
-  if (decision.body_partial && metrics_ != nullptr) {
-    metrics::bump(metrics_->model_unseen[static_cast<std::size_t>(decision.model_source)]);
-  }
-  if (decision.model_source != ModelSource::kUnseen || !decision.routed()) return;
+  const metrics::UnseenModelRoute by =
+      decision.model_source == ModelSource::kHeader ? metrics::UnseenModelRoute::kHeader
+      : decision.model_source == ModelSource::kPath ? metrics::UnseenModelRoute::kPath
+      : decision.routed()                           ? metrics::UnseenModelRoute::kDefault
+                                                    : metrics::UnseenModelRoute::kNone;
+  const auto index = static_cast<std::size_t>(by);
+  set(ack, "model_from", TypedValue::of_string(metrics::kUnseenModelRouteNames[index]));
+  if (decision.body_partial && metrics_ != nullptr) metrics::bump(metrics_->model_unseen[index]);
+  if (by != metrics::UnseenModelRoute::kDefault) return;
   // Served by the default route: the client may have asked for another model.
   const std::int64_t second =
       std::chrono::duration_cast<std::chrono::seconds>(router_.clock().now().time_since_epoch())

@@ -3,8 +3,9 @@
 //   "route"  (on-frontend-http-request) -> Router::decide
 //       routed: txn.keymux.{backend,secret,auth,key_id,provider,ticket,attempt,client}
 //       and, only when so: body=partial (HAProxy held part of the body: no
-//       retry), model_from=header|path|default (not the body's model;
-//       "default": not visible at all, the default route serves it, logged)
+//       retry), model_from=header|path|default|none (not the body's model;
+//       "default": not visible at all, the default route serves it, logged;
+//       "none": not visible, refused)
 //       GET /v1/models[/id]: txn.keymux.{answer_body,client} (the gateway answers 200)
 //       error:  txn.keymux.{error_status,error_code,error_body[,retry_after][,client]}
 //       (`client` is the client's name, set once the token is known; the

@@ -7,13 +7,20 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "agent/metrics/histogram.h"
-#include "agent/router/model_source.h"
 #include "agent/router/outcome.h"
 
 namespace keymux::metrics {
+
+// What routed a request whose body's model the agent could not see (larger
+// than HAProxy's buffer): keymux_requests_model_unseen_total{routed_by}, and
+// HAProxy's model_from= log field. kNone: refused, no route served it.
+enum class UnseenModelRoute : std::uint8_t { kHeader, kPath, kDefault, kNone };
+inline constexpr std::array<std::string_view, 4> kUnseenModelRouteNames = {"header", "path",
+                                                                           "default", "none"};
 
 // One worker's decisions: written by that worker only.
 struct alignas(64) DecisionMetrics {
@@ -26,9 +33,9 @@ struct alignas(64) DecisionMetrics {
   std::atomic<std::uint64_t> panic_routed{0};
   // Requests whose body HAProxy held only in part (larger than tune.bufsize):
   // sent once, never retried. Of those without a model in the part held, by
-  // where the model came from (router::ModelSource; kBody unused).
+  // what routed them (UnseenModelRoute).
   std::atomic<std::uint64_t> not_retryable{0};
-  std::array<std::atomic<std::uint64_t>, router::kModelSourceCount> model_unseen{};
+  std::array<std::atomic<std::uint64_t>, kUnseenModelRouteNames.size()> model_unseen{};
 
   void count(router::Outcome outcome) { bump(by_outcome[static_cast<std::size_t>(outcome)]); }
 };
@@ -41,7 +48,7 @@ struct DecisionTotals {
   std::array<std::uint64_t, 2> unauthenticated{};
   std::uint64_t panic_routed = 0;
   std::uint64_t not_retryable = 0;
-  std::array<std::uint64_t, router::kModelSourceCount> model_unseen{};
+  std::array<std::uint64_t, kUnseenModelRouteNames.size()> model_unseen{};
 };
 
 // The outcome lines HAProxy logs for every attempt (one reader thread writes).

@@ -1,7 +1,5 @@
 #include "agent/router/model_source.h"
 
-#include <array>
-
 namespace keymux::router {
 namespace {
 
@@ -16,12 +14,6 @@ std::string_view name_after(std::string_view path, std::string_view prefix, char
 }
 
 }  // namespace
-
-std::string_view model_source_name(ModelSource source) {
-  static constexpr std::array<std::string_view, kModelSourceCount> kNames = {"body", "header",
-                                                                             "path", "default"};
-  return kNames[static_cast<std::size_t>(source)];
-}
 
 std::string_view model_in_path(std::string_view path) {
   path = path.substr(0, path.find('?'));

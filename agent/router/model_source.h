@@ -21,10 +21,7 @@ enum class ModelSource : std::uint8_t {
   kPath,    // the API path's deployment or model
   kUnseen,  // a partial body without "model" in its visible part, no header, no path model
 };
-inline constexpr std::size_t kModelSourceCount = static_cast<std::size_t>(ModelSource::kUnseen) + 1;
-
-// "body", "header", "path", "default" (kUnseen: the default route serves it).
-std::string_view model_source_name(ModelSource source);
+// Names for logs and metrics: metrics::kUnseenModelRouteNames.
 
 struct RequestModel {
   std::string_view name;  // empty: none found
@@ -38,6 +35,8 @@ RequestModel request_model(std::optional<std::string_view> body_model, bool body
 // The model or deployment an API path names, else empty:
 // /openai/deployments/NAME/... (Azure), /v1beta/models/NAME:ACTION and
 // /v1/models/NAME:ACTION (Gemini). Only a non-empty NAME without '/' counts.
+// (fe_public forwards /v1/ and /openai/ only: /v1beta/ is here for a
+// gateway that opens it.)
 std::string_view model_in_path(std::string_view path);
 
 }  // namespace keymux::router

@@ -147,7 +147,6 @@ void Router::serve(const RouteRequest& request, Time now, Decision& d) {
   }
 
   const RouteEntry* route = snap.find_route(model);
-  if (route != nullptr) d.route_name = route->name;
   if (route == nullptr) {
     if (model.empty()) {
       fail(d, Outcome::kNoModel, 400, "invalid_request_error", "model_required",
@@ -162,6 +161,7 @@ void Router::serve(const RouteRequest& request, Time now, Decision& d) {
     }
     return;
   }
+  d.route_name = route->name;
 
   const std::uint64_t tokens =
       estimate_request_tokens(request.body_size, request.body_prefix, policy.default_max_tokens);

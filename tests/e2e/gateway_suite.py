@@ -915,6 +915,18 @@ def check_large_body_model_last_never_silently_rerouted(g):
            g.metrics_text())
     expect(g.metric("keymux_requests_not_retryable_total") == before_partial + 3, g.metrics_text())
 
+    # Chunked (no content-length), 16 KiB chunks: marked the same way.
+    head = ("POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\ncontent-type: application/json\r\n"
+            f"authorization: {CANARY_HEADERS['authorization']}\r\ntransfer-encoding: chunked\r\n\r\n")
+    chunks = b"".join(b"%x\r\n" % len(body[i:i + 16384]) + body[i:i + 16384] + b"\r\n"
+                      for i in range(0, len(body), 16384))
+    status, headers, _ = raw_exchange(g.gateway, head.encode() + chunks + b"0\r\n\r\n", "127.0.0.1")
+    expect(status == 200 and headers.get("x-mock-key-id") == "big-a", (status, headers))
+    rid = headers.get("x-keymux-request-id")
+    expect(wait_until(5, lambda: fe_public_line(g, rid) is not None), f"no log line for {rid}")
+    line = fe_public_line(g, rid)
+    expect("body=partial " in line and "model_from=default " in line, f"fe_public's line: {line}")
+
     # A body that fits: no mark.
     r = chat(g.gateway, "gpt-route")
     expect(r.status == 200, r)

@@ -176,7 +176,8 @@ TEST_F(DecisionHandlerTest, RouteGivesTheVariablesHaproxyRoutesWith) {
 // A body larger than HAProxy's buffer: 400 KiB announced, 64 KiB held, its
 // "model" past that part (SDKs write it last).
 TEST_F(DecisionHandlerTest, APartialBodyIsMarkedAndItsModelComesFromTheHeaderElseTheDefault) {
-  const auto large = [this](std::optional<std::string> header_model) {
+  const auto large = [this](std::optional<std::string> header_model,
+                            const Credentials& credentials = {}) {
     const std::string prefix = R"({"messages":[{"role":"user","content":"xxxxxxxx)";
     return exchange({{"route",
                       {{"method", TypedValue::of_string("POST")},
@@ -186,7 +187,8 @@ TEST_F(DecisionHandlerTest, APartialBodyIsMarkedAndItsModelComesFromTheHeaderEls
                        {"body_size", TypedValue::of_int64(400 * 1024)},
                        {"body_len", TypedValue::of_int64(64 * 1024)},
                        {"body", TypedValue::of_binary(prefix)},
-                       {"header_model", text_or_null(header_model)}}}});
+                       {"header_model", text_or_null(header_model)},
+                       {"client_auth", text_or_null(credentials.authorization)}}}});
   };
   const auto unseen = large(std::nullopt);
   EXPECT_EQ(var(unseen, "backend"), "be_anthropic");  // the default route
@@ -196,6 +198,11 @@ TEST_F(DecisionHandlerTest, APartialBodyIsMarkedAndItsModelComesFromTheHeaderEls
   EXPECT_EQ(var(named, "backend"), "be_openai");
   EXPECT_EQ(var(named, "body"), "partial");
   EXPECT_EQ(var(named, "model_from"), "header");
+  // A client with a model list cannot be shown to ask for an allowed one: refused.
+  const auto refused = large(std::nullopt, {.authorization = "Bearer tok-limited"});
+  EXPECT_EQ(int_var(refused, "error_status"), 403);
+  EXPECT_EQ(var(refused, "model_from"), "none");
+  EXPECT_EQ(var(refused, "body"), "partial");
   // A whole body with its model: neither variable.
   const auto whole = route("gpt-4o", "req-whole");
   EXPECT_EQ(var(whole, "backend"), "be_openai");
