@@ -74,12 +74,13 @@ def main():
             wait_port(port)
             return procs[-1].pid
 
-        mock, agent = free_port(), free_port()
+        mock, agent, outcome = free_port(), free_port(), free_port()
         start([os.path.join(BUILD, "keymux-mock-upstream"), "--listen", f"127.0.0.1:{mock}",
                "--threads", "1", "--quiet"] + [a for k, s in keys for a in ("--key", f"{k}={s}")],
               mock)
         start([os.path.join(BUILD, "keymux-agent"), "--listen", f"127.0.0.1:{agent}", "--config",
-               config, "--threads", "1", "--log-level", "warn", "--admin-listen", "off"], agent)
+               config, "--threads", "1", "--log-level", "warn", "--admin-listen", "off",
+               "--outcome-listen", f"127.0.0.1:{outcome}"], agent)
         gateways = {}
         for name, spec in variants:
             cfg, _, overrides = spec.partition(":")
@@ -90,7 +91,8 @@ def main():
                        KEYMUX_STATS_BIND=f"127.0.0.1:{free_port()}",
                        KEYMUX_AGENT_ADDR=f"127.0.0.1:{agent}", KEYMUX_MOCK_ADDR=f"127.0.0.1:{mock}",
                        KEYMUX_HAPROXY_DIR=os.path.join(ROOT, "haproxy"), KEYMUX_RUN_DIR=run,
-                       KEYMUX_INSTANCE=f"cfg-ab-{port}", KEYMUX_SOURCE_RATE_LIMIT="1000000000")
+                       KEYMUX_INSTANCE=f"cfg-ab-{port}", KEYMUX_SOURCE_RATE_LIMIT="1000000000",
+                       KEYMUX_OUTCOME_ADDR=f"127.0.0.1:{outcome}")  # fe_inner's outcome lines
             env.update(kv.split("=", 1) for kv in overrides.split(",") if kv)
             gateways[name] = (port, start([haproxy, "-f", os.path.abspath(cfg), "-db"], port, env))
         time.sleep(2)  # HAProxy's first agent health check

@@ -39,7 +39,14 @@ bool parse_transport(std::string_view spec, Transport& out, std::string& error) 
     out.listen = spec.starts_with("tcp@") ? spec.substr(4) : spec;
   }
   ListenSpec parsed;
-  return parse_listen_spec(out.listen, parsed, error);
+  if (!parse_listen_spec(out.listen, parsed, error)) return false;
+  // A line is not authenticated (no gateway secret): only this host may send.
+  if (!is_local_only(parsed)) {
+    error = "--outcome-listen " + std::string(spec) +
+            ": outcome lines carry no credential; use a loopback address or a unix socket";
+    return false;
+  }
+  return true;
 }
 
 }  // namespace

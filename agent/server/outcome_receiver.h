@@ -40,7 +40,8 @@ class OutcomeReceiver {
   void stop();
   std::string bound_address() const;
 
-  // False with `error` set when `spec` is not a transport above.
+  // False with `error` set when `spec` is not a transport above, or not
+  // loopback or a unix socket (lines carry no credential).
   static bool valid_spec(std::string_view spec, std::string& error);
 
  private:

@@ -73,6 +73,10 @@ def expect(condition, message):
 
 
 
+# Mock-side limits (the mock then sends rate-limit headers), by key id.
+MOCK_LIMITS = {"hd-o": ":rpm=50:tpm=100000", "hd-a": ":rpm=50:tpm=100000"}
+
+
 def agent_keys(config=AGENT_CONFIG):
     """(id, secret) of every sk-e2e- key of an agent config, read without a YAML library."""
     text = open(config).read()
@@ -221,7 +225,7 @@ class Gateway:
     def start_mock(self):
         argv = [self.mock_bin, "--listen", f"127.0.0.1:{self.mock_port}", "--threads", "2"]
         for key_id, secret in agent_keys() + agent_keys(EDGE_CONFIG):
-            argv += ["--key", f"{key_id}={secret}"]
+            argv += ["--key", f"{key_id}={secret}{MOCK_LIMITS.get(key_id, '')}"]
         self.spawn("mock", argv, self.mock_port)
 
     def start_agent(self):
@@ -845,6 +849,21 @@ def check_stream_holds_its_slot_to_the_end(g):
            f"if-a not usable after its streams ended: {chat(g.gateway, 'gpt-inflight')}")
 
 
+def check_success_headers_reach_the_agent(g):
+    # A 2xx has no settle message: its rate-limit headers (OpenAI's relative
+    # resets, Anthropic's RFC 3339 ones) reach the router in its outcome line.
+    for model, key_id, path in [("gpt-headers", "hd-o", "/v1/chat/completions"),
+                                ("claude-headers", "hd-a", "/v1/messages")]:
+        body = {"model": model, "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]}
+        for i in range(3):
+            r = request(g.gateway, "POST", path, body, CANARY_HEADERS)
+            expect(r.status == 200 and r.headers.get("x-mock-key-id") == key_id, f"{model} {i}: {r}")
+        ok = wait_until(3, lambda: g.admin_key(key_id).get("reported_remaining_requests") == 47, 0.1)
+        k = g.admin_key(key_id)
+        expect(ok, f"{key_id}: the mock's remaining 47 (rpm 50, 3 used) never reached the agent: {k}")
+        expect(0 < k.get("reported_remaining_tokens", 0) < 100000, f"{key_id}: tokens {k}")
+
+
 def check_body_larger_than_buffer(g):
     # 200 KiB: over tune.bufsize (128 KiB), so HAProxy streams it and cannot retry it.
     content = "x" * (200 * 1024)
@@ -1409,7 +1428,7 @@ def check_reload_under_load(g):
                 expect(r.status == 200, f"reload {i}: {r}")
                 body = r.json()
                 expect(body["result"] == "reloaded" and body["config"] == g.config, body)
-                expect(re.fullmatch(r"18 providers, 24 keys, 17 routes, 4 clients", body["summary"]),
+                expect(re.fullmatch(r"20 providers, 26 keys, 19 routes, 4 clients", body["summary"]),
                        body)
             else:
                 os.kill(g.agent_pid(), signal.SIGHUP)
@@ -1604,6 +1623,8 @@ CHECKS = [
     ("unknown path: 404 JSON", check_unknown_path),
     ("SSE streaming: first chunk early, stream whole", check_streaming),
     ("SSE stream holds its in-flight slot until it ends", check_stream_holds_its_slot_to_the_end),
+    ("a 2xx's rate-limit headers reach the agent (outcome line)",
+     check_success_headers_reach_the_agent),
     ("body larger than the buffer is forwarded whole", check_body_larger_than_buffer),
     ("large body, model last: never silently rerouted (log, metric, header, path)",
      check_large_body_model_last_never_silently_rerouted),
