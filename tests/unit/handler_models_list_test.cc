@@ -1,6 +1,7 @@
+#include "agent/handler/models_list.h"
+
 #include <gtest/gtest.h>
 
-#include "agent/handler/models_list.h"
 #include "tests/unit/router_test_config.h"
 
 namespace keymux::handler {
