@@ -149,28 +149,24 @@ std::vector<LeaseReplay> LeaseLedger::replay(Time now) const {
   return out;
 }
 
+template <typename T>
+T LeaseLedger::sum_live(Time now, T Slice::*field) const {
+  T n = 0;
+  for (const Slice& s : slices_) n += s.deadline > now ? s.*field : 0;
+  return n;
+}
+
 std::uint32_t LeaseLedger::requests_left(Time now) const {
-  std::uint32_t n = 0;
-  for (const Slice& s : slices_) n += s.deadline > now ? s.requests_left : 0;
-  return n;
+  return sum_live(now, &Slice::requests_left);
 }
-
 std::uint64_t LeaseLedger::tokens_left(Time now) const {
-  std::uint64_t n = 0;
-  for (const Slice& s : slices_) n += s.deadline > now ? s.tokens_left : 0;
-  return n;
+  return sum_live(now, &Slice::tokens_left);
 }
-
 std::uint32_t LeaseLedger::requests_granted(Time now) const {
-  std::uint32_t n = 0;
-  for (const Slice& s : slices_) n += s.deadline > now ? s.requests_granted : 0;
-  return n;
+  return sum_live(now, &Slice::requests_granted);
 }
-
 std::uint64_t LeaseLedger::tokens_granted(Time now) const {
-  std::uint64_t n = 0;
-  for (const Slice& s : slices_) n += s.deadline > now ? s.tokens_granted : 0;
-  return n;
+  return sum_live(now, &Slice::tokens_granted);
 }
 
 }  // namespace keymux::state

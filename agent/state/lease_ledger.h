@@ -105,6 +105,8 @@ class LeaseLedger {
     std::uint64_t tokens_left;
   };
   Slice* live_slice(Time now, std::uint64_t id);
+  template <typename T>
+  T sum_live(Time now, T Slice::*field) const;  // over the live slices
   void expire(Time now);
   void roll_periods(Time now);
   void note_spend(Time now, std::uint64_t tokens);
