@@ -116,7 +116,14 @@ void RedisLink::lost(const char* why) {
   if (was_ready) {
     spdlog::warn("redis ({}): {}; reconnecting", options_.name, why);
     if (on_down_) on_down_();
+  } else if (!told_unreachable_) {  // once until the next success
+    spdlog::warn("redis ({}): cannot reach {}: {}; retrying with backoff", options_.name,
+                 options_.address.is_unix()
+                     ? "unix:" + options_.address.unix_path
+                     : options_.address.host + ":" + std::to_string(options_.address.port),
+                 why);
   }
+  told_unreachable_ = !was_ready;
   const timeval wait = to_timeval(backoff_);
   backoff_ = std::min(backoff_ * 2, kMaxBackoff);
   evtimer_add(retry_, &wait);
@@ -125,9 +132,7 @@ void RedisLink::lost(const char* why) {
 void RedisLink::setup() {
   auto load = [this] {
     if (options_.functions.empty()) {
-      ready_ = true;
-      backoff_ = std::chrono::milliseconds(100);
-      if (on_ready_) on_ready_();
+      became_ready();
       return;
     }
     command({"FUNCTION", "LOAD", "REPLACE", options_.functions}, [this](redisReply* r) {
@@ -136,9 +141,7 @@ void RedisLink::setup() {
                       r != nullptr ? r->str : "no answer");
         return;  // the next connect tries again; meanwhile degraded
       }
-      ready_ = true;
-      backoff_ = std::chrono::milliseconds(100);
-      if (on_ready_) on_ready_();
+      became_ready();
     });
   };
   if (options_.password.empty()) {
@@ -152,6 +155,13 @@ void RedisLink::setup() {
     }
     load();
   });
+}
+
+void RedisLink::became_ready() {
+  ready_ = true;
+  told_unreachable_ = false;
+  backoff_ = std::chrono::milliseconds(100);
+  if (on_ready_) on_ready_();
 }
 
 void RedisLink::reload_functions() {

@@ -62,7 +62,8 @@ class RedisLink {
   static void on_subscribed(redisAsyncContext* ac, void* reply, void* privdata);
 
   void connect();
-  void setup();                // AUTH, FUNCTION LOAD, then ready
+  void setup();  // AUTH, FUNCTION LOAD, then ready
+  void became_ready();
   void drop(const char* why);  // frees the connection, schedules a reconnect
   void lost(const char* why);
   void send(const std::vector<std::string>& args, Pending* p);
@@ -72,6 +73,7 @@ class RedisLink {
   redisAsyncContext* ctx_ = nullptr;
   bool connected_ = false;
   bool ready_ = false;
+  bool told_unreachable_ = false;
   int timeouts_in_a_row_ = 0;
   std::chrono::milliseconds backoff_{100};
   event* retry_ = nullptr;

@@ -281,12 +281,12 @@ void SharedState::set_healthy(bool healthy, const char* why) {
   for (auto& [id, budget] : budgets_) budget->set_healthy(healthy, live_nodes());
 }
 
-std::vector<SharedState::KeyShare> SharedState::keys(router::Time now) const {
+StateReport SharedState::report(router::Time now) const {
+  StateReport r{node_, state_.redis(), healthy(), live_nodes(), mode_changes(), replays(), {}};
   std::lock_guard lock(budgets_mu_);
-  std::vector<KeyShare> out;
-  out.reserve(budgets_.size());
-  for (const auto& [id, budget] : budgets_) out.push_back({id, budget->view(now)});
-  return out;
+  r.keys.reserve(budgets_.size());
+  for (const auto& [id, budget] : budgets_) r.keys.push_back({id, budget->view(now)});
+  return r;
 }
 
 }  // namespace keymux::state

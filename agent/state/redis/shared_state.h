@@ -19,6 +19,7 @@
 #include "agent/router/router.h"
 #include "agent/state/redis/redis_link.h"
 #include "agent/state/shared_key_budget.h"
+#include "agent/state/state_report.h"
 #include "proto/keymux/config.pb.h"
 
 namespace keymux::state {
@@ -40,11 +41,8 @@ class SharedState {
   std::uint64_t mode_changes() const { return mode_changes_.load(std::memory_order_relaxed); }
   std::uint64_t replays() const { return replays_.load(std::memory_order_relaxed); }
 
-  struct KeyShare {
-    std::string key_id;
-    SharedKeyBudget::View view;
-  };
-  std::vector<KeyShare> keys(router::Time now) const;
+  // For /readyz, /metrics and GET /v1/state.
+  StateReport report(router::Time now) const;
 
  private:
   static void on_tick(evutil_socket_t, short, void* arg);
