@@ -25,7 +25,7 @@ constexpr std::uint32_t kRpm = 40;
 constexpr auto kWindow = 2s;
 
 config::Config OneLimitedKey() {
-  config::Config c = router::test::OneRoute({{.id = "a", .rpm = kRpm}});
+  config::Config c = router::test::OneRoute({{.id = "a", .rpm = kRpm, .max_in_flight = 5}});
   c.mutable_policy()->mutable_limit_window()->set_seconds(2);
   return c;
 }
@@ -131,6 +131,32 @@ TEST(SharedStateTest, RedisDownDegradesToTheSplitAndComesBackWithAReplay) {
   ASSERT_TRUE(WaitFor([&] { return g1.shared.healthy() && g2.shared.healthy(); }, 8s));
   Saturate(g1, g2, 500ms);
   EXPECT_GE(g1.shared.mode_changes(), 2u);
+}
+
+// max_in_flight 5 between two live gateways: 3 for "gw-1", 2 for "gw-2".
+TEST(SharedStateTest, InFlightIsSplitAmongTheLiveGateways) {
+  test::RedisServer redis;
+  if (!redis.ok()) GTEST_SKIP() << "redis-server did not start";
+  Gateway g1(redis.address(), "gw-1"), g2(redis.address(), "gw-2");
+  ASSERT_TRUE(
+      WaitFor([&] { return g1.shared.live_nodes() == 2 && g2.shared.live_nodes() == 2; }, 3s));
+  std::this_thread::sleep_for(400ms);  // both have seen the other in a heartbeat
+  // Admissions held in flight (never settled), until a second passes without
+  // one (slices refill meanwhile, so a refusal then is the in-flight share).
+  auto hold = [](Gateway& g) {
+    int held = 0;
+    auto until = std::chrono::steady_clock::now() + 1s;
+    while (std::chrono::steady_clock::now() < until) {
+      if (g.rig.Decide().routed()) {
+        ++held;
+        until = std::chrono::steady_clock::now() + 1s;
+      }
+      std::this_thread::sleep_for(5ms);
+    }
+    return held;
+  };
+  EXPECT_EQ(hold(g1), 3);
+  EXPECT_EQ(hold(g2), 2);
 }
 
 // A 429 on one gateway cools the key on the other within 100 ms; a 401's

@@ -155,6 +155,20 @@ void SharedState::attach_keys() {
     k.state->set_shared_budget(budget.get());
   }
   attached_ = std::move(snap);
+  apply_in_flight_shares();  // the new snapshot configured the whole limits
+}
+
+void SharedState::apply_in_flight_shares() {
+  if (!attached_) return;
+  for (const router::KeyEntry& k : attached_->keys()) {
+    if (k.limits.max_in_flight == 0) continue;
+    router::KeyLimits limits = k.limits;
+    // At least one: 0 would read as "no limit" (a key with fewer slots than
+    // gateways may then run one over on each).
+    limits.max_in_flight =
+        std::max<std::uint32_t>(1, in_flight_share(k.limits.max_in_flight, members_, node_));
+    k.state->configure(limits);
+  }
 }
 
 void SharedState::tick() {
@@ -273,6 +287,14 @@ void SharedState::beat() {
                      return;
                    }
                    beat_failures_ = 0;
+                   std::vector<std::string> members;
+                   for (std::size_t i = 0; i < r->elements; ++i) {
+                     members.emplace_back(r->element[i]->str, r->element[i]->len);
+                   }
+                   if (members != members_) {
+                     members_ = std::move(members);
+                     apply_in_flight_shares();
+                   }
                    live_nodes_.store(
                        static_cast<std::uint32_t>(std::max<std::size_t>(1, r->elements)),
                        std::memory_order_relaxed);
