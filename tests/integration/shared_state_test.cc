@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -131,6 +132,45 @@ TEST(SharedStateTest, RedisDownDegradesToTheSplitAndComesBackWithAReplay) {
   ASSERT_TRUE(WaitFor([&] { return g1.shared.healthy() && g2.shared.healthy(); }, 8s));
   Saturate(g1, g2, 500ms);
   EXPECT_GE(g1.shared.mode_changes(), 2u);
+}
+
+// A Redis that stops answering (DEBUG SLEEP) is a degraded mode, not an
+// outage: requests keep being served from the local share, and the gateway
+// is healthy again once Redis answers.
+TEST(SharedStateTest, ASlowRedisDegradesWithoutFailingRequests) {
+  test::RedisServer redis;
+  if (!redis.ok()) GTEST_SKIP() << "redis-server did not start";
+  Gateway g1(redis.address(), "gw-1");
+  ASSERT_TRUE(WaitFor([&] { return g1.shared.healthy(); }, 3s));
+  std::this_thread::sleep_for(2100ms);  // the first windows' grants leave the log
+  std::thread sleeper([&] {
+    const std::string cmd =
+        "redis-cli -p " + std::to_string(redis.port()) + " DEBUG SLEEP 3 > /dev/null";
+    EXPECT_EQ(std::system(cmd.c_str()), 0);
+  });
+  const auto paused = std::chrono::steady_clock::now();
+  // Traffic meanwhile (a request every 10 ms): the refusals before the
+  // gateway knows it is degraded are what the fault costs.
+  std::vector<router::Time> admitted;
+  std::mutex mu;
+  int refused = 0;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        refused += !g1.Try(admitted, mu);
+        return !g1.shared.healthy();
+      },
+      2s));
+  std::printf(
+      "degraded %.0f ms after DEBUG SLEEP, %d requests refused meanwhile\n",
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - paused).count(),
+      refused);
+  // Degraded alone (1 live node): the whole rpm, locally, once the window
+  // has emptied (Redis still asleep).
+  std::this_thread::sleep_for(2050ms);
+  admitted.clear();
+  for (int i = 0; i < 20; ++i) EXPECT_TRUE(g1.Try(admitted, mu)) << i;
+  sleeper.join();
+  ASSERT_TRUE(WaitFor([&] { return g1.shared.healthy(); }, 3s));
 }
 
 // max_in_flight 5 between two live gateways: 3 for "gw-1", 2 for "gw-2".

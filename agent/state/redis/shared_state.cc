@@ -18,6 +18,7 @@ constexpr timeval kBeat{0, 333'000};  // heartbeat (and ping): 3 a second
 constexpr std::int64_t kMemberTtlMs = 3000;
 // Heartbeats without an answer in a row before the gateway counts as degraded.
 constexpr int kBeatFailuresDegraded = 2;
+constexpr int kTimeoutsDegraded = 2;
 
 std::chrono::milliseconds millis(const google::protobuf::Duration& d) {
   return std::chrono::milliseconds(d.seconds() * 1000 + d.nanos() / 1'000'000);
@@ -174,11 +175,18 @@ void SharedState::apply_in_flight_shares() {
 void SharedState::tick() {
   attach_keys();
   send_shared_changes();
+  // Two commands past their deadline in a row: Redis is slow or gone; the
+  // next answered heartbeat says when it is back.
+  if (healthy() && link_->timeouts_in_a_row() >= kTimeoutsDegraded) {
+    set_healthy(false, "commands time out");
+  }
   const router::Time now = router_.clock().now();
   std::lock_guard lock(budgets_mu_);
   for (auto& [id, budget] : budgets_) {
     for (const LeaseReturn& r : budget->take_returns(now)) give_back(*budget, r);
-    if (!healthy() || epoch_.empty()) continue;
+    // While commands time out, only the heartbeat probes: asks would pile up
+    // behind a stuck Redis (each granted late, and wasted).
+    if (!healthy() || epoch_.empty() || link_->timeouts_in_a_row() > 0) continue;
     if (const auto want = budget->want(now)) ask(*budget, *want, now);
   }
 }
