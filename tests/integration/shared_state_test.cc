@@ -173,6 +173,50 @@ TEST(SharedStateTest, ASlowRedisDegradesWithoutFailingRequests) {
   ASSERT_TRUE(WaitFor([&] { return g1.shared.healthy(); }, 3s));
 }
 
+void RedisCli(const test::RedisServer& redis, const std::string& args) {
+  const std::string cmd =
+      "redis-cli -p " + std::to_string(redis.port()) + " " + args + " > /dev/null";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+}
+
+// FUNCTION FLUSH: the library is loaded again and grants go on. A killed
+// pub/sub connection: reconnected, and changes reach the gateway again.
+TEST(SharedStateTest, RecoversFromFunctionFlushAndAKilledSubscriber) {
+  test::RedisServer redis;
+  if (!redis.ok()) GTEST_SKIP() << "redis-server did not start";
+  Gateway g1(redis.address(), "gw-1"), g2(redis.address(), "gw-2");
+  ASSERT_TRUE(WaitFor([&] { return g1.shared.healthy() && g2.shared.healthy(); }, 3s));
+  std::vector<router::Time> admitted;
+  std::mutex mu;
+  RedisCli(redis, "FUNCTION FLUSH");
+  std::this_thread::sleep_for(2100ms);  // earlier grants leave the log
+  ASSERT_TRUE(WaitFor([&] { return g1.Try(admitted, mu); }, 2s));
+  const auto taken = [](Gateway& g) {
+    return g.shared.report(g.rig.clock.now()).keys.at(0).view.taken_total;
+  };
+  ASSERT_TRUE(WaitFor([&] { return g1.Try(admitted, mu) && taken(g1) > 0; }, 2s));
+  const std::uint64_t before = taken(g1);
+  ASSERT_TRUE(WaitFor([&] { return g1.Try(admitted, mu) && taken(g1) > before; }, 2s))
+      << "no slice granted after FUNCTION FLUSH";
+
+  RedisCli(redis, "CLIENT KILL TYPE pubsub");
+  std::this_thread::sleep_for(500ms);  // the events link reconnects (backoff 100 ms)
+  router::Decision d;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        d = g1.rig.Decide();
+        return d.routed();
+      },
+      2s));
+  g1.rig.Settle(d, 401);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return g2.rig.Key("a").view(g2.rig.clock.now()).condition ==
+               router::KeyCondition::kQuarantined;
+      },
+      2s));
+}
+
 // max_in_flight 5 between two live gateways: 3 for "gw-1", 2 for "gw-2".
 TEST(SharedStateTest, InFlightIsSplitAmongTheLiveGateways) {
   test::RedisServer redis;
