@@ -132,6 +132,8 @@ TEST(SharedStateTest, RedisDownDegradesToTheSplitAndComesBackWithAReplay) {
   ASSERT_TRUE(WaitFor([&] { return g1.shared.healthy() && g2.shared.healthy(); }, 8s));
   Saturate(g1, g2, 500ms);
   EXPECT_GE(g1.shared.mode_changes(), 2u);
+  EXPECT_EQ(g1.shared.replays(), 1u);  // the new epoch was noticed once
+  EXPECT_EQ(g2.shared.replays(), 1u);
 }
 
 // A Redis that stops answering (DEBUG SLEEP) is a degraded mode, not an

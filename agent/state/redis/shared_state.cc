@@ -186,7 +186,7 @@ void SharedState::tick() {
     for (const LeaseReturn& r : budget->take_returns(now)) give_back(*budget, r);
     // While commands time out, only the heartbeat probes: asks would pile up
     // behind a stuck Redis (each granted late, and wasted).
-    if (!healthy() || epoch_.empty() || link_->timeouts_in_a_row() > 0) continue;
+    if (!healthy() || epoch_.empty() || replaying_ || link_->timeouts_in_a_row() > 0) continue;
     if (const auto want = budget->want(now)) ask(*budget, *want, now);
   }
 }
@@ -259,6 +259,9 @@ void SharedState::new_epoch() {
 
 void SharedState::replay_all() {
   replays_.fetch_add(1, std::memory_order_relaxed);
+  // No new ask of this gateway before its own grants are back in the log.
+  replaying_ = true;
+  auto outstanding = std::make_shared<int>(0);
   const router::Time now = router_.clock().now();
   std::lock_guard lock(budgets_mu_);
   for (auto& [id, budget] : budgets_) {
@@ -276,8 +279,12 @@ void SharedState::replay_all() {
       args.push_back(std::to_string(g.requests));
       args.push_back(std::to_string(g.tokens));
     }
-    link_->command(args, [](redisReply*) {});
+    ++*outstanding;
+    link_->command(args, [this, outstanding](redisReply*) {
+      if (--*outstanding == 0) replaying_ = false;  // own asks may go again
+    });
   }
+  if (*outstanding == 0) replaying_ = false;
 }
 
 void SharedState::beat() {

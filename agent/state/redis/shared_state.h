@@ -102,6 +102,7 @@ class SharedState final : public router::KeyEventSink {
   std::shared_ptr<const router::Snapshot> attached_;
   std::string epoch_;  // empty: unknown (asks wait for it)
   bool epoch_pending_ = false;
+  bool replaying_ = false;  // this gateway's replay calls not all answered yet
   int beat_failures_ = 0;
   std::atomic<bool> healthy_{false};
   std::atomic<std::uint32_t> live_nodes_{1};
