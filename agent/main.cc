@@ -2,6 +2,7 @@
 #include <event2/event.h>
 #include <getopt.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <charconv>
 #include <csignal>
@@ -32,6 +33,7 @@
 #include "agent/server/server.h"
 #include "agent/server/socket_address.h"
 #include "agent/spop/session.h"
+#include "agent/state/redis/shared_state.h"
 #include "agent/version.h"
 
 namespace {
@@ -346,6 +348,14 @@ void on_reload_signal(evutil_socket_t /*signal_number*/, short /*what*/, void* a
 
 }  // namespace
 
+// state.node, else the host's name: how this gateway appears among the others.
+std::string state_node(const keymux::config::State& state) {
+  if (!state.node().empty()) return state.node();
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "keymux";
+  return host;
+}
+
 int main(int argc, char** argv) {
   if (argc == 2 && std::string_view(argv[1]) == "hash-token") {
     return keymux::config::run_hash_token(stdin, stdout, stderr);
@@ -430,11 +440,32 @@ int main(int argc, char** argv) {
         return serving.load() ? std::string() : std::string("the SPOP workers are not running");
       },
       &recent_events);
-  keymux::admin::HttpListener admin_listener(admin_api);
+  // state: key budgets, cooldowns and quarantines shared through Redis. It
+  // connects in the background: the workers serve from the start (degraded
+  // until Redis answers).
+  std::unique_ptr<keymux::state::SharedState> shared_state;
+  std::string error;
+  if (config->has_state()) {
+    shared_state = std::make_unique<keymux::state::SharedState>(
+        config->state(), state_node(config->state()), router);
+    // Changes seen here go to the event log, then to Redis for the others.
+    shared_state->set_next_sink(&key_event_log);
+    router.set_event_sink(shared_state.get());
+    if (!shared_state->start(error)) {
+      spdlog::error("cannot start: {}", error);
+      return 1;
+    }
+    keymux::state::SharedState* shared = shared_state.get();
+    auto report = [shared, &clock] { return shared->report(clock.now()); };
+    admin_api.set_shared_state({[report] { return keymux::state::state_readyz_line(report()); },
+                                [report] { return keymux::state::state_metrics_text(report()); },
+                                [report] { return keymux::state::state_json(report()); }});
+    spdlog::info("state: sharing key budgets through Redis at {} as node {}",
+                 config->state().redis(), shared->node());
+  }
   keymux::handler::OutcomeHandler outcome_handler(router, metrics.outcomes);
   keymux::server::OutcomeReceiver outcome_receiver(
       [&outcome_handler](std::string_view line) { outcome_handler.on_line(line); });
-  std::string error;
   if (!flags.outcome_listen.empty()) {
     if (outcome_receiver.start(flags.outcome_listen, error)) {
       spdlog::info("outcome lines from HAProxy on {}", outcome_receiver.bound_address());
@@ -448,6 +479,7 @@ int main(int argc, char** argv) {
           error);
     }
   }
+  keymux::admin::HttpListener admin_listener(admin_api);
   if (!server.start(error)) {
     spdlog::error("cannot start: {}", error);
     return 1;
@@ -479,6 +511,10 @@ int main(int argc, char** argv) {
   admin_listener.stop();
   server.stop();
   outcome_receiver.stop();
+  if (shared_state) {  // after the workers: keys point at its budgets
+    router.set_event_sink(&key_event_log);
+    shared_state->stop();
+  }
 
   event_free(sighup);
   event_free(sigterm);

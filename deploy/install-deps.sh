@@ -71,7 +71,7 @@ find_clang() {
 BUILD_PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libevent-dev libssl-dev libprotobuf-dev protobuf-compiler
-  libspdlog-dev libfmt-dev libyaml-cpp-dev
+  libspdlog-dev libfmt-dev libyaml-cpp-dev libhiredis-dev
 )
 # scripts/run: builds, starts HAProxy and checks the gateway with curl.
 RUN_PACKAGES=("${BUILD_PACKAGES[@]}" haproxy curl ca-certificates)
@@ -79,7 +79,9 @@ RUN_PACKAGES=("${BUILD_PACKAGES[@]}" haproxy curl ca-certificates)
 test_packages() {
   find_clang
   TEST_PACKAGES=(
-    "${RUN_PACKAGES[@]}" libhiredis-dev
+    "${RUN_PACKAGES[@]}"
+    # shared state between gateways (state:): the Redis the tests start
+    redis-server
     # tests and benchmarks
     libgtest-dev libgmock-dev googletest libbenchmark-dev
     # fuzzing: the release's clang with its runtime (libFuzzer, ASan, UBSan)
@@ -108,10 +110,11 @@ runtime_packages() {
   case $RELEASE in
     bookworm)
       RUNTIME_PACKAGES=(haproxy libevent-core-2.1-7 libevent-extra-2.1-7 libprotobuf32 zlib1g
-                        libyaml-cpp0.7 libspdlog1.10 libfmt9 libssl3 ca-certificates) ;;
+                        libyaml-cpp0.7 libspdlog1.10 libfmt9 libssl3 libhiredis0.14 ca-certificates) ;;
     trixie)
       RUNTIME_PACKAGES=(haproxy libevent-core-2.1-7t64 libevent-extra-2.1-7t64 libprotobuf32t64
-                        zlib1g libyaml-cpp0.8 libspdlog1.15 libfmt10 libssl3t64 ca-certificates) ;;
+                        zlib1g libyaml-cpp0.8 libspdlog1.15 libfmt10 libssl3t64 libhiredis1.1.0
+                        ca-certificates) ;;
     *)
       echo "install-deps: --runtime knows the library packages of Debian 12 (bookworm) and" \
            "13 (trixie), not of '${RELEASE:-this system}'; --build-only and --run work elsewhere" >&2

@@ -37,8 +37,7 @@ KeyState::KeyState(std::string id) : id_(std::move(id)), requests_(0), tokens_(0
 void KeyState::configure(const KeyLimits& limits) {
   std::lock_guard lock(mu_);
   limits_ = limits;
-  requests_.set_limit(limits.rpm);
-  tokens_.set_limit(limits.tpm);
+  configure_windows(limits, requests_, tokens_);
   max_in_flight_hint_.store(limits.max_in_flight, std::memory_order_relaxed);
   // Window hints are recomputed by the next try_admit; only the cooldown is sure.
   blocked_until_us_.store(micros(cooldown_until_), std::memory_order_relaxed);
@@ -90,6 +89,10 @@ KeyState::Admission KeyState::try_admit(Time now, std::uint64_t tokens, bool pan
   if (until != now) {
     refresh_hints_locked(now);
     return {false, false, AttemptKind::kNormal, until};
+  }
+  if (SharedBudget* shared = shared_.load(std::memory_order_acquire);
+      shared != nullptr && !shared->take(now, tokens)) {
+    return {false, false, AttemptKind::kNormal, now + kSharedBudgetRetry};
   }
   const AttemptKind kind = health_.kind_of_admission(now);
   if (health_.admit(now)) {
@@ -250,6 +253,13 @@ KeyChange KeyState::quarantine(std::string reason) {
 KeyChange KeyState::on_provider_fault(Time now, AttemptKind kind, const OutlierPolicy& policy) {
   std::lock_guard lock(mu_);
   return health_change_locked(health_.record(true, kind, now, policy));
+}
+
+KeyChange KeyState::apply_cooldown(Time now, Time until, CooldownCause cause) {
+  std::lock_guard lock(mu_);
+  const KeyChange change = start_cooldown_locked(now, until, cause);
+  refresh_hints_locked(now);
+  return change;
 }
 
 KeyChange KeyState::enable(Time now) {
