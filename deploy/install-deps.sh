@@ -87,8 +87,8 @@ test_packages() {
     # end to end: a Debian sid root for HAProxy 3.x (tests/e2e/sid-root.sh), and
     # the Debian 13 root of the debian13 tier
     debootstrap debian-archive-keyring
-    # tools used by the tests and the bench
-    wrk socat python3
+    # tools used by the tests and the bench; redis-server for the shared-state tier
+    wrk socat python3 redis-server
     # the status page's browser tests (tests/browser/): Debian's Chromium, driven headless
     # by puppeteer-core, which downloads no browser
     chromium
