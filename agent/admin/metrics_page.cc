@@ -125,12 +125,14 @@ void key_families(PrometheusText& out, const router::Snapshot& snapshot, router:
     out.sample("keymux_key_in_flight", {{"key", k.id}, {"provider", k.provider->name}},
                std::uint64_t{v.in_flight});
   });
-  out.family("keymux_key_requests_in_window", "gauge", "Attempts admitted in the last 60 s.");
+  out.family("keymux_key_requests_in_window", "gauge",
+             "Attempts admitted in the last policy.limit_window (60 s by default).");
   each([&](const router::KeyEntry& k, const KeyView& v) {
     out.sample("keymux_key_requests_in_window", {{"key", k.id}, {"provider", k.provider->name}},
                std::uint64_t{v.requests_in_window});
   });
-  out.family("keymux_key_tokens_in_window", "gauge", "Tokens reserved in the last 60 s.");
+  out.family("keymux_key_tokens_in_window", "gauge",
+             "Tokens reserved in the last policy.limit_window (60 s by default).");
   each([&](const router::KeyEntry& k, const KeyView& v) {
     out.sample("keymux_key_tokens_in_window", {{"key", k.id}, {"provider", k.provider->name}},
                v.tokens_in_window);

@@ -18,6 +18,7 @@ constexpr std::uint32_t kEjectionConsecutiveFailures = 5;
 constexpr std::uint32_t kEjectionFailurePercent = 50;
 constexpr std::uint32_t kEjectionMinimumRequests = 20;
 constexpr std::int64_t kEjectionWindowSeconds = 10;
+constexpr std::int64_t kLimitWindowSeconds = 60;
 constexpr std::uint32_t kEjectionMultiplier = 2;
 constexpr std::uint32_t kProviderEjectionFailurePercent = 50;
 
@@ -61,6 +62,7 @@ void fill_defaults(Config& config) {
   if (!policy.has_ejection_multiplier()) policy.set_ejection_multiplier(kEjectionMultiplier);
   if (!policy.has_provider_ejection_failure_percent())
     policy.set_provider_ejection_failure_percent(kProviderEjectionFailurePercent);
+  if (!policy.has_limit_window()) policy.mutable_limit_window()->set_seconds(kLimitWindowSeconds);
 }
 
 }  // namespace keymux::config

@@ -21,6 +21,10 @@ constexpr std::string_view kAnonymousName = "anonymous";  // router::kAnonymousC
 constexpr std::uint32_t kMaxAttempts = 10;
 constexpr std::uint32_t kMinRequestMemoryEntries = 1000;
 constexpr std::uint32_t kMaxEjectionMultiplier = 10;
+// policy.limit_window: a second keeps a window's ring meaningful, an hour is
+// far past any provider's window.
+constexpr std::int64_t kMinLimitWindowMicros = 1'000'000;
+constexpr std::int64_t kMaxLimitWindowMicros = 3'600'000'000;
 
 bool is_lower_or_digit(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 bool is_letter_or_digit(char c) { return is_lower_or_digit(c) || (c >= 'A' && c <= 'Z'); }
@@ -322,6 +326,10 @@ class Validator {
                "policy: default_max_tokens must be at least 1");
     }
     positive(policy.ejection_window(), field_path(path, "ejection_window"), "ejection_window");
+    if (const std::int64_t window = micros(policy.limit_window());
+        window < kMinLimitWindowMicros || window > kMaxLimitWindowMicros) {
+      d_.error(field_path(path, "limit_window"), "policy: limit_window must be between 1s and 1h");
+    }
     percent(policy.ejection_failure_percent(), path, "ejection_failure_percent");
     percent(policy.provider_ejection_failure_percent(), path, "provider_ejection_failure_percent");
     if (policy.ejection_minimum_requests() < 1) {

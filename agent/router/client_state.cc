@@ -19,8 +19,7 @@ ClientState::ClientState(std::string name) : name_(std::move(name)), requests_(0
 void ClientState::configure(const ClientLimits& limits) {
   std::lock_guard lock(mu_);
   limits_ = limits;
-  requests_.set_limit(limits.window.rpm);
-  tokens_.set_limit(limits.window.tpm);
+  configure_windows(limits.window, requests_, tokens_);
 }
 
 std::uint64_t ClientState::daily_charge_locked(std::uint64_t tokens) const {

@@ -1,5 +1,5 @@
 // The live state of one client (an application calling the gateway): its
-// sliding 60 s request and token windows, requests in flight, tokens spent
+// sliding request and token windows (policy.limit_window), requests in flight, tokens spent
 // today (UTC), and counts by outcome for metrics. Lives in the ClientRegistry
 // and survives config reloads (by client name).
 #pragma once

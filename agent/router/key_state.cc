@@ -37,8 +37,7 @@ KeyState::KeyState(std::string id) : id_(std::move(id)), requests_(0), tokens_(0
 void KeyState::configure(const KeyLimits& limits) {
   std::lock_guard lock(mu_);
   limits_ = limits;
-  requests_.set_limit(limits.rpm);
-  tokens_.set_limit(limits.tpm);
+  configure_windows(limits, requests_, tokens_);
   max_in_flight_hint_.store(limits.max_in_flight, std::memory_order_relaxed);
   // Window hints are recomputed by the next try_admit; only the cooldown is sure.
   blocked_until_us_.store(micros(cooldown_until_), std::memory_order_relaxed);

@@ -4,33 +4,38 @@
 
 namespace keymux::router {
 
-namespace {
-std::int64_t second_of(Time t) {
-  return std::chrono::floor<std::chrono::seconds>(t.time_since_epoch()).count();
-}
-}  // namespace
+WindowMeter::WindowMeter(Duration span)
+    : width_(std::max(Duration(1), span / static_cast<std::int64_t>(kBuckets))) {}
 
-void MinuteMeter::add(Time now, std::uint64_t amount) {
-  const std::int64_t second = second_of(now);
-  const std::size_t i = static_cast<std::size_t>(second % static_cast<std::int64_t>(kSeconds));
-  if (second_[i] != second) {
-    second_[i] = second;
+std::int64_t WindowMeter::bucket_of(Time t) const {
+  const Duration since = t.time_since_epoch();
+  // Floor division: times before the epoch (never in practice) stay ordered.
+  std::int64_t n = since / width_;
+  if (since < Duration::zero() && since % width_ != Duration::zero()) --n;
+  return n;
+}
+
+void WindowMeter::add(Time now, std::uint64_t amount) {
+  const std::int64_t bucket = bucket_of(now);
+  const auto i = static_cast<std::size_t>(bucket % static_cast<std::int64_t>(kBuckets));
+  if (bucket_[i] != bucket) {
+    bucket_[i] = bucket;
     amount_[i] = 0;
   }
   amount_[i] += amount;
 }
 
-void MinuteMeter::remove(Time at, std::uint64_t amount) {
-  const std::int64_t second = second_of(at);
-  const std::size_t i = static_cast<std::size_t>(second % static_cast<std::int64_t>(kSeconds));
-  if (second_[i] == second) amount_[i] -= std::min(amount_[i], amount);
+void WindowMeter::remove(Time at, std::uint64_t amount) {
+  const std::int64_t bucket = bucket_of(at);
+  const auto i = static_cast<std::size_t>(bucket % static_cast<std::int64_t>(kBuckets));
+  if (bucket_[i] == bucket) amount_[i] -= std::min(amount_[i], amount);
 }
 
-std::uint64_t MinuteMeter::sum(Time now) const {
-  const std::int64_t newest = second_of(now);
+std::uint64_t WindowMeter::sum(Time now) const {
+  const std::int64_t newest = bucket_of(now);
   std::uint64_t total = 0;
-  for (std::size_t i = 0; i < kSeconds; ++i) {
-    if (second_[i] > newest - static_cast<std::int64_t>(kSeconds) && second_[i] <= newest) {
+  for (std::size_t i = 0; i < kBuckets; ++i) {
+    if (bucket_[i] > newest - static_cast<std::int64_t>(kBuckets) && bucket_[i] <= newest) {
       total += amount_[i];
     }
   }
@@ -53,6 +58,12 @@ void RequestWindow::set_limit(std::uint32_t limit) {
   limit_ = limit;
 }
 
+void RequestWindow::set_span(Duration span) {
+  if (span == span_) return;
+  span_ = span;
+  meter_.reset();
+}
+
 std::uint32_t RequestWindow::used(Time now) const {
   if (limit_ == 0) return meter_ ? static_cast<std::uint32_t>(meter_->sum(now)) : 0;
   const Time horizon = now - span_;
@@ -68,7 +79,7 @@ bool RequestWindow::has_room(Time now) const {
 
 void RequestWindow::admit(Time now) {
   if (limit_ == 0) {  // nothing to enforce: counted only to be shown
-    if (!meter_) meter_ = std::make_unique<MinuteMeter>();
+    if (!meter_) meter_ = std::make_unique<WindowMeter>(span_);
     meter_->add(now, 1);
     return;
   }
@@ -118,6 +129,12 @@ TokenWindow::TokenWindow(std::uint64_t limit, Duration span) : limit_(limit), sp
 
 void TokenWindow::set_limit(std::uint64_t limit) { limit_ = limit; }
 
+void TokenWindow::set_span(Duration span) {
+  if (span == span_) return;
+  span_ = span;
+  meter_.reset();
+}
+
 void TokenWindow::expire(Time now) {
   const Time horizon = now - span_;
   while (!entries_.empty() && entries_.front().first <= horizon) {
@@ -143,7 +160,7 @@ bool TokenWindow::has_room(Time now, std::uint64_t tokens) {
 
 void TokenWindow::admit(Time now, std::uint64_t tokens) {
   if (limit_ == 0) {  // nothing to enforce: counted only to be shown
-    if (!meter_) meter_ = std::make_unique<MinuteMeter>();
+    if (!meter_) meter_ = std::make_unique<WindowMeter>(span_);
     meter_->add(now, tokens);
     return;
   }
@@ -183,6 +200,13 @@ Time TokenWindow::next_room(Time now, std::uint64_t tokens) {
     if (remaining <= limit_ - need) return time + span_;
   }
   return now;  // unreachable: an empty window always has room
+}
+
+void configure_windows(const WindowLimits& limits, RequestWindow& requests, TokenWindow& tokens) {
+  requests.set_limit(limits.rpm);
+  tokens.set_limit(limits.tpm);
+  requests.set_span(limits.span);
+  tokens.set_span(limits.span);
 }
 
 Time next_room(Time now, const RequestWindow& requests, TokenWindow& tokens,

@@ -18,25 +18,32 @@ inline constexpr Duration kRateWindowSpan = std::chrono::seconds(60);
 inline constexpr Duration kInFlightGuess = std::chrono::seconds(1);
 
 // The limits of a windowed budget (a key's, a client's); 0 means "no limit".
+// rpm and tpm count in a sliding window of `span` (policy.limit_window: 60 s
+// unless tests shorten it to see many windows in seconds).
 struct WindowLimits {
   std::uint32_t rpm = 0;
   std::uint64_t tpm = 0;
   std::uint32_t max_in_flight = 0;
+  Duration span = kRateWindowSpan;
 };
 
-// Usage over the last minute in one-second buckets: for a window with no
-// limit, which enforces nothing but is still shown (metrics, admin API).
-// Exact to the second, a fixed 1 KB however busy.
-class MinuteMeter {
+// Usage over the last window in 60 buckets of span/60 (one second for the
+// default minute): for a window with no limit, which enforces nothing but is
+// still shown (metrics, admin API) over the same span as the limits would be.
+// Exact to a bucket, a fixed 1 KB however busy.
+class WindowMeter {
  public:
+  explicit WindowMeter(Duration span);
   void add(Time now, std::uint64_t amount);
   void remove(Time at, std::uint64_t amount);  // takes back an add(at, amount)
-  std::uint64_t sum(Time now) const;           // what was added in the last 60 s
+  std::uint64_t sum(Time now) const;           // what was added in the last span
 
  private:
-  static constexpr std::size_t kSeconds = 60;
-  std::array<std::int64_t, kSeconds> second_{};  // the second each bucket counts
-  std::array<std::uint64_t, kSeconds> amount_{};
+  static constexpr std::size_t kBuckets = 60;
+  std::int64_t bucket_of(Time t) const;
+  Duration width_;
+  std::array<std::int64_t, kBuckets> bucket_{};  // the bucket number each place counts
+  std::array<std::uint64_t, kBuckets> amount_{};
 };
 
 // At most `limit` admissions in any window of `span`. Keeps the last `limit`
@@ -44,9 +51,12 @@ class MinuteMeter {
 class RequestWindow {
  public:
   RequestWindow(std::uint32_t limit, Duration span = kRateWindowSpan);
-  std::uint32_t limit() const { return limit_; }  // 0: no limit (only a MinuteMeter counts)
+  std::uint32_t limit() const { return limit_; }  // 0: no limit (only a WindowMeter counts)
   // A reload's new limit; the newest admissions (up to the new limit) are kept.
   void set_limit(std::uint32_t limit);
+  // A reload's new window length; the admissions are kept (an unlimited
+  // window's meter starts again: it only shows usage).
+  void set_span(Duration span);
   // Admissions in (now - span, now].
   std::uint32_t used(Time now) const;
   bool has_room(Time now) const;
@@ -61,7 +71,7 @@ class RequestWindow {
   Duration span_;
   std::vector<Time> ring_;              // grows up to limit_
   std::size_t next_ = 0;                // oldest entry once the ring is full
-  std::unique_ptr<MinuteMeter> meter_;  // while limit_ is 0 (created on first use)
+  std::unique_ptr<WindowMeter> meter_;  // while limit_ is 0 (created on first use)
 };
 
 // At most `limit` tokens in any window of `span`: (time, tokens) entries with a
@@ -70,8 +80,9 @@ class RequestWindow {
 class TokenWindow {
  public:
   TokenWindow(std::uint64_t limit, Duration span = kRateWindowSpan);
-  std::uint64_t limit() const { return limit_; }  // 0: no limit (only a MinuteMeter counts)
+  std::uint64_t limit() const { return limit_; }  // 0: no limit (only a WindowMeter counts)
   void set_limit(std::uint64_t limit);            // the history is kept
+  void set_span(Duration span);                   // as RequestWindow::set_span
   std::uint64_t used(Time now);
   bool has_room(Time now, std::uint64_t tokens);
   void admit(Time now, std::uint64_t tokens);  // caller checked has_room()
@@ -89,8 +100,11 @@ class TokenWindow {
   Duration span_;
   std::deque<std::pair<Time, std::uint64_t>> entries_;
   std::uint64_t sum_ = 0;
-  std::unique_ptr<MinuteMeter> meter_;  // while limit_ is 0 (created on first use)
+  std::unique_ptr<WindowMeter> meter_;  // while limit_ is 0 (created on first use)
 };
+
+// Applies a reload's rpm, tpm and window length to a budget's two windows.
+void configure_windows(const WindowLimits& limits, RequestWindow& requests, TokenWindow& tokens);
 
 // The soonest moment one more request of `tokens` fits both windows and the
 // in-flight limit (0: none); now when it fits at once.

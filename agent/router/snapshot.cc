@@ -42,11 +42,12 @@ PolicyValues compile_policy(const config::Policy& p) {
   if (p.has_in_flight_timeout()) out.in_flight_timeout = to_duration(p.in_flight_timeout());
   if (p.has_request_memory()) out.request_memory = to_duration(p.request_memory());
   if (p.has_request_memory_entries()) out.request_memory_entries = p.request_memory_entries();
+  if (p.has_limit_window()) out.limit_window = to_duration(p.limit_window());
   return out;
 }
 
-ClientLimits client_limits(const config::Client& client) {
-  return {{client.rpm(), client.tpm(), client.max_in_flight()}, client.tokens_per_day()};
+ClientLimits client_limits(const config::Client& client, Duration window) {
+  return {{client.rpm(), client.tpm(), client.max_in_flight(), window}, client.tokens_per_day()};
 }
 
 std::uint64_t digest_prefix(const config::Sha256& digest) {
@@ -69,7 +70,7 @@ std::shared_ptr<const Snapshot> Snapshot::build(const config::Config& config, Ke
     c.name = client.name();
     config::parse_hex_sha256(client.token_sha256(), c.token_sha256);  // validated
     c.model_patterns.assign(client.models().begin(), client.models().end());
-    c.limits = client_limits(client);
+    c.limits = client_limits(client, snap->policy_.limit_window);
     c.state = &clients.get(c.name);
     c.state->configure(c.limits);
     snap->client_by_digest_.emplace(digest_prefix(c.token_sha256),
@@ -79,7 +80,7 @@ std::shared_ptr<const Snapshot> Snapshot::build(const config::Config& config, Ke
     snap->anonymous_ = std::make_unique<ClientEntry>();
     snap->anonymous_->name = kAnonymousClient;
     snap->anonymous_->state = &clients.get(snap->anonymous_->name);
-    snap->anonymous_->state->configure({});
+    snap->anonymous_->state->configure({.window = {.span = snap->policy_.limit_window}});
   }
 
   // Entries point at each other: reserve first so addresses never move.
@@ -105,7 +106,7 @@ std::shared_ptr<const Snapshot> Snapshot::build(const config::Config& config, Ke
       k.provider = &p;
       k.weight = std::max<std::uint32_t>(1, key.has_weight() ? key.weight() : 1);
       k.model_patterns.assign(key.models().begin(), key.models().end());
-      k.limits = {key.rpm(), key.tpm(), key.max_in_flight()};
+      k.limits = {key.rpm(), key.tpm(), key.max_in_flight(), snap->policy_.limit_window};
       k.state = &registry.get(k.id);
       k.state->configure(k.limits);
       p.keys.push_back(&k);

@@ -108,6 +108,7 @@ struct PolicyValues {
   Duration in_flight_timeout = std::chrono::seconds(330);
   Duration request_memory = std::chrono::seconds(120);
   std::uint32_t request_memory_entries = 100000;
+  Duration limit_window = kRateWindowSpan;  // of every rpm and tpm, keys' and clients'
 };
 
 class Snapshot {

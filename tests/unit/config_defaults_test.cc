@@ -30,6 +30,7 @@ TEST(ConfigDefaults, Policy) {
   EXPECT_EQ(p.ejection_failure_percent(), 50u);
   EXPECT_EQ(p.ejection_minimum_requests(), 20u);
   EXPECT_EQ(p.ejection_window().seconds(), 10);
+  EXPECT_EQ(p.limit_window().seconds(), 60);
   EXPECT_EQ(p.ejection_multiplier(), 2u);
   EXPECT_EQ(p.provider_ejection_failure_percent(), 50u);
   for (const auto* d :

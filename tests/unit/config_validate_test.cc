@@ -229,6 +229,15 @@ TEST(ConfigValidate, DurationsPositive) {
   }
 }
 
+TEST(ConfigValidate, LimitWindowBetweenASecondAndAnHour) {
+  for (const char* bad : {"0s", "999ms", "61m"}) {
+    ExpectOneError(Load(WithPolicy(std::string("  limit_window: ") + bad + "\n")), 17,
+                   "policy: limit_window must be between 1s and 1h", 17);
+  }
+  ExpectLoads(Load(WithPolicy("  limit_window: 1s\n")));
+  ExpectLoads(Load(WithPolicy("  limit_window: 1h\n")));
+}
+
 TEST(ConfigValidate, ServerErrorCooldownAtMostItsMaximum) {
   ExpectOneError(Load(WithPolicy("  server_error_cooldown: 2m\n  server_error_cooldown_max: 1m\n")),
                  18, "policy: server_error_cooldown is longer than server_error_cooldown_max", 30);

@@ -190,7 +190,7 @@ TEST(ConfigYaml, UnknownFieldListsTheFields) {
                  "in_flight_timeout, request_memory, request_memory_entries, "
                  "ejection_consecutive_failures, ejection_failure_percent, "
                  "ejection_minimum_requests, ejection_window, ejection_multiplier, "
-                 "provider_ejection_failure_percent)",
+                 "provider_ejection_failure_percent, limit_window)",
                  3);
 }
 

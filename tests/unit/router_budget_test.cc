@@ -181,3 +181,27 @@ TEST(RouterBudgetTest, NoKeyEverExceedsItsRpmOrTpmUnderARandomWorkload) {
 
 }  // namespace
 }  // namespace keymux::router
+
+namespace keymux::router {
+namespace {
+
+// policy.limit_window sets the window of keys' rpm and tpm: with 2 s, a key
+// of rpm 2 takes two requests, then takes more once 2 s have passed.
+TEST(RouterBudgetTest, KeysCountTheirLimitsInTheConfiguredWindow) {
+  config::Config c = test::OneRoute({{.id = "k", .rpm = 2}});
+  c.mutable_policy()->mutable_limit_window()->set_seconds(2);
+  test::RouterRig rig(c);
+  for (int i = 0; i < 2; ++i) {
+    const Decision d = rig.Decide();
+    ASSERT_TRUE(d.routed());
+    rig.Settle(d, 200);
+  }
+  EXPECT_FALSE(rig.Decide().routed());
+  rig.clock.advance(std::chrono::milliseconds(1999));
+  EXPECT_FALSE(rig.Decide().routed());
+  rig.clock.advance(std::chrono::milliseconds(1));
+  EXPECT_TRUE(rig.Decide().routed());
+}
+
+}  // namespace
+}  // namespace keymux::router

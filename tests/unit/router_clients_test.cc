@@ -203,6 +203,21 @@ TEST(RouterClientsTest, RpmWindowWithExactRetryAfter) {
   EXPECT_TRUE(Ask(rig, "t").routed());
 }
 
+// policy.limit_window applies to clients' windows too.
+TEST(RouterClientsTest, RpmWindowFollowsTheConfiguredLength) {
+  config::Config c = WithClients({{.name = "app", .token = "t", .rpm = 1}});
+  c.mutable_policy()->mutable_limit_window()->set_seconds(3);
+  RouterRig rig(c);
+  EXPECT_TRUE(Ask(rig, "t").routed());
+  rig.clock.advance(seconds(1));
+  const Decision d = Ask(rig, "t");
+  ASSERT_FALSE(d.routed());
+  ASSERT_TRUE(d.retry_after);
+  EXPECT_EQ(*d.retry_after, seconds(2));
+  rig.clock.advance(seconds(2));
+  EXPECT_TRUE(Ask(rig, "t").routed());
+}
+
 TEST(RouterClientsTest, TpmWindowWithExactRetryAfter) {
   RouterRig rig(WithClients({{.name = "app", .token = "t", .tpm = 500}}));
   const Decision first = Ask(rig, "t");

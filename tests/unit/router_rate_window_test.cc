@@ -149,7 +149,7 @@ namespace {
 
 // With no limit nothing is enforced, but usage is still shown (metrics, the
 // admin API), to the second.
-TEST(MinuteMeterTest, WindowsWithoutALimitStillCountTheLastMinute) {
+TEST(WindowMeterTest, WindowsWithoutALimitStillCountTheLastMinute) {
   const Time t0{std::chrono::seconds(1'000'000)};
   RequestWindow requests(0);
   TokenWindow tokens(0);
@@ -168,6 +168,51 @@ TEST(MinuteMeterTest, WindowsWithoutALimitStillCountTheLastMinute) {
   EXPECT_EQ(requests.used(t0 + std::chrono::seconds(60)), 1u);
   EXPECT_EQ(tokens.used(t0 + std::chrono::seconds(60)), 100u);
   EXPECT_EQ(requests.used(t0 + std::chrono::seconds(200)), 0u);
+}
+
+// policy.limit_window: a shorter window frees its room as much sooner.
+TEST(LimitWindowTest, ShorterSpanFreesRoomSooner) {
+  const Time t0{std::chrono::seconds(1'000'000)};
+  const Duration span = std::chrono::seconds(2);
+  RequestWindow requests(2, span);
+  TokenWindow tokens(100, span);
+  requests.admit(t0);
+  requests.admit(t0 + std::chrono::milliseconds(500));
+  tokens.admit(t0, 100);
+  EXPECT_FALSE(requests.has_room(t0 + std::chrono::seconds(1)));
+  EXPECT_EQ(requests.next_room(t0 + std::chrono::seconds(1)), t0 + span);
+  EXPECT_EQ(tokens.next_room(t0 + std::chrono::seconds(1), 1), t0 + span);
+  EXPECT_TRUE(requests.has_room(t0 + span));
+  EXPECT_TRUE(tokens.has_room(t0 + span, 100));
+}
+
+// A reload's new length applies to the admissions already made.
+TEST(LimitWindowTest, ConfigureChangesTheSpanAndKeepsTheHistory) {
+  const Time t0{std::chrono::seconds(1'000'000)};
+  RequestWindow requests(0);
+  TokenWindow tokens(0);
+  configure_windows({.rpm = 1, .tpm = 10, .span = std::chrono::seconds(60)}, requests, tokens);
+  requests.admit(t0);
+  tokens.admit(t0, 10);
+  configure_windows({.rpm = 1, .tpm = 10, .span = std::chrono::seconds(5)}, requests, tokens);
+  EXPECT_FALSE(requests.has_room(t0 + std::chrono::seconds(4)));
+  EXPECT_TRUE(requests.has_room(t0 + std::chrono::seconds(5)));
+  EXPECT_EQ(tokens.used(t0 + std::chrono::seconds(4)), 10u);
+  EXPECT_EQ(tokens.used(t0 + std::chrono::seconds(5)), 0u);
+}
+
+// Without a limit the meter shows usage over the same span, in span/60 buckets.
+TEST(LimitWindowTest, MeterFollowsTheSpan) {
+  const Time t0{std::chrono::seconds(1'000'000)};
+  RequestWindow requests(0, std::chrono::seconds(6));
+  TokenWindow tokens(0, std::chrono::seconds(6));
+  requests.admit(t0);
+  tokens.admit(t0, 7);
+  requests.admit(t0 + std::chrono::seconds(3));
+  EXPECT_EQ(requests.used(t0 + std::chrono::seconds(5)), 2u);
+  EXPECT_EQ(tokens.used(t0 + std::chrono::milliseconds(5900)), 7u);
+  EXPECT_EQ(requests.used(t0 + std::chrono::seconds(6)), 1u);
+  EXPECT_EQ(tokens.used(t0 + std::chrono::seconds(6)), 0u);
 }
 
 }  // namespace
