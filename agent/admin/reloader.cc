@@ -96,6 +96,14 @@ ReloadResult Reloader::reload() {
          "only at a restart (restart the agent and HAProxy, with the new KEYMUX_SPOP_SECRET)"});
     loaded.config.reset();
   }
+  // The Redis client and its leases were set up with the start's `state`.
+  if (loaded.config &&
+      loaded.config->state().SerializeAsString() != current_.state().SerializeAsString()) {
+    loaded.errors.push_back({config_name_, 0, 0,
+                             "state: differs from the one the agent started with; it changes only "
+                             "at a restart"});
+    loaded.config.reset();
+  }
   if (!loaded.config) {
     for (const config::ConfigError& error : loaded.errors) {
       result.errors.push_back(config::format_error(error));

@@ -19,6 +19,9 @@ constexpr std::uint32_t kEjectionFailurePercent = 50;
 constexpr std::uint32_t kEjectionMinimumRequests = 20;
 constexpr std::int64_t kEjectionWindowSeconds = 10;
 constexpr std::int64_t kLimitWindowSeconds = 60;
+constexpr const char* kStateRedis = "127.0.0.1:6379";
+constexpr const char* kStateKeyPrefix = "keymux:";
+constexpr std::int32_t kStateCommandTimeoutMillis = 50;
 constexpr std::uint32_t kEjectionMultiplier = 2;
 constexpr std::uint32_t kProviderEjectionFailurePercent = 50;
 
@@ -35,6 +38,17 @@ void fill_defaults(Config& config) {
     for (Target& target : *route.mutable_targets()) {
       if (!target.has_weight()) target.set_weight(kWeight);
     }
+  }
+  if (config.has_state()) {
+    State& state = *config.mutable_state();
+    if (state.redis().empty()) state.set_redis(kStateRedis);
+    if (state.key_prefix().empty()) state.set_key_prefix(kStateKeyPrefix);
+    if (state.degraded() == DEGRADED_UNSPECIFIED) state.set_degraded(SPLIT);
+    if (!state.has_lease_lifetime()) state.mutable_lease_lifetime()->set_seconds(1);
+    if (!state.has_command_timeout()) {
+      state.mutable_command_timeout()->set_nanos(kStateCommandTimeoutMillis * 1'000'000);
+    }
+    // node: the host's name, filled in by the agent at start (defaults stay pure).
   }
   Policy& policy = *config.mutable_policy();
   if (!policy.has_attempts()) policy.set_attempts(kAttempts);

@@ -175,6 +175,21 @@ void resolve_spop(Spop& spop, const Environment& env, Diagnostics& diagnostics) 
   spop.clear_secret_file();
 }
 
+// Redis's password: ${NAME} from the environment (AUTH carries any byte, so
+// only emptiness is checked).
+void resolve_state(State& state, const Environment& env, Diagnostics& diagnostics) {
+  const std::string path = field_path("state", "password");
+  if (!diagnostics.given(path)) return;
+  std::optional<std::string> password =
+      substitute(state.password(), env, "state", path, diagnostics);
+  if (!password) return;
+  if (password->empty()) {
+    diagnostics.error(path, "state: password is empty (leave it out for a Redis without AUTH)");
+    return;
+  }
+  state.set_password(std::move(*password));
+}
+
 }  // namespace
 
 void resolve_secrets(Config& config, const Environment& env, Diagnostics& diagnostics) {
@@ -188,6 +203,7 @@ void resolve_secrets(Config& config, const Environment& env, Diagnostics& diagno
     }
   }
   if (config.has_spop()) resolve_spop(*config.mutable_spop(), env, diagnostics);
+  if (config.has_state()) resolve_state(*config.mutable_state(), env, diagnostics);
 }
 
 }  // namespace keymux::config

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "agent/config/glob.h"
+#include "agent/config/validate_state.h"
 
 namespace keymux::config {
 namespace {
@@ -79,6 +80,7 @@ class Validator {
       client(config_.clients(i), element_path("clients", static_cast<std::size_t>(i)));
     }
     if (config_.has_admin()) admin(config_.admin(), "admin");
+    if (config_.has_state()) validate_state(config_.state(), d_);
   }
 
  private:
