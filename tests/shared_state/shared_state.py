@@ -24,11 +24,14 @@ The figures come from the mock's sliding-window audit (POST /_mock/audit):
 the most requests and tokens each key received in any window of the agents'
 limit window. Overshoot is that peak minus the limit.
 
-What the agent supports is probed with `keymux-agent --check`: without
-`policy.limit_window` the window is 60 s; without `state:` each gateway keeps
-its own budget (the baseline: overshoot about N x). A check whose feature is
-missing, or named in --report-only, is printed as REPORT (measured, not
-asserted) with the reason; the exit status counts only asserted checks.
+What the agent supports is probed: `keymux-agent --check` tells whether it
+knows `policy.limit_window` (else the window is 60 s) and `state:` (else each
+gateway keeps its own budget: the baseline, overshoot about N x); Redis tells,
+a few seconds after the gateways start, whether they loaded a FUNCTION library
+(the leases) and subscribed to a channel (cooldowns, quarantines). A check
+whose feature is missing, or named in --report-only, is printed as REPORT
+(measured, not asserted) with the reason; the exit status counts only
+asserted checks.
 Standard library only; everything started here is stopped by PID.
 """
 
@@ -57,7 +60,7 @@ from http1 import read_response  # noqa: E402
 CLIENT_TOKEN = "shared-state-client-token"
 ADMIN_TOKEN = "shared-state-admin-token"
 WINDOW_S = 2.0          # policy.limit_window when the agent has it
-LEASE_LIFETIME = "100ms"
+LEASE_LIFETIME = "1s"     # the shortest state.lease_lifetime
 RPM = 40                # per key and window, rpm route (and the fault route)
 TPM = 1200              # per key and window, tpm route
 FIT_RPM = 200           # the route offered half its limit during the faults
@@ -325,6 +328,27 @@ class Rig:
         for gw in self.gateways:
             if not wait_until(15, lambda: one_request(gw.port, "m-warm") == 200, 0.1):
                 raise RuntimeError(f"{gw.node} never answered 200 (see {gw.run})")
+        self.probe_redis()
+
+    def probe_redis(self):
+        """What the agents do with Redis, from Redis's side."""
+        def functions():
+            reply = resp_command(self.redis.port, "FUNCTION", "LIST")
+            return isinstance(reply, list) and len(reply) > 0
+
+        def channels():
+            reply = resp_command(self.redis.port, "PUBSUB", "CHANNELS")
+            patterns = resp_command(self.redis.port, "PUBSUB", "NUMPAT")
+            return (isinstance(reply, list) and len(reply) > 0) or \
+                (isinstance(patterns, int) and patterns > 0)
+        on = self.features["state"]
+        self.features["leases"] = on and wait_until(5, functions, 0.1)
+        self.features["pubsub"] = on and wait_until(2, channels, 0.1)
+        if on:
+            for name, what in (("leases", "loaded no FUNCTION library (no leases)"),
+                               ("pubsub", "subscribed to no channel (no shared cooldowns)")):
+                if not self.features[name]:
+                    print(f"  the agents {what}")
 
     def close(self):
         for gw in self.gateways:
@@ -526,15 +550,15 @@ def saturation_phase(rig, checks, phase, name, weights, seconds):
         util = min(utils) if utils else None
         detail = ", ".join(f"{k} peak {f['peak']}/{f['limit']}" for k, f in figures.items())
         checks.add(f"{name}: {kind} overshoot <= 0", worst <= 0,
-                   f"{detail} (worst {worst:+d}, {ratio:.2f}x the limit; {n} nodes)", "state")
+                   f"{detail} (worst {worst:+d}, {ratio:.2f}x the limit; {n} nodes)", "leases")
         checks.add(f"{name}: {kind} utilisation >= 90%", util is not None and util >= 0.9,
                    "n/a (no whole window)" if util is None else
                    f"lowest key {util:.1%} over {min(f['windows'] for f in figures.values())} "
                    f"windows of {rig.window_s:g} s", "window")
-        if not rig.features["state"]:
+        if not rig.features["leases"]:
             # The harness sees what it must catch: without sharing, each node spends it all.
             checks.add(f"{name}: {kind} baseline overshoot is visible", worst > 0,
-                       f"{ratio:.2f}x the limit without state:")
+                       f"{ratio:.2f}x the limit without leases")
 
 
 # ---------------------------------------------------------------- propagation
@@ -643,12 +667,12 @@ def cooldown_phase(rig, checks, events):
           f"{failing_429s} upstream 429s in all ({events * len(hit)} needed)")
     checks.add("cooldown: every other node shows the 429's cooldown",
                unseen == 0, f"{unseen} of {events * len(hit) * len(others)} (node, key) never "
-               f"seen cooling within 1 s", "state")
+               f"seen cooling within 1 s", "pubsub")
     checks.add("cooldown: propagation p99 <= 100 ms", p99 is not None and p99 <= 0.1 and unseen == 0,
-               f"p50 {ms(p50)}, p99 {ms(p99)} over {len(delays)} samples", "state")
+               f"p50 {ms(p50)}, p99 {ms(p99)} over {len(delays)} samples", "pubsub")
     checks.add("cooldown: no other node sends to the cooled key", later_uses == 0,
                f"{later_uses} requests to a cooled key from the other nodes "
-               f"({6 * len(others)} per event asked)", "state")
+               f"({6 * len(others)} per event asked)", "pubsub")
 
 
 def quarantine_phase(rig, checks):
@@ -669,14 +693,14 @@ def quarantine_phase(rig, checks):
                                     "max_s": max(delays) if delays else None}
     checks.add("quarantine: a 401 reaches every node", len(delays) == len(others),
                f"{len(delays)} of {len(others)} nodes quarantined quar-a"
-               + (f", the last after {ms(max(delays))}" if delays else ""), "state")
+               + (f", the last after {ms(max(delays))}" if delays else ""), "pubsub")
     rig.mock("/_mock/keys/quar-a", {"status": 0})
     # An operator's enable on one node applies to all.
     first.admin("POST", "/v1/keys/quar-a/enable")
     enabled = wait_until(2, lambda: all(key_states(gw, ["quar-a"]).get("quar-a") == "ok"
                                         for gw in others), 0.02)
     checks.add("quarantine: an enable on one node applies to all", enabled,
-               "every node back to ok" if enabled else "some node still quarantined", "state")
+               "every node back to ok" if enabled else "some node still quarantined", "pubsub")
     for gw in others:
         gw.admin("POST", "/v1/keys/quar-a/enable")
 
@@ -780,18 +804,21 @@ def faults_phase(rig, checks, seconds):
                "last_refused_after_end_s": None if last_refused is None else last_refused - end,
                "error": done.get("error")}
         table.append(row)
+        late = row["last_refused_after_end_s"]
         print(f"    {name}: overshoot {overshoot:+d} (peak {row['peak']}/{RPM}), refused fitting "
-              f"{len(refused)}/{len(fit)}, 5xx/errors {errors or 0}, /readyz "
+              f"{len(refused)}/{len(fit)}"
+              + (f" (the last {ms(late)} after the fault ended)" if late is not None else "") +
+              f", 5xx/errors {errors or 0}, /readyz "
               f"{'unready, ready again ' + ms(recovery) + ' after the fault ended' if ready.unready_seen else 'always ready'}"
               + (f"; action failed: {done['error']}" if done.get("error") else ""))
         checks.add(f"fault {name}: the fault was applied", "error" not in done,
                    done.get("error", "ok"))
         checks.add(f"fault {name}: no client request fails (no 5xx, no reset)", not errors,
-                   f"{errors or 'none'}", "state")
+                   f"{errors or 'none'}", "leases")
         checks.add(f"fault {name}: overshoot <= 0", overshoot <= 0,
-                   f"peak {row['peak']} for a limit of {RPM}", "state")
+                   f"peak {row['peak']} for a limit of {RPM}", "leases")
         checks.add(f"fault {name}: no refusal of a request that fits", not refused,
-                   f"{len(refused)} of {len(fit)} refused (route at 50% of its limit)", "state")
+                   f"{len(refused)} of {len(fit)} refused (route at 50% of its limit)", "leases")
         # Settle before the next fault: Redis up, every node ready.
         wait_until(10, lambda: rig.redis.ping(), 0.05)
         wait_until(10, lambda: all(gw.admin("GET", "/readyz")[0] == 200 for gw in rig.gateways),
@@ -833,7 +860,8 @@ def main():
         rig.start()
         checks = Checks(rig.features, [c for c in args.report_only.split(",") if c])
         print(f"  {args.nodes} gateways, Redis on 127.0.0.1:{rig.redis.port}, window "
-              f"{rig.window_s:g} s, state: {'shared' if rig.features['state'] else 'none (baseline)'}")
+              f"{rig.window_s:g} s, state: {'shared' if rig.features['state'] else 'none (baseline)'}"
+              f"; features {rig.features}")
         for phase in phases:
             print(f"  -- {phase}")
             if phase == "rr":
