@@ -71,7 +71,7 @@ find_clang() {
 BUILD_PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libevent-dev libssl-dev libprotobuf-dev protobuf-compiler
-  libspdlog-dev libfmt-dev libyaml-cpp-dev
+  libspdlog-dev libfmt-dev libyaml-cpp-dev libhiredis-dev
 )
 # scripts/run: builds, starts HAProxy and checks the gateway with curl.
 RUN_PACKAGES=("${BUILD_PACKAGES[@]}" haproxy curl ca-certificates)
@@ -79,7 +79,9 @@ RUN_PACKAGES=("${BUILD_PACKAGES[@]}" haproxy curl ca-certificates)
 test_packages() {
   find_clang
   TEST_PACKAGES=(
-    "${RUN_PACKAGES[@]}" libhiredis-dev
+    "${RUN_PACKAGES[@]}"
+    # shared state between gateways (state:): the Redis the tests start
+    redis-server
     # tests and benchmarks
     libgtest-dev libgmock-dev googletest libbenchmark-dev
     # fuzzing: the release's clang with its runtime (libFuzzer, ASan, UBSan)

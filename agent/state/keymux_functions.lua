@@ -1,0 +1,203 @@
+#!lua name=keymux
+-- The atomic parts of keymux's shared state (Redis 7 FUNCTION library, loaded
+-- with FUNCTION LOAD REPLACE by every agent on every connect; the agent embeds
+-- this file at build time).
+--
+-- Per upstream key K, under the agent's prefix P (hash tag {K}):
+--   P{K}:g  sorted set: grant id -> Redis time of the grant (ms)
+--   P{K}:a  hash: grant id -> "requests tokens"; sr, st: their sums; seq: the
+--           last grant id (starts at the time in ms * 1000, so ids never repeat
+--           after Redis lost its data)
+-- A grant counts for window + lifetime after Redis recorded it: a node spends
+-- a slice only for `lifetime` after it asked for it, so together the nodes
+-- never exceed a limit in any window.
+-- P epoch: a random marker set once; when it is gone or changed, Redis lost
+-- its data and every node records its own live grants again (replay).
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- Numbers go to Redis as integer strings: Lua would write 1e15 as
+-- "1e+15" and minus zero as "-0", which Redis refuses as integers.
+local function int(x)
+  return string.format('%d', x)
+end
+
+local function amounts(a, id)
+  local v = redis.call('HGET', a, id)
+  if not v then return nil end
+  local r, t = string.match(v, '^(%d+) (%d+)$')
+  return tonumber(r), tonumber(t)
+end
+
+-- Grants older than the window + lifetime no longer count.
+local function expire(z, a, now, span)
+  local old = redis.call('ZRANGEBYSCORE', z, '-inf', int(now - span))
+  for _, id in ipairs(old) do
+    local r, t = amounts(a, id)
+    if r then
+      redis.call('HINCRBY', a, 'sr', int(0 - r))
+      redis.call('HINCRBY', a, 'st', int(0 - t))
+      redis.call('HDEL', a, id)
+    end
+  end
+  if #old > 0 then redis.call('ZREMRANGEBYSCORE', z, '-inf', int(now - span)) end
+end
+
+local function sums(a)
+  return tonumber(redis.call('HGET', a, 'sr') or '0'), tonumber(redis.call('HGET', a, 'st') or '0')
+end
+
+local function next_id(a, now)
+  if redis.call('HEXISTS', a, 'seq') == 0 then redis.call('HSET', a, 'seq', int(now * 1000)) end
+  return int(redis.call('HINCRBY', a, 'seq', 1))
+end
+
+local function record(z, a, id, at, r, t, span)
+  redis.call('ZADD', z, int(at), id)
+  redis.call('HSET', a, id, int(r) .. ' ' .. int(t))
+  redis.call('HINCRBY', a, 'sr', int(r))
+  redis.call('HINCRBY', a, 'st', int(t))
+  redis.call('PEXPIRE', z, int(span + 1000))
+  redis.call('PEXPIRE', a, int(span + 1000))
+end
+
+-- The epoch the caller knows is still Redis's.
+local function epoch_ok(epoch_key, epoch)
+  local e = redis.call('GET', epoch_key)
+  return e and e == epoch
+end
+
+-- KEYS: g, a, epoch. ARGV: epoch, rpm, tpm, window_ms, lifetime_ms,
+-- ask_requests, ask_tokens (0: that dimension has no limit).
+-- Returns {'ok', id, requests, tokens} (0, 0, 0 when nothing fits) or
+-- {'epoch'} when Redis lost its data (replay, then ask again).
+local function grant(keys, args)
+  if not epoch_ok(keys[3], args[1]) then return {'epoch'} end
+  local rpm, tpm = tonumber(args[2]), tonumber(args[3])
+  local span = tonumber(args[4]) + tonumber(args[5])
+  local ask_r, ask_t = tonumber(args[6]), tonumber(args[7])
+  local now = now_ms()
+  expire(keys[1], keys[2], now, span)
+  local sr, st = sums(keys[2])
+  local r, t = 0, 0
+  if rpm > 0 then r = math.max(0, math.min(ask_r, rpm - sr)) end
+  if tpm > 0 then t = math.max(0, math.min(ask_t, tpm - st)) end
+  -- A slice is of no use without both of its limited dimensions.
+  if (rpm > 0 and r == 0) or (tpm > 0 and t == 0) then return {'ok', 0, 0, 0} end
+  local id = next_id(keys[2], now)
+  record(keys[1], keys[2], id, now, r, t, span)
+  return {'ok', tonumber(id), r, t}
+end
+
+-- KEYS: g, a. ARGV: id, requests, tokens. Unused units of a grant go back.
+local function give_back(keys, args)
+  local id = args[1]
+  local r, t = amounts(keys[2], id)
+  if not r then return 0 end  -- expired or lost: nothing counts any more
+  local back_r = math.min(r, tonumber(args[2]))
+  local back_t = math.min(t, tonumber(args[3]))
+  redis.call('HSET', keys[2], id, int(r - back_r) .. ' ' .. int(t - back_t))
+  redis.call('HINCRBY', keys[2], 'sr', int(0 - back_r))
+  redis.call('HINCRBY', keys[2], 'st', int(0 - back_t))
+  return 1
+end
+
+-- KEYS: g, a, epoch. ARGV: epoch, window_ms, lifetime_ms, tokens. Tokens used
+-- beyond what was reserved: recorded without a check (they were spent).
+local function charge(keys, args)
+  if not epoch_ok(keys[3], args[1]) then return {'epoch'} end
+  local span = tonumber(args[2]) + tonumber(args[3])
+  local now = now_ms()
+  expire(keys[1], keys[2], now, span)
+  local id = next_id(keys[2], now)
+  record(keys[1], keys[2], id, now, 0, tonumber(args[4]), span)
+  return {'ok', tonumber(id)}
+end
+
+-- KEYS: g, a. ARGV: window_ms, lifetime_ms, then (id, age_ms, requests,
+-- tokens) per grant. A node's own live grants after Redis lost its data, at
+-- the time they were granted (as near as the node can tell).
+local function replay(keys, args)
+  local span = tonumber(args[1]) + tonumber(args[2])
+  local now = now_ms()
+  expire(keys[1], keys[2], now, span)
+  local n = 0
+  for i = 3, #args, 4 do
+    local id = args[i]
+    if redis.call('HEXISTS', keys[2], id) == 0 then
+      record(keys[1], keys[2], id, now - tonumber(args[i + 1]), tonumber(args[i + 2]),
+             tonumber(args[i + 3]), span)
+      n = n + 1
+    end
+    if tonumber(redis.call('HGET', keys[2], 'seq') or '0') < tonumber(id) then
+      redis.call('HSET', keys[2], 'seq', id)
+    end
+  end
+  return n
+end
+
+-- KEYS: g, a. ARGV: window_ms, lifetime_ms. What the log holds: {requests, tokens}.
+local function usage(keys, args)
+  expire(keys[1], keys[2], now_ms(), tonumber(args[1]) + tonumber(args[2]))
+  local sr, st = sums(keys[2])
+  return {sr, st}
+end
+
+-- KEYS: epoch. ARGV: a fresh random marker. Returns the epoch in force.
+local function epoch(keys, args)
+  redis.call('SET', keys[1], args[1], 'NX')
+  return redis.call('GET', keys[1])
+end
+
+-- KEYS: members. ARGV: node, ttl_ms. Returns the live nodes' names.
+local function heartbeat(keys, args)
+  local now = now_ms()
+  redis.call('ZADD', keys[1], int(now), args[1])
+  redis.call('ZREMRANGEBYSCORE', keys[1], '-inf', int(now - tonumber(args[2])))
+  redis.call('PEXPIRE', keys[1], int(tonumber(args[2]) * 2))
+  return redis.call('ZRANGE', keys[1], 0, -1)
+end
+
+-- KEYS: cooldowns (hash key id -> "until_ms cause"). ARGV: channel, key id,
+-- until_ms (wall clock), cause. The later deadline wins, never a shorter one;
+-- a lengthened deadline is published. Returns the deadline in force.
+local function cooldown(keys, args)
+  local key_id, until_ms, cause = args[2], tonumber(args[3]), args[4]
+  local cur = redis.call('HGET', keys[1], key_id)
+  if cur then
+    local cur_until = tonumber(string.match(cur, '^(%d+)'))
+    if cur_until >= until_ms then return cur_until end
+  end
+  redis.call('HSET', keys[1], key_id, int(until_ms) .. ' ' .. cause)
+  redis.call('PUBLISH', args[1], 'cool ' .. key_id .. ' ' .. int(until_ms) .. ' ' .. cause)
+  return until_ms
+end
+
+-- KEYS: standing (hash key id -> reason, for quarantined keys), cooldowns.
+-- ARGV: channel, key id, 'quarantine' or 'enable', reason. Published either
+-- way. An operator's enable also ends a cooldown (the one shortening allowed).
+local function standing(keys, args)
+  local key_id = args[2]
+  if args[3] == 'quarantine' then
+    redis.call('HSET', keys[1], key_id, args[4])
+    redis.call('PUBLISH', args[1], 'quarantine ' .. key_id .. ' ' .. args[4])
+  else
+    redis.call('HDEL', keys[1], key_id)
+    redis.call('HDEL', keys[2], key_id)
+    redis.call('PUBLISH', args[1], 'enable ' .. key_id)
+  end
+  return 1
+end
+
+redis.register_function('keymux_grant', grant)
+redis.register_function('keymux_give_back', give_back)
+redis.register_function('keymux_charge', charge)
+redis.register_function('keymux_replay', replay)
+redis.register_function('keymux_usage', usage)
+redis.register_function('keymux_epoch', epoch)
+redis.register_function('keymux_heartbeat', heartbeat)
+redis.register_function('keymux_cooldown', cooldown)
+redis.register_function('keymux_standing', standing)

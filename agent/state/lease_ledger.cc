@@ -1,0 +1,172 @@
+#include "agent/state/lease_ledger.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace keymux::state {
+
+LeaseLedger::LeaseLedger(std::uint32_t rpm, std::uint64_t tpm, LeasePolicy policy)
+    : rpm_(rpm), tpm_(tpm), policy_(policy) {}
+
+void LeaseLedger::set_limits(std::uint32_t rpm, std::uint64_t tpm) {
+  rpm_ = rpm;
+  tpm_ = tpm;
+}
+
+std::uint32_t LeaseLedger::request_cap() const {
+  return std::max<std::uint32_t>(
+      1, static_cast<std::uint32_t>(std::floor(rpm_ * policy_.max_fraction)));
+}
+
+std::uint64_t LeaseLedger::token_cap() const {
+  return std::max<std::uint64_t>(
+      1, static_cast<std::uint64_t>(std::floor(static_cast<double>(tpm_) * policy_.max_fraction)));
+}
+
+void LeaseLedger::expire(Time now) {
+  while (!slices_.empty() && slices_.front().deadline <= now) {
+    const Slice& s = slices_.front();
+    if (s.requests_left != 0 || s.tokens_left != 0) {
+      returns_.push_back({s.id, s.requests_left, s.tokens_left});
+    }
+    slices_.pop_front();
+  }
+}
+
+LeaseLedger::Slice* LeaseLedger::live_slice(Time now, std::uint64_t id) {
+  for (Slice& s : slices_) {
+    if (s.id == id && s.deadline > now) return &s;
+  }
+  return nullptr;
+}
+
+void LeaseLedger::roll_periods(Time now) {
+  if (now >= period_start_ + policy_.lifetime) {
+    const bool adjacent = now < period_start_ + 2 * policy_.lifetime;
+    requests_last_period_ = adjacent ? requests_this_period_ : 0;
+    tokens_last_period_ = adjacent ? tokens_this_period_ : 0;
+    requests_this_period_ = 0;
+    tokens_this_period_ = 0;
+    period_start_ = now;
+  }
+}
+
+void LeaseLedger::note_spend(Time now, std::uint64_t tokens) {
+  roll_periods(now);
+  ++requests_this_period_;
+  tokens_this_period_ += tokens;
+}
+
+std::optional<LeaseReceipt> LeaseLedger::spend(Time now, std::uint64_t tokens) {
+  // A request bigger than the whole token limit counts as the limit (as the
+  // local TokenWindow charges it).
+  const std::uint64_t charged = tpm_ != 0 ? std::min(tokens, tpm_) : 0;
+  if (rpm_ == 0 && tpm_ == 0) return LeaseReceipt{0, 0};  // nothing shared to spend
+  expire(now);
+  for (Slice& s : slices_) {
+    if (rpm_ != 0 && s.requests_left == 0) continue;
+    if (tpm_ != 0 && s.tokens_left < charged) continue;
+    if (rpm_ != 0) --s.requests_left;
+    s.tokens_left -= charged;
+    note_spend(now, charged);
+    return LeaseReceipt{s.id, charged};
+  }
+  return std::nullopt;
+}
+
+void LeaseLedger::settle(Time now, const LeaseReceipt& receipt, std::uint64_t actual_tokens) {
+  if (tpm_ == 0 || receipt.id == 0) return;
+  const std::uint64_t actual = std::min(actual_tokens, tpm_);
+  if (actual < receipt.tokens) {
+    const std::uint64_t surplus = receipt.tokens - actual;
+    if (Slice* s = live_slice(now, receipt.id)) {
+      s->tokens_left += surplus;
+    } else {
+      returns_.push_back({receipt.id, 0, surplus});
+    }
+    return;
+  }
+  std::uint64_t excess = actual - receipt.tokens;
+  for (Slice& s : slices_) {
+    if (excess == 0) break;
+    if (s.deadline <= now) continue;
+    const std::uint64_t taken = std::min(excess, s.tokens_left);
+    s.tokens_left -= taken;
+    excess -= taken;
+  }
+  if (excess != 0) returns_.push_back({0, 0, excess});  // a charge: Redis records it as spent
+}
+
+std::optional<LeaseAsk> LeaseLedger::want(Time now) {
+  if (asking_ || (rpm_ == 0 && tpm_ == 0)) return std::nullopt;
+  roll_periods(now);
+  expire(now);
+  const double lead = static_cast<double>(policy_.refill_lead.count()) /
+                      static_cast<double>(policy_.lifetime.count());
+  const std::uint32_t recent_requests = std::max(requests_this_period_, requests_last_period_);
+  const std::uint64_t recent_tokens = std::max(tokens_this_period_, tokens_last_period_);
+  const std::uint32_t req_left = requests_left(now);
+  const std::uint64_t tok_left = tokens_left(now);
+  const bool low_requests =
+      rpm_ != 0 && (req_left == 0 || req_left < static_cast<double>(recent_requests) * lead);
+  const bool low_tokens = tpm_ != 0 && (tok_left == 0 || tok_left < recent_tokens * lead);
+  if (!low_requests && !low_tokens) return std::nullopt;
+  LeaseAsk ask;
+  // Enough for a lifetime at twice the recent rate, within the cap.
+  if (rpm_ != 0) {
+    ask.requests = std::clamp<std::uint32_t>(2 * recent_requests, 1, request_cap());
+  }
+  if (tpm_ != 0) {
+    ask.tokens = std::clamp<std::uint64_t>(
+        2 * recent_tokens, std::max<std::uint64_t>(1, token_cap() / 4), token_cap());
+  }
+  asking_ = true;
+  return ask;
+}
+
+void LeaseLedger::granted(Time asked_at, std::uint64_t id, std::uint32_t requests,
+                          std::uint64_t tokens) {
+  asking_ = false;
+  if (requests == 0 && tokens == 0) return;
+  slices_.push_back(
+      {id, asked_at, asked_at + policy_.lifetime, requests, tokens, requests, tokens});
+}
+
+std::vector<LeaseReturn> LeaseLedger::take_returns(Time now) {
+  expire(now);
+  std::vector<LeaseReturn> out;
+  out.swap(returns_);
+  return out;
+}
+
+std::vector<LeaseReplay> LeaseLedger::replay(Time now) const {
+  std::vector<LeaseReplay> out;
+  for (const Slice& s : slices_) {
+    if (s.deadline > now) {
+      out.push_back({s.id, now - s.asked_at, s.requests_granted, s.tokens_granted});
+    }
+  }
+  return out;
+}
+
+template <typename T>
+T LeaseLedger::sum_live(Time now, T Slice::*field) const {
+  T n = 0;
+  for (const Slice& s : slices_) n += s.deadline > now ? s.*field : 0;
+  return n;
+}
+
+std::uint32_t LeaseLedger::requests_left(Time now) const {
+  return sum_live(now, &Slice::requests_left);
+}
+std::uint64_t LeaseLedger::tokens_left(Time now) const {
+  return sum_live(now, &Slice::tokens_left);
+}
+std::uint32_t LeaseLedger::requests_granted(Time now) const {
+  return sum_live(now, &Slice::requests_granted);
+}
+std::uint64_t LeaseLedger::tokens_granted(Time now) const {
+  return sum_live(now, &Slice::tokens_granted);
+}
+
+}  // namespace keymux::state

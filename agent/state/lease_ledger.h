@@ -1,0 +1,128 @@
+// One node's share of one key's budget when gateways share it through Redis:
+// the slices ("leases") Redis granted it, what is left of each, and what to
+// ask, give back, charge or replay next. Pure: no I/O, time comes from the
+// caller (tests use a fake clock).
+//
+// Why N gateways never exceed a limit in any window: a slice asked at local
+// time A may be spent only until A + lifetime, and Redis records it at its own
+// time T >= A, counting it in the key's log for window + lifetime. A spend
+// thus falls in [T, T + lifetime], so every window holding a spend of a slice
+// is covered by the log that Redis checked when it granted the latest of
+// them. Clocks need not agree: each side measures its own intervals.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <vector>
+
+#include "agent/router/clock.h"
+
+namespace keymux::state {
+
+using router::Duration;
+using router::Time;
+
+struct LeasePolicy {
+  Duration lifetime = std::chrono::seconds(1);
+  // The most one slice may take, as a fraction of the limit: an idle node
+  // parks little, a busy one asks often enough.
+  double max_fraction = 0.1;
+  // A refill is asked while what is left would last less than this, at the
+  // recent rate (so it arrives before the slice runs dry).
+  Duration refill_lead = std::chrono::milliseconds(300);
+};
+
+// What a node asks Redis for (0: that dimension has no limit).
+struct LeaseAsk {
+  std::uint32_t requests = 0;
+  std::uint64_t tokens = 0;
+};
+
+// Units that go back to Redis (the grant `id` shrinks by them), or a charge
+// beyond what was reserved (recorded against the key without a check).
+struct LeaseReturn {
+  std::uint64_t id = 0;  // the grant; 0 for a charge
+  std::uint32_t requests = 0;
+  std::uint64_t tokens = 0;
+};
+
+// An own, unexpired grant, to record again after Redis lost its data.
+struct LeaseReplay {
+  std::uint64_t id = 0;
+  Duration age{};  // since it was asked for, by this node's clock
+  std::uint32_t requests = 0;
+  std::uint64_t tokens = 0;
+};
+
+// Which slice a spend came from, to settle its tokens later.
+struct LeaseReceipt {
+  std::uint64_t id = 0;
+  std::uint64_t tokens = 0;
+};
+
+class LeaseLedger {
+ public:
+  LeaseLedger(std::uint32_t rpm, std::uint64_t tpm, LeasePolicy policy = {});
+  void set_limits(std::uint32_t rpm, std::uint64_t tpm);
+
+  // Takes one request of `tokens` from a live slice that holds them both;
+  // nullopt when none does (the router picks another key).
+  std::optional<LeaseReceipt> spend(Time now, std::uint64_t tokens);
+  // The outcome's real token count: a surplus goes back to its slice while
+  // it lives (else to Redis), an excess comes from any live slice (else is
+  // charged to Redis).
+  void settle(Time now, const LeaseReceipt& receipt, std::uint64_t actual_tokens);
+
+  // The ask to send now, if any (one at a time): when what is left would run
+  // out within refill_lead at the recent rate, or nothing is left.
+  std::optional<LeaseAsk> want(Time now);
+  // Redis's answer to the ask made at `asked_at` (0 units: refused, nothing fits).
+  void granted(Time asked_at, std::uint64_t id, std::uint32_t requests, std::uint64_t tokens);
+  // The ask got no answer (timeout, Redis down): another may be sent.
+  void ask_failed() { asking_ = false; }
+
+  // Slices past their lifetime leave; their unused units, the surpluses of
+  // settled spends and the charges are handed out once, to send to Redis.
+  std::vector<LeaseReturn> take_returns(Time now);
+  // The own grants still alive, to record again (Redis lost its data).
+  std::vector<LeaseReplay> replay(Time now) const;
+
+  std::uint32_t requests_left(Time now) const;
+  std::uint64_t tokens_left(Time now) const;
+  std::uint32_t requests_granted(Time now) const;  // the live slices' grants
+  std::uint64_t tokens_granted(Time now) const;
+  bool asking() const { return asking_; }
+
+ private:
+  struct Slice {
+    std::uint64_t id;
+    Time asked_at;
+    Time deadline;
+    std::uint32_t requests_granted;
+    std::uint64_t tokens_granted;
+    std::uint32_t requests_left;
+    std::uint64_t tokens_left;
+  };
+  Slice* live_slice(Time now, std::uint64_t id);
+  template <typename T>
+  T sum_live(Time now, T Slice::*field) const;  // over the live slices
+  void expire(Time now);
+  void roll_periods(Time now);
+  void note_spend(Time now, std::uint64_t tokens);
+  std::uint32_t request_cap() const;
+  std::uint64_t token_cap() const;
+
+  std::uint32_t rpm_;
+  std::uint64_t tpm_;
+  LeasePolicy policy_;
+  std::deque<Slice> slices_;  // asked_at order: the first dies first
+  std::vector<LeaseReturn> returns_;
+  bool asking_ = false;
+  // The recent rate: spends in the current and the previous period of `lifetime`.
+  Time period_start_{};
+  std::uint32_t requests_this_period_ = 0, requests_last_period_ = 0;
+  std::uint64_t tokens_this_period_ = 0, tokens_last_period_ = 0;
+};
+
+}  // namespace keymux::state

@@ -1,0 +1,192 @@
+// The FUNCTION library (agent/state/keymux_functions.lua) against a real
+// redis-server on a free loopback port: grants fit the limits, give-backs,
+// charges, replay after Redis lost its data, membership, max-merged and
+// published cooldowns, quarantines and enables.
+#include "agent/state/redis_functions.h"
+
+#include <gtest/gtest.h>
+#include <hiredis/hiredis.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/support/redis_server.h"
+
+namespace keymux::state {
+namespace {
+
+using Reply = std::unique_ptr<redisReply, decltype(&freeReplyObject)>;
+
+class RedisFunctionsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!server_.ok()) GTEST_SKIP() << "redis-server did not start (is it installed?)";
+    ctx_ = Connect();
+    ASSERT_TRUE(ctx_);
+    Load();
+  }
+  void TearDown() override {
+    if (ctx_) redisFree(ctx_);
+  }
+
+  redisContext* Connect() {
+    const timeval timeout{2, 0};
+    redisContext* c = redisConnectWithTimeout("127.0.0.1", server_.port(), timeout);
+    if (c == nullptr || c->err) return nullptr;
+    redisSetTimeout(c, timeout);
+    return c;
+  }
+
+  Reply Run(const std::vector<std::string>& args, redisContext* c = nullptr) {
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lens;
+    for (const std::string& a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    auto* r = static_cast<redisReply*>(
+        redisCommandArgv(c ? c : ctx_, static_cast<int>(argv.size()), argv.data(), lens.data()));
+    return Reply(r, freeReplyObject);
+  }
+
+  void Load() {
+    const Reply r = Run({"FUNCTION", "LOAD", "REPLACE", std::string(redis_functions_lua())});
+    ASSERT_TRUE(r);
+    ASSERT_NE(r->type, REDIS_REPLY_ERROR) << r->str;
+  }
+
+  std::string Epoch(const std::string& candidate = "e1") {
+    const Reply r = Run({"FCALL", "keymux_epoch", "1", "t:epoch", candidate});
+    return r && r->type == REDIS_REPLY_STRING ? r->str : "";
+  }
+
+  // {requests, tokens} granted, or {-1, -1} for "epoch".
+  std::pair<long long, long long> Grant(const std::string& epoch, int rpm, int tpm, int ask_r,
+                                        int ask_t, int window_ms = 60'000, int lifetime_ms = 1000,
+                                        long long* id = nullptr) {
+    const Reply r =
+        Run({"FCALL", "keymux_grant", "3", "t:{k}:g", "t:{k}:a", "t:epoch", epoch,
+             std::to_string(rpm), std::to_string(tpm), std::to_string(window_ms),
+             std::to_string(lifetime_ms), std::to_string(ask_r), std::to_string(ask_t)});
+    EXPECT_TRUE(r && r->type == REDIS_REPLY_ARRAY) << (r ? r->str : "no reply");
+    if (!r || r->type != REDIS_REPLY_ARRAY) return {-2, -2};
+    if (std::string(r->element[0]->str) == "epoch") return {-1, -1};
+    if (id) *id = r->element[1]->integer;
+    return {r->element[2]->integer, r->element[3]->integer};
+  }
+
+  test::RedisServer server_;
+  redisContext* ctx_ = nullptr;
+};
+
+TEST_F(RedisFunctionsTest, GrantsFitTheLimitAndUnusedUnitsGoBack) {
+  const std::string e = Epoch();
+  EXPECT_EQ(Grant(e, 10, 0, 4, 0), std::make_pair(4LL, 0LL));
+  long long id = 0;
+  EXPECT_EQ(Grant(e, 10, 0, 4, 0, 60'000, 1000, &id), std::make_pair(4LL, 0LL));
+  EXPECT_EQ(Grant(e, 10, 0, 4, 0), std::make_pair(2LL, 0LL));  // what is left
+  EXPECT_EQ(Grant(e, 10, 0, 4, 0), std::make_pair(0LL, 0LL));  // nothing fits
+  // 3 of the second slice unused: they go back and can be granted again.
+  const Reply back =
+      Run({"FCALL", "keymux_give_back", "2", "t:{k}:g", "t:{k}:a", std::to_string(id), "3", "0"});
+  ASSERT_EQ(back->integer, 1);
+  EXPECT_EQ(Grant(e, 10, 0, 4, 0), std::make_pair(3LL, 0LL));
+  // Tokens: a slice needs both limited dimensions.
+  Run({"DEL", "t:{k}:g", "t:{k}:a"});
+  EXPECT_EQ(Grant(e, 10, 1000, 2, 600), std::make_pair(2LL, 600LL));
+  EXPECT_EQ(Grant(e, 10, 1000, 2, 600), std::make_pair(2LL, 400LL));
+  EXPECT_EQ(Grant(e, 10, 1000, 2, 600), std::make_pair(0LL, 0LL));
+  // A charge is recorded without a check and holds later grants back.
+  Run({"DEL", "t:{k}:g", "t:{k}:a"});
+  Run({"FCALL", "keymux_charge", "3", "t:{k}:g", "t:{k}:a", "t:epoch", e, "60000", "1000", "900"});
+  EXPECT_EQ(Grant(e, 0, 1000, 0, 600), std::make_pair(0LL, 100LL));
+  const Reply usage = Run({"FCALL", "keymux_usage", "2", "t:{k}:g", "t:{k}:a", "60000", "1000"});
+  ASSERT_EQ(usage->type, REDIS_REPLY_ARRAY);
+  EXPECT_EQ(usage->element[1]->integer, 1000);
+}
+
+TEST_F(RedisFunctionsTest, GrantsLeaveTheLogAfterWindowPlusLifetime) {
+  const std::string e = Epoch();
+  EXPECT_EQ(Grant(e, 5, 0, 5, 0, 100, 100), std::make_pair(5LL, 0LL));
+  EXPECT_EQ(Grant(e, 5, 0, 5, 0, 100, 100), std::make_pair(0LL, 0LL));
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));  // window alone: still counted
+  EXPECT_EQ(Grant(e, 5, 0, 5, 0, 100, 100), std::make_pair(0LL, 0LL));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(Grant(e, 5, 0, 5, 0, 100, 100), std::make_pair(5LL, 0LL));
+}
+
+TEST_F(RedisFunctionsTest, LostDataIsToldByTheEpochAndReplayRestoresTheGrants) {
+  std::string e = Epoch("first");
+  ASSERT_EQ(e, "first");
+  EXPECT_EQ(Epoch("second"), "first");  // set once
+  long long id = 0;
+  EXPECT_EQ(Grant(e, 10, 0, 6, 0, 60'000, 1000, &id), std::make_pair(6LL, 0LL));
+  Run({"FLUSHALL"});  // as a restart without persistence
+  EXPECT_EQ(Grant(e, 10, 0, 6, 0), std::make_pair(-1LL, -1LL));
+  e = Epoch("third");
+  ASSERT_EQ(e, "third");
+  const Reply replayed = Run({"FCALL", "keymux_replay", "2", "t:{k}:g", "t:{k}:a", "60000", "1000",
+                              std::to_string(id), "200", "6", "0"});
+  EXPECT_EQ(replayed->integer, 1);
+  long long next = 0;
+  EXPECT_EQ(Grant(e, 10, 0, 6, 0, 60'000, 1000, &next), std::make_pair(4LL, 0LL));
+  EXPECT_GT(next, id);  // ids never repeat
+  // The library itself is gone after FUNCTION FLUSH: loading it again on
+  // reconnect is what the agent does.
+  Run({"FUNCTION", "FLUSH"});
+  const Reply gone = Run({"FCALL", "keymux_epoch", "1", "t:epoch", "x"});
+  EXPECT_EQ(gone->type, REDIS_REPLY_ERROR);
+  Load();
+  EXPECT_EQ(Epoch(), "third");
+}
+
+TEST_F(RedisFunctionsTest, HeartbeatsListTheLiveNodes) {
+  Run({"FCALL", "keymux_heartbeat", "1", "t:members", "gw-b", "200"});
+  const Reply both = Run({"FCALL", "keymux_heartbeat", "1", "t:members", "gw-a", "200"});
+  ASSERT_EQ(both->elements, 2u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(120));
+  Run({"FCALL", "keymux_heartbeat", "1", "t:members", "gw-a", "200"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(120));
+  const Reply one = Run({"FCALL", "keymux_heartbeat", "1", "t:members", "gw-a", "200"});
+  ASSERT_EQ(one->elements, 1u);  // gw-b stopped beating
+  EXPECT_STREQ(one->element[0]->str, "gw-a");
+}
+
+TEST_F(RedisFunctionsTest, CooldownsMaxMergeAndArePublished) {
+  redisContext* sub = Connect();
+  ASSERT_TRUE(sub);
+  const Reply subscribed = Run({"SUBSCRIBE", "t:events"}, sub);
+  ASSERT_TRUE(subscribed);
+  auto cool = [&](const std::string& until) {
+    return Run({"FCALL", "keymux_cooldown", "1", "t:cool", "t:events", "k1", until, "rate_limited"})
+        ->integer;
+  };
+  EXPECT_EQ(cool("2000000000000"), 2000000000000);
+  EXPECT_EQ(cool("1900000000000"), 2000000000000);  // never shortened
+  EXPECT_EQ(cool("2100000000000"), 2100000000000);
+  Run({"FCALL", "keymux_standing", "2", "t:standing", "t:cool", "t:events", "k1", "quarantine",
+       "upstream 401"});
+  EXPECT_STREQ(Run({"HGET", "t:standing", "k1"})->str, "upstream 401");
+  Run({"FCALL", "keymux_standing", "2", "t:standing", "t:cool", "t:events", "k1", "enable", ""});
+  EXPECT_EQ(Run({"HGET", "t:standing", "k1"})->type, REDIS_REPLY_NIL);
+  EXPECT_EQ(Run({"HGET", "t:cool", "k1"})->type, REDIS_REPLY_NIL);  // an enable ends it too
+  // Published: the two lengthenings, the quarantine and the enable (not the shorter one).
+  std::vector<std::string> messages;
+  for (int i = 0; i < 4; ++i) {
+    void* raw = nullptr;
+    ASSERT_EQ(redisGetReply(sub, &raw), REDIS_OK);
+    const Reply m(static_cast<redisReply*>(raw), freeReplyObject);
+    messages.emplace_back(m->element[2]->str);
+  }
+  EXPECT_EQ(messages[0], "cool k1 2000000000000 rate_limited");
+  EXPECT_EQ(messages[1], "cool k1 2100000000000 rate_limited");
+  EXPECT_EQ(messages[2], "quarantine k1 upstream 401");
+  EXPECT_EQ(messages[3], "enable k1");
+  redisFree(sub);
+}
+
+}  // namespace
+}  // namespace keymux::state
