@@ -80,7 +80,7 @@ test_packages() {
   find_clang
   TEST_PACKAGES=(
     "${RUN_PACKAGES[@]}"
-    # shared state between gateways (state:): the Redis the tests start
+    # shared state between gateways (state:): the Redis the tests (and the shared-state tier) start
     redis-server
     # tests and benchmarks
     libgtest-dev libgmock-dev googletest libbenchmark-dev
@@ -89,8 +89,8 @@ test_packages() {
     # end to end: a Debian sid root for HAProxy 3.x (tests/e2e/sid-root.sh), and
     # the Debian 13 root of the debian13 tier
     debootstrap debian-archive-keyring
-    # tools used by the tests and the bench; redis-server for the shared-state tier
-    wrk socat python3 redis-server
+    # tools used by the tests and the bench
+    wrk socat python3
     # the status page's browser tests (tests/browser/): Debian's Chromium, driven headless
     # by puppeteer-core, which downloads no browser
     chromium
