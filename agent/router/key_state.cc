@@ -90,6 +90,10 @@ KeyState::Admission KeyState::try_admit(Time now, std::uint64_t tokens, bool pan
     refresh_hints_locked(now);
     return {false, false, AttemptKind::kNormal, until};
   }
+  if (SharedBudget* shared = shared_.load(std::memory_order_acquire);
+      shared != nullptr && !shared->take(now, tokens)) {
+    return {false, false, AttemptKind::kNormal, now + kSharedBudgetRetry};
+  }
   const AttemptKind kind = health_.kind_of_admission(now);
   if (health_.admit(now)) {
     unavailable_until_us_.store(micros(health_.unavailable_until()), std::memory_order_relaxed);

@@ -18,6 +18,7 @@
 #include "agent/router/clock.h"
 #include "agent/router/outlier_detector.h"
 #include "agent/router/rate_window.h"
+#include "agent/router/shared_budget.h"
 #include "agent/router/upstream_report.h"
 
 namespace keymux::router {
@@ -94,6 +95,10 @@ class KeyState {
 
   // Applies (new) limits; the admission history is kept.
   void configure(const KeyLimits& limits);
+  // The budget shared with other gateways (state:), consulted by try_admit
+  // after the local windows; nullptr (the default): none. Owned elsewhere,
+  // alive as long as this key.
+  void set_shared_budget(SharedBudget* shared) { shared_.store(shared, std::memory_order_release); }
 
   // Lock-free pre-check for the selection scan: false means "certainly not
   // now" (quarantined, cooling, window known full, in-flight at its limit).
@@ -191,6 +196,7 @@ class KeyState {
   std::array<std::atomic<std::uint64_t>, kResponseClassCount> responses_by_class_{};
   std::atomic<std::uint64_t> tokens_reserved_total_{0};
 
+  std::atomic<SharedBudget*> shared_{nullptr};
   const std::string id_;
   mutable std::mutex mu_;
   KeyLimits limits_;

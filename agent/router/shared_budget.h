@@ -1,0 +1,25 @@
+// A key's budget shared with other gateways (state: in the config): the
+// router asks it, under the key's lock and after its own exact windows, for
+// one request of `tokens`. Implemented by agent/state (slices granted through
+// Redis); without `state:` no key has one and nothing changes.
+#pragma once
+
+#include <cstdint>
+
+#include "agent/router/clock.h"
+
+namespace keymux::router {
+
+class SharedBudget {
+ public:
+  virtual ~SharedBudget() = default;
+  // Takes one request of `tokens` from what this gateway holds; false when
+  // it holds none now (the router picks another key). Never waits.
+  virtual bool take(Time now, std::uint64_t tokens) = 0;
+};
+
+// How soon a key refused for want of a shared slice is worth another look:
+// a refill is usually a Redis round trip away.
+inline constexpr Duration kSharedBudgetRetry = std::chrono::milliseconds(50);
+
+}  // namespace keymux::router

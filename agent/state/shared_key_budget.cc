@@ -1,0 +1,87 @@
+#include "agent/state/shared_key_budget.h"
+
+namespace keymux::state {
+
+SharedKeyBudget::SharedKeyBudget(std::string key_id, LeasePolicy policy, DegradedMode mode)
+    : key_id_(std::move(key_id)), mode_(mode), ledger_(0, 0, policy) {}
+
+void SharedKeyBudget::set_limits(const router::KeyLimits& limits) {
+  std::lock_guard lock(mu_);
+  limits_ = limits;
+  ledger_.set_limits(limits.rpm, limits.tpm);
+  local_requests_.set_span(limits.span);
+  local_tokens_.set_span(limits.span);
+}
+
+router::KeyLimits SharedKeyBudget::limits() const {
+  std::lock_guard lock(mu_);
+  return limits_;
+}
+
+void SharedKeyBudget::set_healthy(bool healthy, std::uint32_t live_nodes) {
+  std::lock_guard lock(mu_);
+  healthy_ = healthy;
+  live_nodes_ = std::max<std::uint32_t>(1, live_nodes);
+}
+
+bool SharedKeyBudget::take(Time now, std::uint64_t tokens) {
+  std::lock_guard lock(mu_);
+  if (ledger_.spend(now, tokens)) {
+    ++taken_total_;
+    return true;
+  }
+  // Healthy: only Redis's slices count (a refill is on its way). Degraded:
+  // the held slices first (above), then the local share.
+  return !healthy_ && take_degraded_locked(now, tokens);
+}
+
+bool SharedKeyBudget::take_degraded_locked(Time now, std::uint64_t tokens) {
+  const auto rpm = degraded_limit(limits_.rpm, live_nodes_, mode_);
+  const auto tpm = degraded_limit(limits_.tpm, live_nodes_, mode_);
+  if (!rpm || !tpm) return false;  // closed
+  local_requests_.set_limit(static_cast<std::uint32_t>(*rpm));
+  local_tokens_.set_limit(*tpm);
+  if (!local_requests_.has_room(now) || !local_tokens_.has_room(now, tokens)) return false;
+  local_requests_.admit(now);
+  local_tokens_.admit(now, tokens);
+  ++taken_degraded_total_;
+  return true;
+}
+
+std::optional<LeaseAsk> SharedKeyBudget::want(Time now) {
+  std::lock_guard lock(mu_);
+  return ledger_.want(now);
+}
+
+void SharedKeyBudget::granted(Time asked_at, std::uint64_t id, std::uint32_t requests,
+                              std::uint64_t tokens) {
+  std::lock_guard lock(mu_);
+  ledger_.granted(asked_at, id, requests, tokens);
+}
+
+void SharedKeyBudget::ask_failed() {
+  std::lock_guard lock(mu_);
+  ledger_.ask_failed();
+}
+
+std::vector<LeaseReturn> SharedKeyBudget::take_returns(Time now) {
+  std::lock_guard lock(mu_);
+  return ledger_.take_returns(now);
+}
+
+std::vector<LeaseReplay> SharedKeyBudget::replay(Time now) {
+  std::lock_guard lock(mu_);
+  return ledger_.replay(now);
+}
+
+SharedKeyBudget::View SharedKeyBudget::view(Time now) {
+  std::lock_guard lock(mu_);
+  return {ledger_.requests_granted(now),
+          ledger_.requests_left(now),
+          ledger_.tokens_granted(now),
+          ledger_.tokens_left(now),
+          taken_total_,
+          taken_degraded_total_};
+}
+
+}  // namespace keymux::state

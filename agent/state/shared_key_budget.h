@@ -1,0 +1,66 @@
+// One key's shared budget on this gateway: the slices Redis granted (a
+// LeaseLedger) and, while Redis is unreachable, the degraded local limit.
+// The router takes from it under the key's lock; the Redis thread refills it.
+// Pure: no I/O (agent/state/redis/ does the talking).
+#pragma once
+
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/router/key_state.h"
+#include "agent/router/rate_window.h"
+#include "agent/router/shared_budget.h"
+#include "agent/state/degraded.h"
+#include "agent/state/lease_ledger.h"
+
+namespace keymux::state {
+
+class SharedKeyBudget final : public router::SharedBudget {
+ public:
+  SharedKeyBudget(std::string key_id, LeasePolicy policy, DegradedMode mode);
+  const std::string& key_id() const { return key_id_; }
+
+  void set_limits(const router::KeyLimits& limits);
+  router::KeyLimits limits() const;
+  // Redis answers (healthy) or not; the live gateways, for the split.
+  void set_healthy(bool healthy, std::uint32_t live_nodes);
+
+  // The router's side.
+  bool take(Time now, std::uint64_t tokens) override;
+
+  // The Redis thread's side (see LeaseLedger).
+  std::optional<LeaseAsk> want(Time now);
+  void granted(Time asked_at, std::uint64_t id, std::uint32_t requests, std::uint64_t tokens);
+  void ask_failed();
+  std::vector<LeaseReturn> take_returns(Time now);
+  std::vector<LeaseReplay> replay(Time now);
+
+  struct View {
+    std::uint32_t requests_granted = 0;  // the live slices' grants
+    std::uint32_t requests_left = 0;
+    std::uint64_t tokens_granted = 0;
+    std::uint64_t tokens_left = 0;
+    std::uint64_t taken_total = 0;           // requests this gateway took from slices
+    std::uint64_t taken_degraded_total = 0;  // and from the degraded local limit
+  };
+  View view(Time now);
+
+ private:
+  bool take_degraded_locked(Time now, std::uint64_t tokens);
+
+  const std::string key_id_;
+  const DegradedMode mode_;
+  mutable std::mutex mu_;
+  router::KeyLimits limits_;
+  LeaseLedger ledger_;
+  bool healthy_ = false;  // until the first grant round works
+  std::uint32_t live_nodes_ = 1;
+  router::RequestWindow local_requests_{0};
+  router::TokenWindow local_tokens_{0};
+  std::uint64_t taken_total_ = 0;
+  std::uint64_t taken_degraded_total_ = 0;
+};
+
+}  // namespace keymux::state

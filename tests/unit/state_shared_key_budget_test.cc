@@ -1,0 +1,77 @@
+// A key's shared budget on one gateway: slices first, the degraded local
+// share only while Redis is unreachable; and the router picking another key
+// when a key's slice is empty.
+#include <gtest/gtest.h>
+
+#include "agent/state/shared_key_budget.h"
+#include "tests/unit/router_test_config.h"
+
+namespace keymux::state {
+namespace {
+
+using std::chrono::milliseconds;
+const Time kT0{std::chrono::seconds(1'000'000)};
+
+TEST(SharedKeyBudgetTest, HealthySpendsOnlySlices) {
+  SharedKeyBudget b("k", {}, DegradedMode::kSplit);
+  b.set_limits({.rpm = 90});
+  b.set_healthy(true, 3);
+  EXPECT_FALSE(b.take(kT0, 0));
+  ASSERT_TRUE(b.want(kT0));
+  b.granted(kT0, 1, 2, 0);
+  EXPECT_TRUE(b.take(kT0, 0));
+  EXPECT_TRUE(b.take(kT0, 0));
+  EXPECT_FALSE(b.take(kT0, 0));
+  EXPECT_EQ(b.view(kT0).requests_granted, 2u);
+  EXPECT_EQ(b.view(kT0).taken_total, 2u);
+}
+
+TEST(SharedKeyBudgetTest, DegradedSpendsHeldSlicesThenTheSplit) {
+  SharedKeyBudget b("k", {}, DegradedMode::kSplit);
+  b.set_limits({.rpm = 90});
+  b.set_healthy(true, 3);
+  b.want(kT0);
+  b.granted(kT0, 1, 5, 0);
+  b.set_healthy(false, 3);
+  int taken = 0;
+  while (b.take(kT0 + milliseconds(10), 0)) ++taken;
+  EXPECT_EQ(taken, 5 + 30);  // the slice, then 90 / 3
+  EXPECT_EQ(b.view(kT0).taken_degraded_total, 30u);
+}
+
+TEST(SharedKeyBudgetTest, ClosedRefusesOnceTheSlicesAreSpent) {
+  SharedKeyBudget b("k", {}, DegradedMode::kClosed);
+  b.set_limits({.rpm = 90});
+  b.want(kT0);
+  b.granted(kT0, 1, 1, 0);
+  EXPECT_TRUE(b.take(kT0, 0));
+  EXPECT_FALSE(b.take(kT0, 0));
+}
+
+// The router skips a key whose shared slice is empty and uses another.
+TEST(SharedKeyBudgetTest, RouterPicksAnotherKeyWhenASliceIsEmpty) {
+  router::test::RouterRig rig(router::test::OneRoute({{.id = "a", .rpm = 100}, {.id = "b"}}));
+  SharedKeyBudget shared("a", {}, DegradedMode::kSplit);
+  shared.set_limits({.rpm = 100});
+  shared.set_healthy(true, 2);
+  rig.registry.get("a").set_shared_budget(&shared);
+  for (int i = 0; i < 4; ++i) {
+    const router::Decision d = rig.Decide();
+    ASSERT_TRUE(d.routed());
+    EXPECT_EQ(d.key->id, "b");
+    rig.Settle(d, 200);
+  }
+  shared.want(rig.clock.now());
+  shared.granted(rig.clock.now(), 1, 1, 0);
+  int on_a = 0;
+  for (int i = 0; i < 4; ++i) {
+    const router::Decision d = rig.Decide();
+    on_a += d.key->id == "a";
+    rig.Settle(d, 200);
+  }
+  EXPECT_EQ(on_a, 1);
+  rig.registry.get("a").set_shared_budget(nullptr);
+}
+
+}  // namespace
+}  // namespace keymux::state
