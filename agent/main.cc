@@ -2,6 +2,7 @@
 #include <event2/event.h>
 #include <getopt.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <charconv>
 #include <csignal>
@@ -30,6 +31,7 @@
 #include "agent/server/server.h"
 #include "agent/server/socket_address.h"
 #include "agent/spop/session.h"
+#include "agent/state/redis/shared_state.h"
 #include "agent/version.h"
 
 namespace {
@@ -318,6 +320,14 @@ void on_reload_signal(evutil_socket_t /*signal_number*/, short /*what*/, void* a
 
 }  // namespace
 
+// state.node, else the host's name: how this gateway appears among the others.
+std::string state_node(const keymux::config::State& state) {
+  if (!state.node().empty()) return state.node();
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "keymux";
+  return host;
+}
+
 int main(int argc, char** argv) {
   if (argc == 2 && std::string_view(argv[1]) == "hash-token") {
     return keymux::config::run_hash_token(stdin, stdout, stderr);
@@ -402,8 +412,27 @@ int main(int argc, char** argv) {
         return serving.load() ? std::string() : std::string("the SPOP workers are not running");
       },
       &recent_events);
-  keymux::admin::HttpListener admin_listener(admin_api);
+  // state: key budgets, cooldowns and quarantines shared through Redis. It
+  // connects in the background: the workers serve from the start (degraded
+  // until Redis answers).
+  std::unique_ptr<keymux::state::SharedState> shared_state;
   std::string error;
+  if (config->has_state()) {
+    shared_state = std::make_unique<keymux::state::SharedState>(
+        config->state(), state_node(config->state()), router);
+    if (!shared_state->start(error)) {
+      spdlog::error("cannot start: {}", error);
+      return 1;
+    }
+    keymux::state::SharedState* shared = shared_state.get();
+    auto report = [shared, &clock] { return shared->report(clock.now()); };
+    admin_api.set_shared_state({[report] { return keymux::state::state_readyz_line(report()); },
+                                [report] { return keymux::state::state_metrics_text(report()); },
+                                [report] { return keymux::state::state_json(report()); }});
+    spdlog::info("state: sharing key budgets through Redis at {} as node {}",
+                 config->state().redis(), shared->node());
+  }
+  keymux::admin::HttpListener admin_listener(admin_api);
   if (!server.start(error)) {
     spdlog::error("cannot start: {}", error);
     return 1;
@@ -434,6 +463,7 @@ int main(int argc, char** argv) {
   serving.store(false);
   admin_listener.stop();
   server.stop();
+  if (shared_state) shared_state->stop();  // after the workers: keys point at its budgets
 
   event_free(sighup);
   event_free(sigterm);

@@ -110,10 +110,11 @@ runtime_packages() {
   case $RELEASE in
     bookworm)
       RUNTIME_PACKAGES=(haproxy libevent-core-2.1-7 libevent-extra-2.1-7 libprotobuf32 zlib1g
-                        libyaml-cpp0.7 libspdlog1.10 libfmt9 libssl3 ca-certificates) ;;
+                        libyaml-cpp0.7 libspdlog1.10 libfmt9 libssl3 libhiredis0.14 ca-certificates) ;;
     trixie)
       RUNTIME_PACKAGES=(haproxy libevent-core-2.1-7t64 libevent-extra-2.1-7t64 libprotobuf32t64
-                        zlib1g libyaml-cpp0.8 libspdlog1.15 libfmt10 libssl3t64 ca-certificates) ;;
+                        zlib1g libyaml-cpp0.8 libspdlog1.15 libfmt10 libssl3t64 libhiredis1.1.0
+                        ca-certificates) ;;
     *)
       echo "install-deps: --runtime knows the library packages of Debian 12 (bookworm) and" \
            "13 (trixie), not of '${RELEASE:-this system}'; --build-only and --run work elsewhere" >&2

@@ -104,13 +104,16 @@ AdminResponse AdminApi::handle(const AdminRequest& request) {
   if (path == "/readyz") {
     if (request.method != "GET" && request.method != "HEAD") return wrong_method("GET");
     const std::string why = readiness_ ? readiness_() : std::string();
-    return why.empty() ? text(200, "ready\n") : text(503, "not ready: " + why + "\n");
+    const std::string shared = shared_state_.readyz_line ? shared_state_.readyz_line() : "";
+    return why.empty() ? text(200, "ready\n" + shared)
+                       : text(503, "not ready: " + why + "\n" + shared);
   }
   if (path == "/metrics") {
     if (request.method != "GET" && request.method != "HEAD") return wrong_method("GET");
     const std::shared_ptr<const router::Snapshot> snapshot = router_.snapshot();
-    return {200, std::string(metrics::kPrometheusContentType),
-            render_metrics({*snapshot, router_.clock().now(), metrics_, spop_})};
+    std::string body = render_metrics({*snapshot, router_.clock().now(), metrics_, spop_});
+    if (shared_state_.metrics) body += shared_state_.metrics();
+    return {200, std::string(metrics::kPrometheusContentType), std::move(body)};
   }
   if (!path.starts_with("/v1/")) return error(404, "not_found", "No such endpoint.");
 
@@ -121,6 +124,14 @@ AdminResponse AdminApi::handle(const AdminRequest& request) {
   if (path == "/v1/status") {
     if (request.method != "GET") return wrong_method("GET");
     return status();
+  }
+  if (path == "/v1/state") {
+    if (request.method != "GET") return wrong_method("GET");
+    if (!shared_state_.json) {
+      return error(404, "state_not_configured",
+                   "No state: in the configuration; this gateway shares nothing.");
+    }
+    return {200, "application/json", shared_state_.json()};
   }
   if (path == "/v1/clients") {
     if (request.method != "GET") return wrong_method("GET");

@@ -65,6 +65,16 @@ class AdminApi {
 
   AdminResponse handle(const AdminRequest& request);
 
+  // The state shared through Redis (state:), when configured: a line added
+  // to /readyz (a degraded gateway is still ready: it serves), families added
+  // to /metrics, and GET /v1/state. Set before serving.
+  struct SharedStateSource {
+    std::function<std::string()> readyz_line;
+    std::function<std::string()> metrics;
+    std::function<std::string()> json;
+  };
+  void set_shared_state(SharedStateSource source) { shared_state_ = std::move(source); }
+
  private:
   AdminResponse status();
   // nullopt when the caller holds the admin token; else the refusal.
@@ -77,6 +87,7 @@ class AdminApi {
   const server::SpopStats* spop_;
   Readiness readiness_;
   const RecentEvents* recent_events_;
+  SharedStateSource shared_state_;
 };
 
 }  // namespace keymux::admin

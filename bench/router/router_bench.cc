@@ -10,6 +10,7 @@
 
 #include "agent/config/token_sha256.h"
 #include "agent/router/router.h"
+#include "agent/state/shared_key_budget.h"
 
 namespace keymux::router {
 namespace {
@@ -116,6 +117,52 @@ void BM_DecideSettle(benchmark::State& state) {
 BENCHMARK(BM_DecideSettle)
     ->ArgNames({"keys", "limited", "request_id"})
     ->ArgsProduct({{10, 1000, 10000}, {0, 1}, {0, 1}});
+
+// As BM_DecideSettle (limited, no id) with every key's budget shared through
+// Redis (state:): each admission also takes from the key's slice, which is
+// always filled (as refills ahead of need keep it): the decision cost without
+// a wait. Args: keys.
+void BM_DecideSettleShared(benchmark::State& state) {
+  const int keys = static_cast<int>(state.range(0));
+  FakeClock clock;
+  KeyRegistry registry;
+  ClientRegistry clients;
+  auto snapshot = Snapshot::build(MakeConfig(keys, true), registry, clients);
+  std::vector<std::unique_ptr<state::SharedKeyBudget>> budgets;
+  for (const KeyEntry& k : snapshot->keys()) {
+    budgets.push_back(std::make_unique<state::SharedKeyBudget>(k.id, state::LeasePolicy{},
+                                                               state::DegradedMode::kSplit));
+    budgets.back()->set_limits(k.limits);
+    budgets.back()->set_healthy(true, 3);
+    k.state->set_shared_budget(budgets.back().get());
+  }
+  Router router(clock, snapshot, registry);
+  const Duration step = Duration(std::chrono::seconds(120)) / (std::int64_t{keys} * kRpm);
+  Time refill_at{};
+  std::uint64_t id = 0;
+  const RouteRequest request = ChatRequest();
+  std::uint64_t routed = 0;
+  for (auto _ : state) {
+    clock.advance(step);
+    if (clock.now() >= refill_at) {  // a slice per key for the next lifetime
+      state.PauseTiming();
+      for (auto& b : budgets) {
+        b->take_returns(clock.now());
+        b->ask_failed();
+        b->granted(clock.now(), ++id, 1'000'000, 1'000'000'000);
+      }
+      refill_at = clock.now() + std::chrono::milliseconds(900);
+      state.ResumeTiming();
+    }
+    Decision d = DecideSettle(router, request);
+    routed += d.routed();
+    benchmark::DoNotOptimize(d);
+  }
+  for (const KeyEntry& k : snapshot->keys()) k.state->set_shared_budget(nullptr);
+  ReportRouted(state, routed);
+}
+
+BENCHMARK(BM_DecideSettleShared)->ArgNames({"keys"})->Arg(10)->Arg(1000);
 
 // A full request memory, as the agent sees it under load: 100,000 unique ids
 // remembered before timing starts, so every decision with a new id evicts one.

@@ -87,8 +87,11 @@ inline config::Config OneRoute(const std::vector<KeySpec>& keys) {
   return c;
 }
 
-struct RouterRig {
-  explicit RouterRig(config::Config c)
+// A router on its config; ClockT is FakeClock for unit tests, SystemClock
+// for tests with real I/O (shared state through a real Redis).
+template <typename ClockT>
+struct BasicRouterRig {
+  explicit BasicRouterRig(config::Config c)
       : config(std::move(c)), router(clock, Snapshot::build(config, registry, clients), registry) {}
 
   Decision Decide(std::string_view model = "gpt-4o", std::string_view request_id = {},
@@ -112,11 +115,13 @@ struct RouterRig {
   }
   KeyState& Key(const std::string& id) { return registry.get(id); }
 
-  FakeClock clock;
+  ClockT clock;
   KeyRegistry registry;
   ClientRegistry clients;
   config::Config config;
   Router router;
 };
+
+using RouterRig = BasicRouterRig<FakeClock>;
 
 }  // namespace keymux::router::test

@@ -1,0 +1,292 @@
+#include "agent/state/redis/shared_state.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <random>
+
+#include "agent/state/redis_functions.h"
+
+namespace keymux::state {
+namespace {
+
+constexpr timeval kTick{0, 10'000};   // refills and returns: every 10 ms
+constexpr timeval kBeat{0, 333'000};  // heartbeat (and ping): 3 a second
+constexpr std::int64_t kMemberTtlMs = 3000;
+// Heartbeats without an answer in a row before the gateway counts as degraded.
+constexpr int kBeatFailuresDegraded = 2;
+
+std::chrono::milliseconds millis(const google::protobuf::Duration& d) {
+  return std::chrono::milliseconds(d.seconds() * 1000 + d.nanos() / 1'000'000);
+}
+
+DegradedMode mode_of(config::Degraded d) {
+  switch (d) {
+    case config::OPEN:
+      return DegradedMode::kOpen;
+    case config::CLOSED:
+      return DegradedMode::kClosed;
+    default:
+      return DegradedMode::kSplit;
+  }
+}
+
+const char* mode_name(DegradedMode m) {
+  return m == DegradedMode::kOpen ? "open" : m == DegradedMode::kClosed ? "closed" : "split";
+}
+
+std::string random_marker() {
+  std::random_device rd;
+  return std::to_string(rd()) + std::to_string(rd());
+}
+
+bool is_error(const redisReply* r, const char* text) {
+  return r != nullptr && r->type == REDIS_REPLY_ERROR &&
+         std::string_view(r->str).find(text) != std::string_view::npos;
+}
+
+}  // namespace
+
+SharedState::SharedState(const config::State& state, std::string node, router::Router& router)
+    : state_(state),
+      node_(std::move(node)),
+      router_(router),
+      policy_{.lifetime =
+                  std::chrono::duration_cast<router::Duration>(millis(state.lease_lifetime()))},
+      mode_(mode_of(state.degraded())),
+      lifetime_ms_(std::to_string(millis(state.lease_lifetime()).count())) {}
+
+SharedState::~SharedState() { stop(); }
+
+std::string SharedState::key(const std::string& key_id, const char* part) const {
+  return state_.key_prefix() + "{" + key_id + "}:" + part;
+}
+
+bool SharedState::start(std::string& error) {
+  std::string address_error;
+  const auto address = config::parse_redis_address(state_.redis(), address_error);
+  if (!address) {
+    error = "state.redis: " + address_error;
+    return false;
+  }
+  base_ = event_base_new();
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (base_ == nullptr || wake_fd_ < 0) {
+    error = "cannot create the Redis thread's event loop";
+    return false;
+  }
+  link_ = std::make_unique<RedisLink>(
+      base_, RedisLink::Options{*address, state_.password(), std::string(redis_functions_lua()),
+                                millis(state_.command_timeout()), "commands"});
+  link_->on_ready([this] {
+    spdlog::info("redis: connected to {} as node {}", state_.redis(), node_);
+    new_epoch();
+  });
+  link_->on_down([this] { set_healthy(false, "connection lost"); });
+  tick_ = event_new(base_, -1, EV_PERSIST, on_tick, this);
+  beat_ = event_new(base_, -1, EV_PERSIST, on_beat, this);
+  wake_ = event_new(base_, wake_fd_, EV_READ, on_wake, this);
+  event_add(tick_, &kTick);
+  event_add(beat_, &kBeat);
+  event_add(wake_, nullptr);
+  attach_keys();
+  link_->start();
+  thread_ = std::thread([this] { event_base_dispatch(base_); });
+  return true;
+}
+
+void SharedState::stop() {
+  if (thread_.joinable()) {
+    const std::uint64_t one = 1;
+    while (::write(wake_fd_, &one, sizeof one) < 0 && errno == EINTR) {
+    }
+    thread_.join();
+  }
+  // The keys keep pointing at their budgets: detach before freeing.
+  if (attached_) {
+    for (const router::KeyEntry& k : attached_->keys()) k.state->set_shared_budget(nullptr);
+    attached_.reset();
+  }
+  link_.reset();
+  for (event* e : {tick_, beat_, wake_}) {
+    if (e != nullptr) event_free(e);
+  }
+  tick_ = beat_ = wake_ = nullptr;
+  if (base_ != nullptr) event_base_free(base_);
+  base_ = nullptr;
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+  wake_fd_ = -1;
+}
+
+void SharedState::on_wake(evutil_socket_t, short, void* arg) {
+  event_base_loopbreak(static_cast<SharedState*>(arg)->base_);
+}
+void SharedState::on_tick(evutil_socket_t, short, void* arg) {
+  static_cast<SharedState*>(arg)->tick();
+}
+void SharedState::on_beat(evutil_socket_t, short, void* arg) {
+  static_cast<SharedState*>(arg)->beat();
+}
+
+void SharedState::attach_keys() {
+  std::shared_ptr<const router::Snapshot> snap = router_.snapshot();
+  if (snap == attached_) return;
+  std::lock_guard lock(budgets_mu_);
+  for (const router::KeyEntry& k : snap->keys()) {
+    auto& budget = budgets_[k.id];
+    if (!budget) {
+      budget = std::make_unique<SharedKeyBudget>(k.id, policy_, mode_);
+      budget->set_healthy(healthy(), live_nodes());
+    }
+    budget->set_limits(k.limits);
+    k.state->set_shared_budget(budget.get());
+  }
+  attached_ = std::move(snap);
+}
+
+void SharedState::tick() {
+  attach_keys();
+  const router::Time now = router_.clock().now();
+  std::lock_guard lock(budgets_mu_);
+  for (auto& [id, budget] : budgets_) {
+    for (const LeaseReturn& r : budget->take_returns(now)) give_back(*budget, r);
+    if (!healthy() || epoch_.empty()) continue;
+    if (const auto want = budget->want(now)) ask(*budget, *want, now);
+  }
+}
+
+void SharedState::ask(SharedKeyBudget& budget, const LeaseAsk& want, router::Time asked_at) {
+  const router::KeyLimits limits = budget.limits();
+  const auto window_ms = std::chrono::duration_cast<std::chrono::milliseconds>(limits.span);
+  link_->command(
+      {"FCALL", "keymux_grant", "3", key(budget.key_id(), "g"), key(budget.key_id(), "a"),
+       state_.key_prefix() + "epoch", epoch_, std::to_string(limits.rpm),
+       std::to_string(limits.tpm), std::to_string(window_ms.count()), lifetime_ms_,
+       std::to_string(want.requests), std::to_string(want.tokens)},
+      [this, &budget, asked_at](redisReply* r) {
+        if (r == nullptr || r->type != REDIS_REPLY_ARRAY || r->elements < 1) {
+          budget.ask_failed();
+          if (is_error(r, "Function not found")) link_->reload_functions();  // FUNCTION FLUSH
+          return;
+        }
+        if (std::string_view(r->element[0]->str) == "epoch") {
+          budget.ask_failed();
+          if (!epoch_pending_) new_epoch();  // Redis lost its data
+          return;
+        }
+        if (r->elements < 4) {
+          budget.ask_failed();
+          return;
+        }
+        budget.granted(asked_at, static_cast<std::uint64_t>(r->element[1]->integer),
+                       static_cast<std::uint32_t>(r->element[2]->integer),
+                       static_cast<std::uint64_t>(r->element[3]->integer));
+      });
+}
+
+void SharedState::give_back(SharedKeyBudget& budget, const LeaseReturn& r) {
+  if (!link_->ready()) return;  // Redis counts a little more: never less safe
+  if (r.id == 0) {
+    const auto window_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(budget.limits().span).count();
+    link_->command({"FCALL", "keymux_charge", "3", key(budget.key_id(), "g"),
+                    key(budget.key_id(), "a"), state_.key_prefix() + "epoch", epoch_,
+                    std::to_string(window_ms), lifetime_ms_, std::to_string(r.tokens)},
+                   [](redisReply*) {});
+    return;
+  }
+  link_->command(
+      {"FCALL", "keymux_give_back", "2", key(budget.key_id(), "g"), key(budget.key_id(), "a"),
+       std::to_string(r.id), std::to_string(r.requests), std::to_string(r.tokens)},
+      [](redisReply*) {});
+}
+
+void SharedState::new_epoch() {
+  epoch_pending_ = true;
+  link_->command({"FCALL", "keymux_epoch", "1", state_.key_prefix() + "epoch", random_marker()},
+                 [this](redisReply* r) {
+                   epoch_pending_ = false;
+                   if (r == nullptr || r->type != REDIS_REPLY_STRING)
+                     return;  // the next beat retries
+                   const std::string epoch(r->str, r->len);
+                   if (!epoch_.empty() && epoch != epoch_) {
+                     spdlog::warn(
+                         "redis: lost its data (a new epoch); replaying this node's live "
+                         "grants");
+                     epoch_ = epoch;
+                     replay_all();
+                   } else {
+                     epoch_ = epoch;
+                   }
+                 });
+}
+
+void SharedState::replay_all() {
+  replays_.fetch_add(1, std::memory_order_relaxed);
+  const router::Time now = router_.clock().now();
+  std::lock_guard lock(budgets_mu_);
+  for (auto& [id, budget] : budgets_) {
+    const std::vector<LeaseReplay> grants = budget->replay(now);
+    if (grants.empty()) continue;
+    const auto window_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(budget->limits().span).count();
+    std::vector<std::string> args = {"FCALL",      "keymux_replay", "2",
+                                     key(id, "g"), key(id, "a"),    std::to_string(window_ms),
+                                     lifetime_ms_};
+    for (const LeaseReplay& g : grants) {
+      args.push_back(std::to_string(g.id));
+      args.push_back(
+          std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(g.age).count()));
+      args.push_back(std::to_string(g.requests));
+      args.push_back(std::to_string(g.tokens));
+    }
+    link_->command(args, [](redisReply*) {});
+  }
+}
+
+void SharedState::beat() {
+  if (!link_->ready()) return;
+  if (epoch_.empty() && !epoch_pending_) new_epoch();
+  link_->command({"FCALL", "keymux_heartbeat", "1", state_.key_prefix() + "members", node_,
+                  std::to_string(kMemberTtlMs)},
+                 [this](redisReply* r) {
+                   if (r == nullptr || r->type != REDIS_REPLY_ARRAY) {
+                     if (is_error(r, "Function not found")) link_->reload_functions();
+                     if (++beat_failures_ >= kBeatFailuresDegraded) {
+                       set_healthy(false, "heartbeats unanswered");
+                     }
+                     return;
+                   }
+                   beat_failures_ = 0;
+                   live_nodes_.store(
+                       static_cast<std::uint32_t>(std::max<std::size_t>(1, r->elements)),
+                       std::memory_order_relaxed);
+                   set_healthy(!epoch_.empty(), "heartbeat answered");
+                 });
+}
+
+void SharedState::set_healthy(bool healthy, const char* why) {
+  const bool was = healthy_.exchange(healthy, std::memory_order_relaxed);
+  if (was != healthy) {
+    mode_changes_.fetch_add(1, std::memory_order_relaxed);
+    if (healthy) {
+      spdlog::info("redis: shared state healthy ({}; live nodes: {})", why, live_nodes());
+    } else {
+      spdlog::warn("redis: shared state degraded ({}): spending held slices, then degraded: {}",
+                   why, mode_name(mode_));
+    }
+  }
+  std::lock_guard lock(budgets_mu_);
+  for (auto& [id, budget] : budgets_) budget->set_healthy(healthy, live_nodes());
+}
+
+StateReport SharedState::report(router::Time now) const {
+  StateReport r{node_, state_.redis(), healthy(), live_nodes(), mode_changes(), replays(), {}};
+  std::lock_guard lock(budgets_mu_);
+  r.keys.reserve(budgets_.size());
+  for (const auto& [id, budget] : budgets_) r.keys.push_back({id, budget->view(now)});
+  return r;
+}
+
+}  // namespace keymux::state

@@ -1,0 +1,89 @@
+// The gateway's side of the state shared through Redis (`state:`): a thread
+// with its own libevent loop and a RedisLink, that keeps every key's slices
+// filled ahead of need (grant), hands unused units back, beats the heartbeat
+// (membership, and the ping that tells healthy from degraded), and replays
+// this gateway's live grants when Redis lost its data. The SPOP workers never
+// wait for it: the router only takes from the slices (SharedKeyBudget).
+#pragma once
+
+#include <event2/event.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/router/router.h"
+#include "agent/state/redis/redis_link.h"
+#include "agent/state/shared_key_budget.h"
+#include "agent/state/state_report.h"
+#include "proto/keymux/config.pb.h"
+
+namespace keymux::state {
+
+class SharedState {
+ public:
+  // `state` validated, with defaults; `node` its name (state.node or the host's).
+  SharedState(const config::State& state, std::string node, router::Router& router);
+  ~SharedState();
+  SharedState(const SharedState&) = delete;
+  SharedState& operator=(const SharedState&) = delete;
+
+  bool start(std::string& error);  // the thread; connects in the background
+  void stop();
+
+  bool healthy() const { return healthy_.load(std::memory_order_relaxed); }
+  std::uint32_t live_nodes() const { return live_nodes_.load(std::memory_order_relaxed); }
+  const std::string& node() const { return node_; }
+  std::uint64_t mode_changes() const { return mode_changes_.load(std::memory_order_relaxed); }
+  std::uint64_t replays() const { return replays_.load(std::memory_order_relaxed); }
+
+  // For /readyz, /metrics and GET /v1/state.
+  StateReport report(router::Time now) const;
+
+ private:
+  static void on_tick(evutil_socket_t, short, void* arg);
+  static void on_beat(evutil_socket_t, short, void* arg);
+  static void on_wake(evutil_socket_t, short, void* arg);
+
+  void tick();
+  void beat();
+  void attach_keys();  // budgets for the snapshot's keys; limits kept current
+  void ask(SharedKeyBudget& budget, const LeaseAsk& ask, router::Time now);
+  void give_back(SharedKeyBudget& budget, const LeaseReturn& r);
+  void new_epoch();  // after a (re)connect or an "epoch" answer
+  void replay_all();
+  void set_healthy(bool healthy, const char* why);
+  std::string key(const std::string& key_id, const char* part) const;
+
+  const config::State state_;
+  const std::string node_;
+  router::Router& router_;
+  const LeasePolicy policy_;
+  const DegradedMode mode_;
+  const std::string lifetime_ms_;
+
+  event_base* base_ = nullptr;
+  event* tick_ = nullptr;
+  event* beat_ = nullptr;
+  event* wake_ = nullptr;
+  int wake_fd_ = -1;
+  std::unique_ptr<RedisLink> link_;
+  std::thread thread_;
+
+  mutable std::mutex budgets_mu_;  // the map (the budgets lock themselves)
+  std::map<std::string, std::unique_ptr<SharedKeyBudget>> budgets_;
+  std::shared_ptr<const router::Snapshot> attached_;
+  std::string epoch_;  // empty: unknown (asks wait for it)
+  bool epoch_pending_ = false;
+  int beat_failures_ = 0;
+  std::atomic<bool> healthy_{false};
+  std::atomic<std::uint32_t> live_nodes_{1};
+  std::atomic<std::uint64_t> mode_changes_{0};
+  std::atomic<std::uint64_t> replays_{0};
+};
+
+}  // namespace keymux::state

@@ -1,0 +1,136 @@
+// Gateways sharing key budgets through a real redis-server (free loopback
+// port): together they stay within a key's rpm in every window; with Redis
+// gone they keep serving (degraded split); after Redis lost its data they
+// replay their grants and go on.
+#include "agent/state/redis/shared_state.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "tests/support/redis_server.h"
+#include "tests/unit/router_test_config.h"
+
+namespace keymux::state {
+namespace {
+
+using namespace std::chrono_literals;
+using Rig = router::test::BasicRouterRig<router::SystemClock>;
+
+constexpr std::uint32_t kRpm = 40;
+constexpr auto kWindow = 2s;
+
+config::Config OneLimitedKey() {
+  config::Config c = router::test::OneRoute({{.id = "a", .rpm = kRpm}});
+  c.mutable_policy()->mutable_limit_window()->set_seconds(2);
+  return c;
+}
+
+config::State StateAt(const std::string& address) {
+  config::State s;
+  s.set_redis(address);
+  s.set_key_prefix("t:");
+  s.set_degraded(config::SPLIT);
+  s.mutable_lease_lifetime()->set_seconds(1);
+  s.mutable_command_timeout()->set_nanos(100'000'000);
+  return s;
+}
+
+struct Gateway {
+  Gateway(const std::string& address, const std::string& node)
+      : rig(OneLimitedKey()), shared(StateAt(address), node, rig.router) {
+    std::string error;
+    EXPECT_TRUE(shared.start(error)) << error;
+  }
+  // One decision; its time when key "a" was admitted.
+  bool Try(std::vector<router::Time>& admitted, std::mutex& mu) {
+    const router::Decision d = rig.Decide();
+    if (!d.routed()) return false;
+    {
+      std::lock_guard lock(mu);
+      admitted.push_back(rig.clock.now());
+    }
+    rig.Settle(d, 200);
+    return true;
+  }
+  Rig rig;
+  SharedState shared;
+};
+
+bool WaitFor(const std::function<bool()>& ready, std::chrono::milliseconds within) {
+  const auto until = std::chrono::steady_clock::now() + within;
+  while (std::chrono::steady_clock::now() < until) {
+    if (ready()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return ready();
+}
+
+std::size_t MostInAnyWindow(std::vector<router::Time> times) {
+  std::sort(times.begin(), times.end());
+  std::size_t most = 0, first = 0;
+  for (std::size_t last = 0; last < times.size(); ++last) {
+    while (times[first] <= times[last] - kWindow) ++first;
+    most = std::max(most, last - first + 1);
+  }
+  return most;
+}
+
+// Both gateways ask as fast as they can for 5 s (2.5 windows).
+std::vector<router::Time> Saturate(Gateway& g1, Gateway& g2, std::chrono::milliseconds length) {
+  std::vector<router::Time> admitted;
+  std::mutex mu;
+  const auto until = std::chrono::steady_clock::now() + length;
+  auto drive = [&](Gateway& g) {
+    while (std::chrono::steady_clock::now() < until) {
+      g.Try(admitted, mu);
+      std::this_thread::sleep_for(1ms);
+    }
+  };
+  std::thread t1(drive, std::ref(g1));
+  std::thread t2(drive, std::ref(g2));
+  t1.join();
+  t2.join();
+  return admitted;
+}
+
+TEST(SharedStateTest, TwoGatewaysStayWithinTheLimitAndUseMostOfIt) {
+  test::RedisServer redis;
+  if (!redis.ok()) GTEST_SKIP() << "redis-server did not start";
+  Gateway g1(redis.address(), "gw-1"), g2(redis.address(), "gw-2");
+  ASSERT_TRUE(WaitFor([&] { return g1.shared.healthy() && g2.shared.healthy(); }, 3s));
+  const std::vector<router::Time> admitted = Saturate(g1, g2, 5s);
+  EXPECT_LE(MostInAnyWindow(admitted), kRpm);
+  // 2.5 windows: at least two full windows' worth, less the slices' margins.
+  EXPECT_GE(admitted.size(), 2 * kRpm * 80 / 100) << admitted.size();
+  EXPECT_EQ(g1.shared.live_nodes(), 2u);
+  std::printf("admitted %zu in 5 s, at most %zu in any 2 s window (rpm %u)\n", admitted.size(),
+              MostInAnyWindow(admitted), kRpm);
+}
+
+TEST(SharedStateTest, RedisDownDegradesToTheSplitAndComesBackWithAReplay) {
+  test::RedisServer redis;
+  if (!redis.ok()) GTEST_SKIP() << "redis-server did not start";
+  Gateway g1(redis.address(), "gw-1"), g2(redis.address(), "gw-2");
+  ASSERT_TRUE(WaitFor([&] { return g1.shared.healthy() && g2.shared.healthy(); }, 3s));
+  ASSERT_TRUE(WaitFor([&] { return g1.shared.live_nodes() == 2; }, 2s));
+  Saturate(g1, g2, 300ms);  // both hold slices
+  redis.stop();
+  ASSERT_TRUE(WaitFor([&] { return !g1.shared.healthy() && !g2.shared.healthy(); }, 3s));
+  std::this_thread::sleep_for(2100ms);  // the windows empty
+  // Degraded: each gateway takes rpm / 2 per window on its own, and no request fails for Redis.
+  const std::vector<router::Time> degraded = Saturate(g1, g2, 1500ms);
+  EXPECT_LE(MostInAnyWindow(degraded), kRpm);
+  EXPECT_GE(degraded.size(), kRpm * 90 / 100);
+  ASSERT_TRUE(redis.restart());  // empty: it lost its data
+  ASSERT_TRUE(WaitFor([&] { return g1.shared.healthy() && g2.shared.healthy(); }, 8s));
+  Saturate(g1, g2, 500ms);
+  EXPECT_GE(g1.shared.mode_changes(), 2u);
+}
+
+}  // namespace
+}  // namespace keymux::state
