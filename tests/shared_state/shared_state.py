@@ -18,7 +18,7 @@ Phases (--only takes a comma-separated subset):
   faults      Redis faults under traffic: kill -9 + restart, CLIENT PAUSE 2000
               ALL, DEBUG SLEEP 2, FUNCTION FLUSH, CLIENT KILL TYPE pubsub; each
               reported as overshoot, refused requests that fit the budget
-              (a route offered 50% of its limit) and recovery time (/readyz)
+              (a route offered 50% of its limit) and recovery time (keymux_state_healthy)
 
 The figures come from the mock's sliding-window audit (POST /_mock/audit):
 the most requests and tokens each key received in any window of the agents'
@@ -66,6 +66,7 @@ RPM = 40                # per key and window, rpm route (and the fault route)
 TPM = 1200              # per key and window, tpm route
 FIT_RPM = 200           # the route offered half its limit during the faults
 OVERLOAD = 3.0          # offered traffic / capacity when saturating
+RECOVERY_BOUND = 3.0    # seconds from a Redis fault's end to every node healthy again
 
 FAULTS = ["kill", "pause", "sleep", "flush", "pubsub"]
 
@@ -752,26 +753,36 @@ def fault_actions(rig):
     ]
 
 
-class ReadyWatcher:
-    """Polls every gateway's /readyz; the last time any was not ready."""
+class HealthWatcher:
+    """Polls every gateway's /metrics for keymux_state_healthy (0 while it
+    considers Redis unusable: degraded; /readyz stays ready then); remembers
+    the first and the last time any gateway was not healthy."""
 
     def __init__(self, gateways):
         self.gateways = gateways
-        self.last_unready = None
-        self.unready_seen = False
+        self.first_unhealthy = self.last_unhealthy = None
         self.stop = False
         self.thread = threading.Thread(target=self.poll)
+
+    @staticmethod
+    def healthy(gw):
+        """True, False, or None when the admin API did not answer in time."""
+        try:
+            status, body = gw.admin("GET", "/metrics", timeout=2)
+        except OSError:
+            return None
+        for line in body.decode(errors="replace").splitlines():
+            if line.startswith("keymux_state_healthy"):
+                return line.rsplit(" ", 1)[-1].strip() == "1"
+        return status == 200  # no state: nothing to be unhealthy about
 
     def poll(self):
         while not self.stop:
             for gw in self.gateways:
-                try:
-                    status, _ = gw.admin("GET", "/readyz", timeout=1)
-                except OSError:
-                    status = None
-                if status != 200:
-                    self.unready_seen = True
-                    self.last_unready = time.time()
+                if self.healthy(gw) is False:
+                    now = time.time()
+                    self.first_unhealthy = self.first_unhealthy or now
+                    self.last_unhealthy = now
             time.sleep(0.02)
 
     def __enter__(self):
@@ -790,6 +801,7 @@ def faults_phase(rig, checks, seconds):
     table = []
     for prefix, name, action, extra_down in fault_actions(rig):
         rig.mock("/_mock/reset")
+        healthy_before = all(HealthWatcher.healthy(gw) is True for gw in rig.gateways)
         t0 = time.time()
         done = {}
 
@@ -803,7 +815,7 @@ def faults_phase(rig, checks, seconds):
             done["end"] = time.time() + extra_down
 
         side = threading.Thread(target=inject)
-        with ReadyWatcher(rig.gateways) as ready:
+        with HealthWatcher(rig.gateways) as health:
             side.start()
             load = Load().run(ports, [
                 (f"m-{prefix}-sat", OVERLOAD * PROVIDERS[f"{prefix}-sat"][0] * RPM / span,
@@ -818,13 +830,15 @@ def faults_phase(rig, checks, seconds):
         errors = {s: n for s, n in load.statuses().items() if not isinstance(s, int) or s >= 500}
         end = done.get("end", t1)
         last_refused = max((r[0] for r in refused), default=None)
-        recovery = None
-        if ready.unready_seen:
-            recovery = max(0.0, ready.last_unready - end)
+        recovery = detected = None
+        if health.last_unhealthy is not None:
+            recovery = max(0.0, health.last_unhealthy - end)
+            detected = health.first_unhealthy - done.get("start", t0)
         row = {"fault": name, "overshoot": overshoot,
                "peak": max(f["peak"] for f in figures.values()), "limit": RPM,
                "refused_fitting": len(refused), "fitting_sent": len(fit),
-               "errors": errors, "unready": ready.unready_seen, "recovery_s": recovery,
+               "errors": errors, "degraded_seen": health.last_unhealthy is not None,
+               "detected_after_s": detected, "recovery_s": recovery,
                "last_refused_after_end_s": None if last_refused is None else last_refused - end,
                "error": done.get("error")}
         table.append(row)
@@ -832,21 +846,31 @@ def faults_phase(rig, checks, seconds):
         print(f"    {name}: overshoot {overshoot:+d} (peak {row['peak']}/{RPM}), refused fitting "
               f"{len(refused)}/{len(fit)}"
               + (f" (the last {ms(late)} after the fault ended)" if late is not None else "") +
-              f", 5xx/errors {errors or 0}, /readyz "
-              f"{'unready, ready again ' + ms(recovery) + ' after the fault ended' if ready.unready_seen else 'always ready'}"
+              f", 5xx/errors {errors or 0}, "
+              + (f"degraded {ms(detected)} after the fault began, healthy again {ms(recovery)} "
+                 "after it ended" if recovery is not None else "never degraded")
               + (f"; action failed: {done['error']}" if done.get("error") else ""))
         checks.add(f"fault {name}: the fault was applied", "error" not in done,
                    done.get("error", "ok"))
+        # A phase that starts degraded measures the previous fault, not this one.
+        checks.add(f"fault {name}: every node healthy when it began", healthy_before,
+                   "yes" if healthy_before else "some node still degraded from before "
+                   "(keymux_state_healthy 0): this fault's figures are not its own", "leases")
+        checks.add(f"fault {name}: every node healthy again within {RECOVERY_BOUND:g} s",
+                   recovery is not None and recovery <= RECOVERY_BOUND,
+                   "never degraded" if recovery is None else f"{recovery:.2f} s after the fault "
+                   "ended" + (" (still degraded when the phase ended)"
+                              if health.last_unhealthy and health.last_unhealthy > t1 - 0.2 else ""),
+                   "leases")
         checks.add(f"fault {name}: no client request fails (no 5xx, no reset)", not errors,
                    f"{errors or 'none'}", "leases")
         checks.add(f"fault {name}: overshoot <= 0", overshoot <= 0,
                    f"peak {row['peak']} for a limit of {RPM}", "leases")
         checks.add(f"fault {name}: no refusal of a request that fits", not refused,
                    f"{len(refused)} of {len(fit)} refused (route at 50% of its limit)", "leases")
-        # Settle before the next fault: Redis up, every node ready.
+        # Settle before the next fault: Redis up, every node healthy (or 10 s).
         wait_until(10, lambda: rig.redis.ping(), 0.05)
-        wait_until(10, lambda: all(gw.admin("GET", "/readyz")[0] == 200 for gw in rig.gateways),
-                   0.05)
+        wait_until(10, lambda: all(HealthWatcher.healthy(gw) is True for gw in rig.gateways), 0.05)
     checks.figures["faults"] = table
 
 
