@@ -857,7 +857,7 @@ def faults_phase(rig, checks, seconds):
                    "yes" if healthy_before else "some node still degraded from before "
                    "(keymux_state_healthy 0): this fault's figures are not its own", "leases")
         checks.add(f"fault {name}: every node healthy again within {RECOVERY_BOUND:g} s",
-                   recovery is not None and recovery <= RECOVERY_BOUND,
+                   recovery is None or recovery <= RECOVERY_BOUND,
                    "never degraded" if recovery is None else f"{recovery:.2f} s after the fault "
                    "ended" + (" (still degraded when the phase ended)"
                               if health.last_unhealthy and health.last_unhealthy > t1 - 0.2 else ""),
