@@ -420,6 +420,9 @@ int main(int argc, char** argv) {
   if (config->has_state()) {
     shared_state = std::make_unique<keymux::state::SharedState>(
         config->state(), state_node(config->state()), router);
+    // Changes seen here go to the event log, then to Redis for the others.
+    shared_state->set_next_sink(&key_event_log);
+    router.set_event_sink(shared_state.get());
     if (!shared_state->start(error)) {
       spdlog::error("cannot start: {}", error);
       return 1;
@@ -463,7 +466,10 @@ int main(int argc, char** argv) {
   serving.store(false);
   admin_listener.stop();
   server.stop();
-  if (shared_state) shared_state->stop();  // after the workers: keys point at its budgets
+  if (shared_state) {  // after the workers: keys point at its budgets
+    router.set_event_sink(&key_event_log);
+    shared_state->stop();
+  }
 
   event_free(sighup);
   event_free(sigterm);

@@ -255,6 +255,13 @@ KeyChange KeyState::on_provider_fault(Time now, AttemptKind kind, const OutlierP
   return health_change_locked(health_.record(true, kind, now, policy));
 }
 
+KeyChange KeyState::apply_cooldown(Time now, Time until, CooldownCause cause) {
+  std::lock_guard lock(mu_);
+  const KeyChange change = start_cooldown_locked(now, until, cause);
+  refresh_hints_locked(now);
+  return change;
+}
+
 KeyChange KeyState::enable(Time now) {
   std::lock_guard lock(mu_);
   KeyChange change;

@@ -162,6 +162,9 @@ class KeyState {
   KeyChange on_provider_fault(Time now, AttemptKind kind, const OutlierPolicy& policy);
   // Operator action (admin API): back in service, cooldown and ejection forgotten.
   KeyChange enable(Time now);
+  // A cooldown another gateway saw (state:): cools until `until` unless a
+  // longer one runs; counted as a cooldown of `cause` like a local one.
+  KeyChange apply_cooldown(Time now, Time until, CooldownCause cause);
 
   KeyView view(Time now);
 

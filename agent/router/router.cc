@@ -263,6 +263,28 @@ std::optional<KeyView> Router::set_key_enabled(std::string_view key_id, bool ena
   return entry->state->view(now);
 }
 
+void Router::apply_shared(std::string_view key_id, SharedChange kind, Time until,
+                          CooldownCause cause, std::string reason) {
+  const Time now = clock_.now();
+  const std::shared_ptr<const Snapshot> snap = snapshot_.load();
+  const KeyEntry* entry = snap->find_key(key_id);
+  if (entry == nullptr) return;  // not in this gateway's configuration
+  KeyState& key = *entry->state;
+  switch (kind) {
+    case SharedChange::kCooldown:
+      report(*snap, key, now, 429, key.apply_cooldown(now, until, cause));
+      break;
+    case SharedChange::kQuarantine: {
+      const bool by_operator = reason == kDisabledByOperator;
+      report(*snap, key, now, 0, key.quarantine(std::move(reason)), by_operator);
+      break;
+    }
+    case SharedChange::kEnable:
+      report(*snap, key, now, 0, key.enable(now), true);
+      break;
+  }
+}
+
 void Router::settle(const SettleRequest& request) {
   const Time now = clock_.now();
   const std::shared_ptr<const Snapshot> snap = snapshot_.load();

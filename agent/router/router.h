@@ -54,6 +54,12 @@ class Router {
   // is not in the configuration; else its view after the change.
   std::optional<KeyView> set_key_enabled(std::string_view key_id, bool enabled);
 
+  // What another gateway saw (state:), applied and reported as a change
+  // here: a cooldown until `until`, a quarantine, or an operator's enable.
+  enum class SharedChange : std::uint8_t { kCooldown, kQuarantine, kEnable };
+  void apply_shared(std::string_view key_id, SharedChange kind, Time until, CooldownCause cause,
+                    std::string reason);
+
   // Releases slots whose settle never came; decide() and settle() also do it
   // as they pass, so calling it is only needed when traffic stops.
   void reclaim();

@@ -43,6 +43,7 @@ config::State StateAt(const std::string& address) {
 struct Gateway {
   Gateway(const std::string& address, const std::string& node)
       : rig(OneLimitedKey()), shared(StateAt(address), node, rig.router) {
+    rig.router.set_event_sink(&shared);
     std::string error;
     EXPECT_TRUE(shared.start(error)) << error;
   }
@@ -130,6 +131,51 @@ TEST(SharedStateTest, RedisDownDegradesToTheSplitAndComesBackWithAReplay) {
   ASSERT_TRUE(WaitFor([&] { return g1.shared.healthy() && g2.shared.healthy(); }, 8s));
   Saturate(g1, g2, 500ms);
   EXPECT_GE(g1.shared.mode_changes(), 2u);
+}
+
+// A 429 on one gateway cools the key on the other within 100 ms; a 401's
+// quarantine and an operator's enable reach it too.
+TEST(SharedStateTest, CooldownsAndQuarantinesReachEveryGateway) {
+  test::RedisServer redis;
+  if (!redis.ok()) GTEST_SKIP() << "redis-server did not start";
+  Gateway g1(redis.address(), "gw-1"), g2(redis.address(), "gw-2");
+  ASSERT_TRUE(WaitFor([&] { return g1.shared.healthy() && g2.shared.healthy(); }, 3s));
+  auto condition = [](Gateway& g) { return g.rig.Key("a").view(g.rig.clock.now()).condition; };
+  router::Decision d;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        d = g1.rig.Decide();
+        return d.routed();
+      },
+      2s));
+  router::UpstreamReport report;
+  report.retry_at = g1.rig.clock.now() + 30s;
+  const auto sent = std::chrono::steady_clock::now();
+  g1.rig.Settle(d, 429, report);
+  EXPECT_EQ(condition(g1), router::KeyCondition::kCooling);  // at once, here
+  ASSERT_TRUE(WaitFor([&] { return condition(g2) == router::KeyCondition::kCooling; }, 1s));
+  const auto took = std::chrono::steady_clock::now() - sent;
+  EXPECT_LT(took, 100ms);
+  std::printf("429 on gw-1 cooled gw-2 after %.1f ms\n",
+              std::chrono::duration<double, std::milli>(took).count());
+  // The deadline is the same on both (to the millisecond it travels in).
+  EXPECT_NEAR(g2.rig.Key("a").view(g2.rig.clock.now()).cooldown_until.time_since_epoch().count(),
+              report.retry_at->time_since_epoch().count(), 1000);
+
+  // An operator's enable on gw-2 ends it everywhere; a 401 on gw-2 quarantines it everywhere.
+  ASSERT_TRUE(g2.rig.router.set_key_enabled("a", true));
+  ASSERT_TRUE(WaitFor([&] { return condition(g1) == router::KeyCondition::kOk; }, 1s));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        d = g2.rig.Decide();
+        return d.routed();
+      },
+      2s));
+  g2.rig.Settle(d, 401);
+  ASSERT_TRUE(WaitFor([&] { return condition(g1) == router::KeyCondition::kQuarantined; }, 1s));
+  // A gateway that starts later learns the standing from the resync.
+  Gateway g3(redis.address(), "gw-3");
+  ASSERT_TRUE(WaitFor([&] { return condition(g3) == router::KeyCondition::kQuarantined; }, 3s));
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <functional>
 #include <random>
 
 #include "agent/state/redis_functions.h"
@@ -55,7 +57,8 @@ SharedState::SharedState(const config::State& state, std::string node, router::R
       policy_{.lifetime =
                   std::chrono::duration_cast<router::Duration>(millis(state.lease_lifetime()))},
       mode_(mode_of(state.degraded())),
-      lifetime_ms_(std::to_string(millis(state.lease_lifetime()).count())) {}
+      lifetime_ms_(std::to_string(millis(state.lease_lifetime()).count())),
+      channel_(state.key_prefix() + "events") {}
 
 SharedState::~SharedState() { stop(); }
 
@@ -84,6 +87,13 @@ bool SharedState::start(std::string& error) {
     new_epoch();
   });
   link_->on_down([this] { set_healthy(false, "connection lost"); });
+  events_ = std::make_unique<RedisLink>(
+      base_, RedisLink::Options{*address, state_.password(), "", millis(state_.command_timeout()),
+                                "events"});
+  events_->on_ready([this] {
+    events_->subscribe(channel_, [this](redisReply* r) { on_event_message(r); });
+    resync();  // what was published while not subscribed
+  });
   tick_ = event_new(base_, -1, EV_PERSIST, on_tick, this);
   beat_ = event_new(base_, -1, EV_PERSIST, on_beat, this);
   wake_ = event_new(base_, wake_fd_, EV_READ, on_wake, this);
@@ -92,6 +102,7 @@ bool SharedState::start(std::string& error) {
   event_add(wake_, nullptr);
   attach_keys();
   link_->start();
+  events_->start();
   thread_ = std::thread([this] { event_base_dispatch(base_); });
   return true;
 }
@@ -109,6 +120,7 @@ void SharedState::stop() {
     attached_.reset();
   }
   link_.reset();
+  events_.reset();
   for (event* e : {tick_, beat_, wake_}) {
     if (e != nullptr) event_free(e);
   }
@@ -147,6 +159,7 @@ void SharedState::attach_keys() {
 
 void SharedState::tick() {
   attach_keys();
+  send_shared_changes();
   const router::Time now = router_.clock().now();
   std::lock_guard lock(budgets_mu_);
   for (auto& [id, budget] : budgets_) {
@@ -247,6 +260,7 @@ void SharedState::replay_all() {
 
 void SharedState::beat() {
   if (!link_->ready()) return;
+  if (++beats_ % 3 == 0) resync();  // pub/sub may lose messages
   if (epoch_.empty() && !epoch_pending_) new_epoch();
   link_->command({"FCALL", "keymux_heartbeat", "1", state_.key_prefix() + "members", node_,
                   std::to_string(kMemberTtlMs)},
@@ -279,6 +293,136 @@ void SharedState::set_healthy(bool healthy, const char* why) {
   }
   std::lock_guard lock(budgets_mu_);
   for (auto& [id, budget] : budgets_) budget->set_healthy(healthy, live_nodes());
+}
+
+namespace {
+// Set while the Redis thread applies what another gateway saw: the router
+// reports it to the sink, which must not send it back.
+thread_local bool applying_remote = false;
+
+std::int64_t wall_ms(router::Time t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+}  // namespace
+
+std::vector<std::string> SharedState::standing_call(const std::string& key_id, const char* what,
+                                                    const std::string& reason) const {
+  return {"FCALL",
+          "keymux_standing",
+          "2",
+          state_.key_prefix() + "standing",
+          state_.key_prefix() + "cool",
+          channel_,
+          key_id,
+          what,
+          reason};
+}
+
+void SharedState::on_key_event(const router::KeyEvent& event) {
+  if (next_sink_ != nullptr) next_sink_->on_key_event(event);
+  if (applying_remote) return;
+  const router::KeyChange& change = event.change;
+  const std::string id(event.key_id);
+  std::vector<std::string> call;
+  switch (change.kind) {
+    case router::KeyChange::Kind::kCooling:
+      call = {"FCALL",
+              "keymux_cooldown",
+              "1",
+              state_.key_prefix() + "cool",
+              channel_,
+              id,
+              std::to_string(wall_ms(change.until)),
+              std::string(router::cooldown_cause_name(change.cause))};
+      break;
+    case router::KeyChange::Kind::kQuarantined:
+      call = standing_call(id, "quarantine", change.reason);
+      break;
+    case router::KeyChange::Kind::kRecovered:
+      if (!event.by_operator) return;  // a cooldown's end is everyone's own
+      call = standing_call(id, "enable", "");
+      break;
+    default:
+      return;
+  }
+  std::lock_guard lock(queue_mu_);
+  queue_.push_back(std::move(call));
+}
+
+void SharedState::on_provider_event(const router::ProviderEvent& event) {
+  if (next_sink_ != nullptr) next_sink_->on_provider_event(event);
+}
+
+void SharedState::on_route_event(const router::RouteEvent& event) {
+  if (next_sink_ != nullptr) next_sink_->on_route_event(event);
+}
+
+void SharedState::send_shared_changes() {
+  std::vector<std::vector<std::string>> calls;
+  {
+    std::lock_guard lock(queue_mu_);
+    calls.swap(queue_);
+  }
+  // Not ready: dropped here, the change still acts locally; other gateways
+  // learn it from their own answers (Redis being down, they would anyway).
+  for (const auto& call : calls) link_->command(call, [](redisReply*) {});
+}
+
+void SharedState::on_event_message(redisReply* r) {
+  if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+      r->element[2]->type != REDIS_REPLY_STRING) {
+    return;
+  }
+  if (std::string_view(r->element[0]->str) != "message") return;
+  apply(std::string(r->element[2]->str, r->element[2]->len));
+}
+
+// "cool <key> <until_ms> <cause>", "quarantine <key> <reason...>", "enable <key>".
+void SharedState::apply(const std::string& message) {
+  const std::size_t a = message.find(' ');
+  if (a == std::string::npos) return;
+  const std::string verb = message.substr(0, a);
+  const std::size_t b = message.find(' ', a + 1);
+  const std::string id =
+      message.substr(a + 1, b == std::string::npos ? std::string::npos : b - a - 1);
+  const std::string rest = b == std::string::npos ? "" : message.substr(b + 1);
+  applying_remote = true;
+  if (verb == "cool") {
+    const std::size_t c = rest.find(' ');
+    const std::int64_t until_ms = std::atoll(rest.substr(0, c).c_str());
+    const std::string cause = c == std::string::npos ? "" : rest.substr(c + 1);
+    const router::Time until{std::chrono::milliseconds(until_ms)};
+    if (until > router_.clock().now()) {
+      router_.apply_shared(id, router::Router::SharedChange::kCooldown, until,
+                           cause == "exhausted" ? router::CooldownCause::kExhausted
+                                                : router::CooldownCause::kRateLimited,
+                           "");
+    }
+  } else if (verb == "quarantine") {
+    router_.apply_shared(id, router::Router::SharedChange::kQuarantine, {},
+                         router::CooldownCause::kNone, rest);
+  } else if (verb == "enable") {
+    router_.apply_shared(id, router::Router::SharedChange::kEnable, {},
+                         router::CooldownCause::kNone, "");
+  }
+  applying_remote = false;
+}
+
+void SharedState::resync() {
+  auto each_field = [this](const char* hash, std::function<void(std::string, std::string)> f) {
+    link_->command({"HGETALL", state_.key_prefix() + hash}, [f](redisReply* r) {
+      if (r == nullptr || r->type != REDIS_REPLY_ARRAY) return;
+      for (std::size_t i = 0; i + 1 < r->elements; i += 2) {
+        f(std::string(r->element[i]->str, r->element[i]->len),
+          std::string(r->element[i + 1]->str, r->element[i + 1]->len));
+      }
+    });
+  };
+  each_field("cool",
+             [this](std::string id, std::string value) { apply("cool " + id + " " + value); });
+  each_field("standing", [this](std::string id, std::string reason) {
+    apply("quarantine " + id + " " + reason);
+  });
 }
 
 StateReport SharedState::report(router::Time now) const {

@@ -24,7 +24,7 @@
 
 namespace keymux::state {
 
-class SharedState {
+class SharedState final : public router::KeyEventSink {
  public:
   // `state` validated, with defaults; `node` its name (state.node or the host's).
   SharedState(const config::State& state, std::string node, router::Router& router);
@@ -40,6 +40,14 @@ class SharedState {
   const std::string& node() const { return node_; }
   std::uint64_t mode_changes() const { return mode_changes_.load(std::memory_order_relaxed); }
   std::uint64_t replays() const { return replays_.load(std::memory_order_relaxed); }
+
+  // The router's sink: a cooldown, a quarantine or an operator's enable seen
+  // here goes to Redis (max-merged, published) after `next` has it. Called
+  // on worker threads: only queues.
+  void set_next_sink(router::KeyEventSink* next) { next_sink_ = next; }
+  void on_key_event(const router::KeyEvent& event) override;
+  void on_provider_event(const router::ProviderEvent& event) override;
+  void on_route_event(const router::RouteEvent& event) override;
 
   // For /readyz, /metrics and GET /v1/state.
   StateReport report(router::Time now) const;
@@ -57,6 +65,12 @@ class SharedState {
   void new_epoch();  // after a (re)connect or an "epoch" answer
   void replay_all();
   void set_healthy(bool healthy, const char* why);
+  std::vector<std::string> standing_call(const std::string& key_id, const char* what,
+                                         const std::string& reason) const;
+  void send_shared_changes();            // the queue, to Redis
+  void on_event_message(redisReply* r);  // a published change
+  void apply(const std::string& message);
+  void resync();  // the whole set: after a (re)subscribe and once a second
   std::string key(const std::string& key_id, const char* part) const;
 
   const config::State state_;
@@ -72,6 +86,12 @@ class SharedState {
   event* wake_ = nullptr;
   int wake_fd_ = -1;
   std::unique_ptr<RedisLink> link_;
+  std::unique_ptr<RedisLink> events_;  // SUBSCRIBE holds a connection of its own
+  const std::string channel_;
+  router::KeyEventSink* next_sink_ = nullptr;
+  std::mutex queue_mu_;
+  std::vector<std::vector<std::string>> queue_;  // FCALLs waiting for the Redis thread
+  int beats_ = 0;
   std::thread thread_;
 
   mutable std::mutex budgets_mu_;  // the map (the budgets lock themselves)
