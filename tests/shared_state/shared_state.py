@@ -5,7 +5,7 @@ on free loopback ports.
 
   shared_state.py HAPROXY AGENT MOCK REDIS_SERVER [--nodes N] [--duration S]
                   [--fault-duration S] [--events N] [--only PHASES] [--report FILE]
-                  [--report-only CHECKS] [--keep]
+                  [--report-only PATTERNS] [--window S] [--keep]
 
 Phases (--only takes a comma-separated subset):
   rr          round-robin traffic over the gateways, offered at 3x the keys'
@@ -37,6 +37,7 @@ Standard library only; everything started here is stopped by PID.
 
 import argparse
 import asyncio
+import fnmatch
 import hashlib
 import http.client
 import json
@@ -503,7 +504,7 @@ class Checks:
         if needs and not self.features.get(needs):
             status = "REPORT"
             detail += f" [not asserted: {WHY_NOT[needs]}]"
-        elif name in self.report_only:
+        elif any(fnmatch.fnmatchcase(name, pattern) for pattern in self.report_only):
             status = "REPORT"
             detail += " [not asserted: --report-only]"
         else:
@@ -895,7 +896,7 @@ def main():
     ap.add_argument("--only", help="comma-separated phases: " + ",".join(PHASES))
     ap.add_argument("--report", help="write the figures as JSON to this file")
     ap.add_argument("--report-only", default="",
-                    help="comma-separated check names measured but not asserted")
+                    help="comma-separated check names (shell patterns) measured but not asserted")
     ap.add_argument("--keep", action="store_true", help="keep the run directory")
     args = ap.parse_args()
     phases = args.only.split(",") if args.only else PHASES
