@@ -41,7 +41,7 @@ while (($#)); do
       fi
       shift ;;
     --bench) pass+=(--nodes 8 --duration 20 --fault-duration 12 --events 30); shift ;;
-    --nodes|--window|--duration|--fault-duration|--events|--only|--report|--report-only)
+    --nodes|--window|--duration|--fault-duration|--events|--only|--faults|--report|--report-only)
       pass+=("$1" "$2"); shift 2 ;;
     --keep) pass+=("$1"); shift ;;
     -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
