@@ -18,8 +18,6 @@ ROOT=$PWD
 # the check names), each with why. They print as REPORT with their figures; the notes of the
 # redis-suite helper (issue 13) have the runs. Remove a line once its check passes.
 CI_REPORT_ONLY=(
-  # Seen +12/+13 (1.3x) on round-robin saturation with Redis healthy (leases), 0 in other runs.
-  '*: rpm overshoot <= 0'
   # tpm-only keys serve (almost) nothing under state: the first token slice (tpm/40) is smaller
   # than one request's charge and never grows (LeaseLedger::want).
   '*: tpm utilisation >= 90% of the lease bound*'
