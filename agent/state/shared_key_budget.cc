@@ -30,9 +30,10 @@ bool SharedKeyBudget::take(Time now, std::uint64_t tokens) {
     ++taken_total_;
     return true;
   }
-  // Healthy: only Redis's slices count (a refill is on its way). Degraded:
-  // the held slices first (above), then the local share.
-  return !healthy_ && take_degraded_locked(now, tokens);
+  // Healthy: only Redis's slices count (a refill is on its way). Degraded, or
+  // the last ask unanswered (Redis stuck before the mode says so): the held
+  // slices first (above), then the local share.
+  return (!healthy_ || ask_unanswered_) && take_degraded_locked(now, tokens);
 }
 
 bool SharedKeyBudget::take_degraded_locked(Time now, std::uint64_t tokens) {
@@ -56,11 +57,13 @@ std::optional<LeaseAsk> SharedKeyBudget::want(Time now) {
 void SharedKeyBudget::granted(Time asked_at, std::uint64_t id, std::uint32_t requests,
                               std::uint64_t tokens) {
   std::lock_guard lock(mu_);
+  ask_unanswered_ = false;
   ledger_.granted(asked_at, id, requests, tokens);
 }
 
 void SharedKeyBudget::ask_failed() {
   std::lock_guard lock(mu_);
+  ask_unanswered_ = true;
   ledger_.ask_failed();
 }
 

@@ -33,7 +33,7 @@ class SharedKeyBudget final : public router::SharedBudget {
   // The Redis thread's side (see LeaseLedger).
   std::optional<LeaseAsk> want(Time now);
   void granted(Time asked_at, std::uint64_t id, std::uint32_t requests, std::uint64_t tokens);
-  void ask_failed();
+  void ask_failed();  // also opens the degraded share until the next grant
   std::vector<LeaseReturn> take_returns(Time now);
   std::vector<LeaseReplay> replay(Time now);
 
@@ -55,7 +55,8 @@ class SharedKeyBudget final : public router::SharedBudget {
   mutable std::mutex mu_;
   router::KeyLimits limits_;
   LeaseLedger ledger_;
-  bool healthy_ = false;  // until the first grant round works
+  bool healthy_ = false;         // until the first grant round works
+  bool ask_unanswered_ = false;  // the last ask failed (deadline, no connection)
   std::uint32_t live_nodes_ = 1;
   router::RequestWindow local_requests_{0};
   router::TokenWindow local_tokens_{0};

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -25,7 +26,7 @@ constexpr std::uint32_t kRpm = 40;
 constexpr auto kWindow = 2s;
 
 config::Config OneLimitedKey() {
-  config::Config c = router::test::OneRoute({{.id = "a", .rpm = kRpm}});
+  config::Config c = router::test::OneRoute({{.id = "a", .rpm = kRpm, .max_in_flight = 5}});
   c.mutable_policy()->mutable_limit_window()->set_seconds(2);
   return c;
 }
@@ -131,6 +132,147 @@ TEST(SharedStateTest, RedisDownDegradesToTheSplitAndComesBackWithAReplay) {
   ASSERT_TRUE(WaitFor([&] { return g1.shared.healthy() && g2.shared.healthy(); }, 8s));
   Saturate(g1, g2, 500ms);
   EXPECT_GE(g1.shared.mode_changes(), 2u);
+  EXPECT_EQ(g1.shared.replays(), 1u);  // the new epoch was noticed once
+  EXPECT_EQ(g2.shared.replays(), 1u);
+}
+
+// A Redis that stops answering (DEBUG SLEEP) is a degraded mode, not an
+// outage: requests keep being served from the local share, and the gateway
+// is healthy again once Redis answers.
+TEST(SharedStateTest, ASlowRedisDegradesWithoutFailingRequests) {
+  test::RedisServer redis;
+  if (!redis.ok()) GTEST_SKIP() << "redis-server did not start";
+  Gateway g1(redis.address(), "gw-1");
+  ASSERT_TRUE(WaitFor([&] { return g1.shared.healthy(); }, 3s));
+  std::this_thread::sleep_for(2100ms);  // the first windows' grants leave the log
+  std::thread sleeper([&] {
+    const std::string cmd =
+        "redis-cli -p " + std::to_string(redis.port()) + " DEBUG SLEEP 3 > /dev/null";
+    EXPECT_EQ(std::system(cmd.c_str()), 0);
+  });
+  const auto paused = std::chrono::steady_clock::now();
+  // Traffic meanwhile (a request every 10 ms): the refusals before the
+  // gateway knows it is degraded are what the fault costs.
+  std::vector<router::Time> admitted;
+  std::mutex mu;
+  int refused = 0;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        refused += !g1.Try(admitted, mu);
+        return !g1.shared.healthy();
+      },
+      2s));
+  std::printf(
+      "degraded %.0f ms after DEBUG SLEEP, %d requests refused meanwhile\n",
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - paused).count(),
+      refused);
+  // Degraded alone (1 live node): the whole rpm, locally, once the window
+  // has emptied (Redis still asleep).
+  std::this_thread::sleep_for(2050ms);
+  admitted.clear();
+  for (int i = 0; i < 20; ++i) EXPECT_TRUE(g1.Try(admitted, mu)) << i;
+  sleeper.join();
+  ASSERT_TRUE(WaitFor([&] { return g1.shared.healthy(); }, 3s));
+}
+
+void RedisCli(const test::RedisServer& redis, const std::string& args) {
+  const std::string cmd =
+      "redis-cli -p " + std::to_string(redis.port()) + " " + args + " > /dev/null";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+}
+
+// FUNCTION FLUSH: the library is loaded again and grants go on. A killed
+// pub/sub connection: reconnected, and changes reach the gateway again.
+TEST(SharedStateTest, RecoversFromFunctionFlushAndAKilledSubscriber) {
+  test::RedisServer redis;
+  if (!redis.ok()) GTEST_SKIP() << "redis-server did not start";
+  Gateway g1(redis.address(), "gw-1"), g2(redis.address(), "gw-2");
+  ASSERT_TRUE(WaitFor([&] { return g1.shared.healthy() && g2.shared.healthy(); }, 3s));
+  std::vector<router::Time> admitted;
+  std::mutex mu;
+  RedisCli(redis, "FUNCTION FLUSH");
+  std::this_thread::sleep_for(2100ms);  // earlier grants leave the log
+  ASSERT_TRUE(WaitFor([&] { return g1.Try(admitted, mu); }, 2s));
+  const auto taken = [](Gateway& g) {
+    return g.shared.report(g.rig.clock.now()).keys.at(0).view.taken_total;
+  };
+  ASSERT_TRUE(WaitFor([&] { return g1.Try(admitted, mu) && taken(g1) > 0; }, 2s));
+  const std::uint64_t before = taken(g1);
+  ASSERT_TRUE(WaitFor([&] { return g1.Try(admitted, mu) && taken(g1) > before; }, 2s))
+      << "no slice granted after FUNCTION FLUSH";
+
+  RedisCli(redis, "CLIENT KILL TYPE pubsub");
+  std::this_thread::sleep_for(500ms);  // the events link reconnects (backoff 100 ms)
+  router::Decision d;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        d = g1.rig.Decide();
+        return d.routed();
+      },
+      2s));
+  g1.rig.Settle(d, 401);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return g2.rig.Key("a").view(g2.rig.clock.now()).condition ==
+               router::KeyCondition::kQuarantined;
+      },
+      2s));
+}
+
+// FLUSHALL (as a failover to an empty replica): the next ask learns the new
+// epoch and the gateway records its live slices again before asking.
+TEST(SharedStateTest, LiveGrantsAreReplayedAfterAFlush) {
+  test::RedisServer redis;
+  if (!redis.ok()) GTEST_SKIP() << "redis-server did not start";
+  Gateway g1(redis.address(), "gw-1");
+  ASSERT_TRUE(WaitFor([&] { return g1.shared.healthy(); }, 3s));
+  std::vector<router::Time> admitted;
+  std::mutex mu;
+  for (int i = 0; i < 20; ++i) {  // a busy gateway holds a slice
+    g1.Try(admitted, mu);
+    std::this_thread::sleep_for(5ms);
+  }
+  RedisCli(redis, "FLUSHALL");
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        g1.Try(admitted, mu);
+        return g1.shared.replays() == 1;
+      },
+      2s));
+  // The replayed grants are in the log again (within their lifetime).
+  const std::string cmd = "redis-cli -p " + std::to_string(redis.port()) + " HGET 't:{a}:a' sr";
+  std::FILE* out = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(out, nullptr);
+  char line[64] = {};
+  ASSERT_NE(std::fgets(line, sizeof line, out), nullptr);
+  ::pclose(out);
+  EXPECT_GT(std::atoi(line), 0) << "nothing replayed: " << line;
+}
+
+// max_in_flight 5 between two live gateways: 3 for "gw-1", 2 for "gw-2".
+TEST(SharedStateTest, InFlightIsSplitAmongTheLiveGateways) {
+  test::RedisServer redis;
+  if (!redis.ok()) GTEST_SKIP() << "redis-server did not start";
+  Gateway g1(redis.address(), "gw-1"), g2(redis.address(), "gw-2");
+  ASSERT_TRUE(
+      WaitFor([&] { return g1.shared.live_nodes() == 2 && g2.shared.live_nodes() == 2; }, 3s));
+  std::this_thread::sleep_for(400ms);  // both have seen the other in a heartbeat
+  // Admissions held in flight (never settled), until a second passes without
+  // one (slices refill meanwhile, so a refusal then is the in-flight share).
+  auto hold = [](Gateway& g) {
+    int held = 0;
+    auto until = std::chrono::steady_clock::now() + 1s;
+    while (std::chrono::steady_clock::now() < until) {
+      if (g.rig.Decide().routed()) {
+        ++held;
+        until = std::chrono::steady_clock::now() + 1s;
+      }
+      std::this_thread::sleep_for(5ms);
+    }
+    return held;
+  };
+  EXPECT_EQ(hold(g1), 3);
+  EXPECT_EQ(hold(g2), 2);
 }
 
 // A 429 on one gateway cools the key on the other within 100 ms; a 401's

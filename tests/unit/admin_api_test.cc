@@ -123,6 +123,27 @@ TEST(AdminApiTest, HealthReadinessAndMetricsAreOpen) {
   EXPECT_EQ(rig.api->handle({"POST", "/metrics", ""}).status, 405);
 }
 
+// With state: a line in /readyz (still 200), families in /metrics, GET /v1/state;
+// without it /v1/state says so.
+TEST(AdminApiTest, SharedStateShowsWhereConfigured) {
+  AdminRig rig(ConfigText(kTwoKeys));
+  EXPECT_EQ(rig.Get("/readyz").body, "ready\n");
+  const AdminResponse none = rig.Get("/v1/state", AdminRig::Bearer());
+  EXPECT_EQ(none.status, 404);
+  EXPECT_NE(none.body.find("state_not_configured"), std::string::npos);
+  rig.api->set_shared_state(
+      {[] { return std::string("redis: degraded (node n, live nodes: 1)\n"); },
+       [] { return std::string("keymux_state_healthy{node=\"n\"} 0\n"); },
+       [] { return std::string("{\"mode\":\"degraded\"}"); }});
+  const AdminResponse ready = rig.Get("/readyz");
+  EXPECT_EQ(ready.status, 200);
+  EXPECT_EQ(ready.body, "ready\nredis: degraded (node n, live nodes: 1)\n");
+  EXPECT_NE(rig.Get("/metrics").body.find("keymux_state_healthy{node=\"n\"} 0\n"),
+            std::string::npos);
+  EXPECT_EQ(rig.Get("/v1/state").status, 401);
+  EXPECT_EQ(rig.Get("/v1/state", AdminRig::Bearer()).body, "{\"mode\":\"degraded\"}");
+}
+
 TEST(AdminApiTest, V1EndpointsNeedTheAdminToken) {
   AdminRig rig(ConfigText(kTwoKeys));
   const AdminResponse missing = rig.Get("/v1/keys");
@@ -265,6 +286,18 @@ TEST(AdminApiTest, ReloadKeepsStatesOfKeptKeysAndRejectsABadFile) {
 
 // The HAProxy files the agent was started with are checked again at every
 // reload: a misspelt backend is refused at its YAML line, not found by traffic.
+// The Redis client was set up with the start's state: a reload may not change it.
+TEST(AdminApiTest, ReloadRejectsAnotherState) {
+  AdminRig rig(ConfigText(kTwoKeys) + "state:\n  redis: 127.0.0.1:7000\n");
+  ASSERT_EQ(rig.Post("/v1/reload", AdminRig::Bearer()).status, 200);
+  rig.files["/etc/keymux.yaml"] = ConfigText(kTwoKeys) + "state:\n  redis: 127.0.0.1:7001\n";
+  const AdminResponse rejected = rig.Post("/v1/reload", AdminRig::Bearer());
+  EXPECT_NE(rejected.status, 200);
+  EXPECT_NE(rejected.body.find("state: differs from the one the agent started with"),
+            std::string::npos)
+      << rejected.body;
+}
+
 TEST(AdminApiTest, ReloadChecksTheBackendsAgainstTheHaproxyFiles) {
   AdminRig rig(ConfigText(kTwoKeys),
                {{"/etc/haproxy/haproxy.cfg", "backend be_p\n    server s 127.0.0.1:1\n"}});

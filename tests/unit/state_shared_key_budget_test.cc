@@ -39,6 +39,21 @@ TEST(SharedKeyBudgetTest, DegradedSpendsHeldSlicesThenTheSplit) {
   EXPECT_EQ(b.view(kT0).taken_degraded_total, 30u);
 }
 
+// A stuck Redis is noticed per key before the mode changes: an unanswered
+// ask opens the local share until the next grant.
+TEST(SharedKeyBudgetTest, AnUnansweredAskOpensTheLocalShare) {
+  SharedKeyBudget b("k", {}, DegradedMode::kSplit);
+  b.set_limits({.rpm = 90});
+  b.set_healthy(true, 3);
+  ASSERT_TRUE(b.want(kT0));
+  EXPECT_FALSE(b.take(kT0, 0));
+  b.ask_failed();
+  EXPECT_TRUE(b.take(kT0, 0));
+  ASSERT_TRUE(b.want(kT0));
+  b.granted(kT0, 1, 0, 0);  // answered (nothing fits): only slices again
+  EXPECT_FALSE(b.take(kT0, 0));
+}
+
 TEST(SharedKeyBudgetTest, ClosedRefusesOnceTheSlicesAreSpent) {
   SharedKeyBudget b("k", {}, DegradedMode::kClosed);
   b.set_limits({.rpm = 90});

@@ -18,6 +18,7 @@ constexpr timeval kBeat{0, 333'000};  // heartbeat (and ping): 3 a second
 constexpr std::int64_t kMemberTtlMs = 3000;
 // Heartbeats without an answer in a row before the gateway counts as degraded.
 constexpr int kBeatFailuresDegraded = 2;
+constexpr int kTimeoutsDegraded = 2;
 
 std::chrono::milliseconds millis(const google::protobuf::Duration& d) {
   return std::chrono::milliseconds(d.seconds() * 1000 + d.nanos() / 1'000'000);
@@ -155,16 +156,37 @@ void SharedState::attach_keys() {
     k.state->set_shared_budget(budget.get());
   }
   attached_ = std::move(snap);
+  apply_in_flight_shares();  // the new snapshot configured the whole limits
+}
+
+void SharedState::apply_in_flight_shares() {
+  if (!attached_) return;
+  for (const router::KeyEntry& k : attached_->keys()) {
+    if (k.limits.max_in_flight == 0) continue;
+    router::KeyLimits limits = k.limits;
+    // At least one: 0 would read as "no limit" (a key with fewer slots than
+    // gateways may then run one over on each).
+    limits.max_in_flight =
+        std::max<std::uint32_t>(1, in_flight_share(k.limits.max_in_flight, members_, node_));
+    k.state->configure(limits);
+  }
 }
 
 void SharedState::tick() {
   attach_keys();
   send_shared_changes();
+  // Two commands past their deadline in a row: Redis is slow or gone; the
+  // next answered heartbeat says when it is back.
+  if (healthy() && link_->timeouts_in_a_row() >= kTimeoutsDegraded) {
+    set_healthy(false, "commands time out");
+  }
   const router::Time now = router_.clock().now();
   std::lock_guard lock(budgets_mu_);
   for (auto& [id, budget] : budgets_) {
     for (const LeaseReturn& r : budget->take_returns(now)) give_back(*budget, r);
-    if (!healthy() || epoch_.empty()) continue;
+    // While commands time out, only the heartbeat probes: asks would pile up
+    // behind a stuck Redis (each granted late, and wasted).
+    if (!healthy() || epoch_.empty() || replaying_ || link_->timeouts_in_a_row() > 0) continue;
     if (const auto want = budget->want(now)) ask(*budget, *want, now);
   }
 }
@@ -237,6 +259,9 @@ void SharedState::new_epoch() {
 
 void SharedState::replay_all() {
   replays_.fetch_add(1, std::memory_order_relaxed);
+  // No new ask of this gateway before its own grants are back in the log.
+  replaying_ = true;
+  auto outstanding = std::make_shared<int>(0);
   const router::Time now = router_.clock().now();
   std::lock_guard lock(budgets_mu_);
   for (auto& [id, budget] : budgets_) {
@@ -254,8 +279,12 @@ void SharedState::replay_all() {
       args.push_back(std::to_string(g.requests));
       args.push_back(std::to_string(g.tokens));
     }
-    link_->command(args, [](redisReply*) {});
+    ++*outstanding;
+    link_->command(args, [this, outstanding](redisReply*) {
+      if (--*outstanding == 0) replaying_ = false;  // own asks may go again
+    });
   }
+  if (*outstanding == 0) replaying_ = false;
 }
 
 void SharedState::beat() {
@@ -273,6 +302,14 @@ void SharedState::beat() {
                      return;
                    }
                    beat_failures_ = 0;
+                   std::vector<std::string> members;
+                   for (std::size_t i = 0; i < r->elements; ++i) {
+                     members.emplace_back(r->element[i]->str, r->element[i]->len);
+                   }
+                   if (members != members_) {
+                     members_ = std::move(members);
+                     apply_in_flight_shares();
+                   }
                    live_nodes_.store(
                        static_cast<std::uint32_t>(std::max<std::size_t>(1, r->elements)),
                        std::memory_order_relaxed);

@@ -60,6 +60,8 @@ class SharedState final : public router::KeyEventSink {
   void tick();
   void beat();
   void attach_keys();  // budgets for the snapshot's keys; limits kept current
+  // Each key's max_in_flight split among the live gateways (as last seen).
+  void apply_in_flight_shares();
   void ask(SharedKeyBudget& budget, const LeaseAsk& ask, router::Time now);
   void give_back(SharedKeyBudget& budget, const LeaseReturn& r);
   void new_epoch();  // after a (re)connect or an "epoch" answer
@@ -92,6 +94,7 @@ class SharedState final : public router::KeyEventSink {
   std::mutex queue_mu_;
   std::vector<std::vector<std::string>> queue_;  // FCALLs waiting for the Redis thread
   int beats_ = 0;
+  std::vector<std::string> members_;  // the live gateways, from the heartbeat
   std::thread thread_;
 
   mutable std::mutex budgets_mu_;  // the map (the budgets lock themselves)
@@ -99,6 +102,7 @@ class SharedState final : public router::KeyEventSink {
   std::shared_ptr<const router::Snapshot> attached_;
   std::string epoch_;  // empty: unknown (asks wait for it)
   bool epoch_pending_ = false;
+  bool replaying_ = false;  // this gateway's replay calls not all answered yet
   int beat_failures_ = 0;
   std::atomic<bool> healthy_{false};
   std::atomic<std::uint32_t> live_nodes_{1};
