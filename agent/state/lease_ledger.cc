@@ -71,6 +71,7 @@ std::optional<LeaseReceipt> LeaseLedger::spend(Time now, std::uint64_t tokens) {
     note_spend(now, charged);
     return LeaseReceipt{s.id, charged};
   }
+  demand_ = true;  // refused: worth a slice at the next want()
   return std::nullopt;
 }
 
@@ -111,6 +112,9 @@ std::optional<LeaseAsk> LeaseLedger::want(Time now) {
       rpm_ != 0 && (req_left == 0 || req_left < static_cast<double>(recent_requests) * lead);
   const bool low_tokens = tpm_ != 0 && (tok_left == 0 || tok_left < recent_tokens * lead);
   if (!low_requests && !low_tokens) return std::nullopt;
+  // An idle key parks nothing: no slice until a request wants one (the router
+  // takes another key meanwhile), then slices follow the rate.
+  if (recent_requests == 0 && !demand_) return std::nullopt;
   LeaseAsk ask;
   // Enough for a lifetime at twice the recent rate, within the cap.
   if (rpm_ != 0) {
@@ -128,6 +132,7 @@ void LeaseLedger::granted(Time asked_at, std::uint64_t id, std::uint32_t request
                           std::uint64_t tokens) {
   asking_ = false;
   if (requests == 0 && tokens == 0) return;
+  demand_ = false;
   slices_.push_back(
       {id, asked_at, asked_at + policy_.lifetime, requests, tokens, requests, tokens});
 }

@@ -75,7 +75,8 @@ class LeaseLedger {
   void settle(Time now, const LeaseReceipt& receipt, std::uint64_t actual_tokens);
 
   // The ask to send now, if any (one at a time): when what is left would run
-  // out within refill_lead at the recent rate, or nothing is left.
+  // out within refill_lead at the recent rate, or nothing is left; never for
+  // a key with no recent spend and no refused one (an idle key parks nothing).
   std::optional<LeaseAsk> want(Time now);
   // Redis's answer to the ask made at `asked_at` (0 units: refused, nothing fits).
   void granted(Time asked_at, std::uint64_t id, std::uint32_t requests, std::uint64_t tokens);
@@ -119,6 +120,7 @@ class LeaseLedger {
   std::deque<Slice> slices_;  // asked_at order: the first dies first
   std::vector<LeaseReturn> returns_;
   bool asking_ = false;
+  bool demand_ = false;  // a spend found no slice since the last grant
   // The recent rate: spends in the current and the previous period of `lifetime`.
   Time period_start_{};
   std::uint32_t requests_this_period_ = 0, requests_last_period_ = 0;

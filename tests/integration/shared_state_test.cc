@@ -147,7 +147,7 @@ TEST(SharedStateTest, ASlowRedisDegradesWithoutFailingRequests) {
   std::this_thread::sleep_for(2100ms);  // the first windows' grants leave the log
   std::thread sleeper([&] {
     const std::string cmd =
-        "redis-cli -p " + std::to_string(redis.port()) + " DEBUG SLEEP 3 > /dev/null";
+        "redis-cli -p " + std::to_string(redis.port()) + " DEBUG SLEEP 5 > /dev/null";
     EXPECT_EQ(std::system(cmd.c_str()), 0);
   });
   const auto paused = std::chrono::steady_clock::now();
@@ -172,7 +172,7 @@ TEST(SharedStateTest, ASlowRedisDegradesWithoutFailingRequests) {
   admitted.clear();
   for (int i = 0; i < 20; ++i) EXPECT_TRUE(g1.Try(admitted, mu)) << i;
   sleeper.join();
-  ASSERT_TRUE(WaitFor([&] { return g1.shared.healthy(); }, 3s));
+  ASSERT_TRUE(WaitFor([&] { return g1.shared.healthy(); }, 5s));
 }
 
 void RedisCli(const test::RedisServer& redis, const std::string& args) {

@@ -46,11 +46,19 @@ TEST(LeaseLedgerTest, SliceSizeFollowsTheRecentRateWithinTheCap) {
   // 30 requests a second: the next ask is for about two lifetimes' worth.
   for (int i = 0; i < 60; ++i) {
     if (auto ask = l.want(now)) l.granted(now, ++id, ask->requests, 0);
-    ASSERT_TRUE(l.spend(now, 0)) << i;
+    if (!l.spend(now, 0)) {  // the first: an idle key holds nothing yet
+      const auto ask = l.want(now);
+      ASSERT_TRUE(ask) << i;
+      l.granted(now, ++id, ask->requests, 0);
+      ASSERT_TRUE(l.spend(now, 0)) << i;
+    }
     now += milliseconds(33);
   }
   l.take_returns(now);
+  // An idle key asks nothing until a request finds no slice; then the smallest.
   LeaseLedger idle(1000, 0);
+  EXPECT_FALSE(idle.want(now));
+  EXPECT_FALSE(idle.spend(now, 0));
   EXPECT_EQ(idle.want(now)->requests, 1u);
   // A node at 500 requests a second is capped at 100 a slice.
   LeaseLedger busy(1000, 0);
@@ -67,6 +75,7 @@ TEST(LeaseLedgerTest, SliceSizeFollowsTheRecentRateWithinTheCap) {
 
 TEST(LeaseLedgerTest, TokensSurplusGoesBackAndExcessIsCharged) {
   LeaseLedger l(0, 10'000);
+  EXPECT_FALSE(l.spend(kT0, 600));  // nothing held: a slice is wanted
   const auto ask = l.want(kT0);
   ASSERT_TRUE(ask);
   EXPECT_EQ(ask->requests, 0u);  // no rpm: requests are not shared

@@ -45,8 +45,8 @@ TEST(SharedKeyBudgetTest, AnUnansweredAskOpensTheLocalShare) {
   SharedKeyBudget b("k", {}, DegradedMode::kSplit);
   b.set_limits({.rpm = 90});
   b.set_healthy(true, 3);
-  ASSERT_TRUE(b.want(kT0));
   EXPECT_FALSE(b.take(kT0, 0));
+  ASSERT_TRUE(b.want(kT0));
   b.ask_failed();
   EXPECT_TRUE(b.take(kT0, 0));
   ASSERT_TRUE(b.want(kT0));

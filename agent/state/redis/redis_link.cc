@@ -30,6 +30,7 @@ RedisLink::RedisLink(event_base* base, Options options)
     : base_(base), options_(std::move(options)) {
   retry_ = evtimer_new(base_, on_retry, this);
   connect_deadline_ = evtimer_new(base_, on_connect_deadline, this);
+  drop_ = evtimer_new(base_, on_drop, this);
 }
 
 RedisLink::~RedisLink() {
@@ -45,6 +46,7 @@ RedisLink::~RedisLink() {
   }
   event_free(retry_);
   event_free(connect_deadline_);
+  event_free(drop_);
 }
 
 void RedisLink::start() { connect(); }
@@ -97,6 +99,16 @@ void RedisLink::on_retry(evutil_socket_t, short, void* arg) {
   static_cast<RedisLink*>(arg)->connect();
 }
 
+// Not from inside a hiredis callback: from the loop, at once.
+void RedisLink::drop_soon() {
+  const timeval now{0, 0};
+  evtimer_add(drop_, &now);
+}
+
+void RedisLink::on_drop(evutil_socket_t, short, void* arg) {
+  static_cast<RedisLink*>(arg)->drop("set-up failed");
+}
+
 void RedisLink::drop(const char* why) {
   connected_ = false;
   if (ctx_ != nullptr) {
@@ -139,7 +151,8 @@ void RedisLink::setup() {
       if (r == nullptr || r->type == REDIS_REPLY_ERROR) {
         spdlog::error("redis ({}): FUNCTION LOAD failed: {}", options_.name,
                       r != nullptr ? r->str : "no answer");
-        return;  // the next connect tries again; meanwhile degraded
+        drop_soon();  // connect again (with backoff); meanwhile degraded
+        return;
       }
       became_ready();
     });
@@ -150,7 +163,9 @@ void RedisLink::setup() {
   }
   command({"AUTH", options_.password}, [this, load](redisReply* r) {
     if (r == nullptr || r->type == REDIS_REPLY_ERROR) {
-      spdlog::error("redis ({}): AUTH refused (check state.password)", options_.name);
+      spdlog::error("redis ({}): AUTH {} (check state.password)", options_.name,
+                    r != nullptr ? "refused" : "unanswered");
+      drop_soon();
       return;
     }
     load();

@@ -59,11 +59,13 @@ class RedisLink {
   static void on_deadline(evutil_socket_t, short, void* arg);
   static void on_retry(evutil_socket_t, short, void* arg);
   static void on_connect_deadline(evutil_socket_t, short, void* arg);
+  static void on_drop(evutil_socket_t, short, void* arg);
   static void on_subscribed(redisAsyncContext* ac, void* reply, void* privdata);
 
   void connect();
   void setup();  // AUTH, FUNCTION LOAD, then ready
   void became_ready();
+  void drop_soon();
   void drop(const char* why);  // frees the connection, schedules a reconnect
   void lost(const char* why);
   void send(const std::vector<std::string>& args, Pending* p);
@@ -78,6 +80,7 @@ class RedisLink {
   std::chrono::milliseconds backoff_{100};
   event* retry_ = nullptr;
   event* connect_deadline_ = nullptr;
+  event* drop_ = nullptr;
   std::function<void()> on_ready_, on_down_;
   std::string channel_;
   Callback on_message_;

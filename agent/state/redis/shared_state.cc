@@ -115,11 +115,15 @@ void SharedState::stop() {
     }
     thread_.join();
   }
-  // The keys keep pointing at their budgets: detach before freeing.
-  if (attached_) {
-    for (const router::KeyEntry& k : attached_->keys()) k.state->set_shared_budget(nullptr);
-    attached_.reset();
+  // The keys keep pointing at their budgets (also keys a reload removed,
+  // which the registry keeps): detach every one before freeing.
+  {
+    std::lock_guard lock(budgets_mu_);
+    for (const auto& [id, budget] : budgets_) {
+      router_.registry().get(id).set_shared_budget(nullptr);
+    }
   }
+  attached_.reset();
   link_.reset();
   events_.reset();
   for (event* e : {tick_, beat_, wake_}) {
