@@ -21,13 +21,14 @@ CI_REPORT_ONLY=(
   # tpm-only keys serve (almost) nothing under state: the first token slice (tpm/40) is smaller
   # than one request's charge and never grows (LeaseLedger::want).
   '*: tpm utilisation >= 90% of the lease bound*'
-  # p50 7.5 ms but single events of 180 ms on this shared 2-core machine (12 events: p99 = max).
+  # p50 5-9 ms, p99 11-14 ms, but one run of four had a single 181 ms event on this shared
+  # 2-core machine (12 events: p99 = max).
   'cooldown: propagation p99 <= 100 ms'
-  # kill -9 + restart overshoots (+19..+29 of 40); after CLIENT PAUSE the agents' FUNCTION LOAD
-  # times out and they stay degraded, so the later faults start degraded.
+  # kill -9 + restart overshoots (+18..+23 of 40), CLIENT PAUSE and DEBUG SLEEP by +1..+3; a
+  # fresh key refuses its first few requests (3 of 399 on a route at half its limit) while its
+  # first slice is asked for, in every fault phase.
   'fault *: overshoot <= 0'
   'fault *: no refusal of a request that fits'
-  'fault *: every node healthy*'
 )
 
 pass=()
