@@ -100,11 +100,13 @@ class Cell:
         self.procs = procs
         self.mock_port = mock_port
         agent_port = free_port()
+        run_dir = tempfile.mkdtemp(dir=procs.work)
+        outcome_socket = os.path.join(run_dir, "outcomes.sock")  # HAProxy's outcome lines
         procs.start("agent", [os.path.join(args.build_dir, "keymux-agent"), "--listen",
                               f"127.0.0.1:{agent_port}", "--config", CONFIG, "--threads", "1",
-                              "--log-level", "warn", "--admin-listen", "off"], agent_port)
+                              "--log-level", "warn", "--admin-listen", "off",
+                              "--outcome-listen", f"unix:{outcome_socket}"], agent_port)
         self.port = free_port()
-        run_dir = tempfile.mkdtemp(dir=procs.work)
         # Room for every slow stream at once (edge protection would queue the rest).
         env = {"KEYMUX_GATEWAY_BIND": f"127.0.0.1:{self.port}",
                "KEYMUX_STATS_BIND": f"127.0.0.1:{free_port()}",
@@ -112,6 +114,7 @@ class Cell:
                "KEYMUX_MOCK_ADDR": f"127.0.0.1:{mock_port}",
                "KEYMUX_HAPROXY_DIR": os.path.join(ROOT, "haproxy"), "KEYMUX_RUN_DIR": run_dir,
                "KEYMUX_INSTANCE": "rs", "KEYMUX_BUFSIZE": str(bufsize),
+               "KEYMUX_OUTCOME_ADDR": f"unix@{outcome_socket}",
                "KEYMUX_SOURCE_RATE_LIMIT": "0", "KEYMUX_GATEWAY_MAXCONN": str(streams + 100),
                "KEYMUX_GATEWAY_ACTIVE": str(streams + 100),
                "KEYMUX_MAXCONN": str(2 * streams + 400)}

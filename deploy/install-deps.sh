@@ -80,7 +80,7 @@ test_packages() {
   find_clang
   TEST_PACKAGES=(
     "${RUN_PACKAGES[@]}"
-    # shared state between gateways (state:): the Redis the tests start
+    # shared state between gateways (state:): the Redis the tests (and the shared-state tier) start
     redis-server
     # tests and benchmarks
     libgtest-dev libgmock-dev googletest libbenchmark-dev

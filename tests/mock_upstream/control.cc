@@ -86,6 +86,46 @@ void control_key(MockState& state, const HttpRequest& request, Reply& reply) {
   answer(reply, 200, "{\"ok\":true}");
 }
 
+// GET /_mock/audit: every key over the mock's window. POST: a JSON object
+// choosing the window, one key, and the list of requests since a time.
+void control_audit(MockState& state, const HttpRequest& request, Reply& reply) {
+  AuditQuery query;
+  query.window = state.window();
+  if (request.method == "POST") {
+    if (!json_is_object(request.body))
+      return answer_error(reply, 400, "the body must be a JSON object");
+    std::string error;
+    if (!json_only_members(request.body, kAuditFields, error)) {
+      return answer_error(reply, 400, error);
+    }
+    std::optional<std::uint32_t> window_ms;
+    std::optional<std::uint64_t> since_us;
+    if (!read_member(request.body, "window_ms", window_ms) ||
+        !read_member(request.body, "since_us", since_us)) {
+      return answer_error(reply, 400, "window_ms and since_us want non-negative integers");
+    }
+    if (window_ms) {
+      if (*window_ms == 0) return answer_error(reply, 400, "window_ms wants at least 1");
+      query.window = std::chrono::milliseconds(*window_ms);
+    }
+    if (since_us) query.since = Time(Duration(static_cast<Duration::rep>(*since_us)));
+    if (const std::optional<std::string_view> raw = json_member(request.body, "events")) {
+      const std::optional<bool> events = json_bool(*raw);
+      if (!events) return answer_error(reply, 400, "events wants true or false");
+      query.events = *events;
+    }
+    if (const std::optional<std::string_view> raw = json_member(request.body, "key")) {
+      const std::optional<std::string> id = json_string(*raw);
+      if (!id) return answer_error(reply, 400, "key wants a key id (a string)");
+      query.key = state.find_by_id(*id);
+      if (query.key < 0) return answer_error(reply, 404, "no such key");
+    }
+  }
+  std::string body;
+  state.append_audit_json(body, query);
+  answer(reply, 200, body);
+}
+
 }  // namespace
 
 void handle_control(MockState& state, const HttpRequest& request, Reply& reply) {
@@ -102,6 +142,7 @@ void handle_control(MockState& state, const HttpRequest& request, Reply& reply) 
     state.reset();
     return answer(reply, 200, "{\"ok\":true}");
   }
+  if (path == "/_mock/audit" && (get || post)) return control_audit(state, request, reply);
   if (path == "/_mock/faults" && (get || post)) return control_faults(state, request, reply);
   if (path.starts_with(kKeysPrefix) && post) return control_key(state, request, reply);
   answer_error(reply, 404, "no such control endpoint");

@@ -4,6 +4,7 @@
 #include <pthread.h>
 
 #include <charconv>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -22,10 +23,12 @@
 namespace {
 
 constexpr std::uint32_t kMaxThreads = 256;
+constexpr std::uint32_t kMaxWindowMs = 3'600'000;
 
 struct Flags {
   std::string listen;
   int threads = 2;
+  std::uint32_t window_ms = 60'000;
   std::vector<keymux::mock::KeySpec> keys;
   keymux::mock::Faults faults;
   bool quiet = false;
@@ -45,6 +48,8 @@ void print_usage(std::FILE* out) {
       "  --threads N              worker threads (default 2)\n"
       "  --key ID=SECRET[:rpm=N][:tpm=N]\n"
       "                           a known key, repeatable; rpm/tpm 0 or absent: unlimited\n"
+      "  --window-ms N            length of the keys' rpm/tpm windows and of the audit's\n"
+      "                           default window (default 60000)\n"
       "  --latency-ms N           added before every /v1 answer (default 0)\n"
       "  --error-rate F           share of requests answered --error-status (default 0)\n"
       "  --error-status N         (default 500)\n"
@@ -61,11 +66,16 @@ void print_usage(std::FILE* out) {
       "                           (status 0 clears the override; retry_after in seconds)\n"
       "  POST /_mock/reset        counters, windows and key overrides; faults stay\n"
       "  GET /_mock/stats         counters per key and status, recent requests\n"
+      "  GET /_mock/audit         per key: requests and tokens received, and the most of\n"
+      "                           each inside any window of --window-ms\n"
+      "  POST /_mock/audit        the same for: %s\n"
+      "                           (events: true lists [time_us, tokens, status] per request)\n"
       "\n"
       "Prints \"keymux-mock-upstream listening on HOST:PORT\" when ready; SIGTERM or\n"
       "SIGINT exit 0.\n",
       std::string(keymux::mock::kFaultFields).c_str(),
-      std::string(keymux::mock::kKeyControlFields).c_str());
+      std::string(keymux::mock::kKeyControlFields).c_str(),
+      std::string(keymux::mock::kAuditFields).c_str());
 }
 
 int bad_usage(const std::string& message) {
@@ -100,6 +110,7 @@ int parse_flags(int argc, char** argv, Flags& flags) {
   enum : int {
     kListen = 1000,
     kThreads,
+    kWindow,
     kKey,
     kLatency,
     kErrorRate,
@@ -113,6 +124,7 @@ int parse_flags(int argc, char** argv, Flags& flags) {
   static const option kOptions[] = {
       {"listen", required_argument, nullptr, kListen},
       {"threads", required_argument, nullptr, kThreads},
+      {"window-ms", required_argument, nullptr, kWindow},
       {"key", required_argument, nullptr, kKey},
       {"latency-ms", required_argument, nullptr, kLatency},
       {"error-rate", required_argument, nullptr, kErrorRate},
@@ -145,6 +157,11 @@ int parse_flags(int argc, char** argv, Flags& flags) {
         flags.threads = static_cast<int>(threads);
         break;
       }
+      case kWindow:
+        if (!parse_into(value, 1, kMaxWindowMs, flags.window_ms)) {
+          return bad_range(shown(), 1, kMaxWindowMs);
+        }
+        break;
       case kKey: {
         std::string error;
         std::optional<keymux::mock::KeySpec> key = keymux::mock::parse_key_flag(value, error);
@@ -220,7 +237,8 @@ int main(int argc, char** argv) {
 
   const std::size_t key_count = flags.keys.size();
   const keymux::router::SystemClock clock;
-  keymux::mock::MockState state(std::move(flags.keys), flags.faults, clock);
+  keymux::mock::MockState state(std::move(flags.keys), flags.faults, clock,
+                                std::chrono::milliseconds(flags.window_ms));
   keymux::mock::Server server(state);
   std::string error;
   if (!server.start(flags.listen, flags.threads, error)) {

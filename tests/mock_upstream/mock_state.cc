@@ -1,14 +1,17 @@
 #include "tests/mock_upstream/mock_state.h"
 
+#include "tests/mock_upstream/json_write.h"
+
 namespace keymux::mock {
 
-MockState::MockState(std::vector<KeySpec> keys, const Faults& faults, const router::Clock& clock)
-    : clock_(clock), faults_(faults) {
+MockState::MockState(std::vector<KeySpec> keys, const Faults& faults, const router::Clock& clock,
+                     Duration window)
+    : clock_(clock), window_(window), faults_(faults) {
   for (KeySpec& spec : keys) {
     const int index = static_cast<int>(keys_.size());
     by_secret_.emplace(spec.secret, index);
     by_id_.emplace(spec.id, index);
-    keys_.push_back(std::make_unique<Key>(std::move(spec)));
+    keys_.push_back(std::make_unique<Key>(std::move(spec), window_));
   }
 }
 
@@ -40,6 +43,7 @@ KeyOutcome MockState::settle(int index, AuthStyle style, const FaultRolls& rolls
   if (rolls.drop) {
     outcome.kind = KeyOutcome::Kind::kDropped;
     outcome.status = 0;
+    key.audit.record(now, tokens, 0);
     return outcome;
   }
   if (key.override_status != 0) {
@@ -65,6 +69,7 @@ KeyOutcome MockState::settle(int index, AuthStyle style, const FaultRolls& rolls
   if (outcome.status >= 0 && static_cast<std::size_t>(outcome.status) < kMaxStatus) {
     ++key.counters.by_status[static_cast<std::size_t>(outcome.status)];
   }
+  key.audit.record(now, tokens, outcome.status);
   return outcome;
 }
 
@@ -85,7 +90,8 @@ void MockState::reset() {
   for (const auto& key : keys_) {
     std::lock_guard lock(key->mutex);
     key->counters = KeyCounters{};
-    key->limiter = RateLimiter(key->spec.limits);
+    key->limiter = RateLimiter(key->spec.limits, window_);
+    key->audit.clear();
     key->override_status = 0;
     key->override_retry_after_s = 0;
     key->error_rate = 0;
@@ -110,6 +116,69 @@ void MockState::append_stats_json(std::string& out) {
   }
   std::lock_guard lock(recent_mutex_);
   mock::append_stats_json(out, stats, recent_);
+}
+
+}  // namespace keymux::mock
+
+namespace keymux::mock {
+namespace {
+
+std::uint64_t micros(Time at) { return static_cast<std::uint64_t>(at.time_since_epoch().count()); }
+
+}  // namespace
+
+void MockState::append_audit_json(std::string& out, const AuditQuery& query) {
+  out += "{\"window_ms\":";
+  append_uint(out,
+              static_cast<std::uint64_t>(
+                  std::chrono::duration_cast<std::chrono::milliseconds>(query.window).count()));
+  out += ",\"now_us\":";
+  append_uint(out, micros(clock_.now()));
+  out += ",\"keys\":{";
+  bool first_key = true;
+  for (std::size_t k = 0; k < keys_.size(); ++k) {
+    if (query.key >= 0 && static_cast<std::size_t>(query.key) != k) continue;
+    Key& key = *keys_[k];
+    std::lock_guard lock(key.mutex);
+    const WindowPeak peak = key.audit.peak(query.window);
+    if (!first_key) out += ',';
+    first_key = false;
+    append_json_string(out, key.spec.id);
+    out += ":{\"requests\":";
+    append_uint(out, key.audit.requests());
+    out += ",\"tokens\":";
+    append_uint(out, key.audit.tokens());
+    out += ",\"max_requests\":";
+    append_uint(out, peak.requests);
+    out += ",\"max_requests_from_us\":";
+    append_uint(out, peak.requests == 0 ? 0 : micros(peak.requests_from));
+    out += ",\"max_tokens\":";
+    append_uint(out, peak.tokens);
+    out += ",\"max_tokens_from_us\":";
+    append_uint(out, peak.tokens == 0 ? 0 : micros(peak.tokens_from));
+    out += ",\"truncated\":";
+    out += key.audit.truncated() ? "true" : "false";
+    if (query.events) {
+      // [time in us, tokens, status]: compact, since a saturated key logs thousands.
+      out += ",\"events\":[";
+      bool first_event = true;
+      for (const AuditEvent& event : key.audit.events()) {
+        if (event.at < query.since) continue;
+        if (!first_event) out += ',';
+        first_event = false;
+        out += '[';
+        append_uint(out, micros(event.at));
+        out += ',';
+        append_uint(out, event.tokens);
+        out += ',';
+        append_uint(out, static_cast<std::uint64_t>(event.status));
+        out += ']';
+      }
+      out += ']';
+    }
+    out += '}';
+  }
+  out += "}}";
 }
 
 }  // namespace keymux::mock

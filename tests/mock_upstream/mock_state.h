@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "agent/router/clock.h"
+#include "tests/mock_upstream/audit_log.h"
 #include "tests/mock_upstream/faults.h"
 #include "tests/mock_upstream/keys.h"
 #include "tests/mock_upstream/rate_limiter.h"
@@ -51,11 +52,26 @@ struct KeyControl {
   std::optional<int> error_status;
 };
 
+// GET or POST /_mock/audit: which window, which keys, and whether to list
+// every request (time, tokens, status) besides the peaks.
+struct AuditQuery {
+  Duration window{0};
+  int key = -1;  // -1: every key
+  bool events = false;
+  Time since{};  // events before this are not listed (the peaks cover them all)
+};
+
+// The members POST /_mock/audit accepts.
+inline constexpr std::string_view kAuditFields = "window_ms, key, events, since_us";
+
 class MockState {
  public:
-  MockState(std::vector<KeySpec> keys, const Faults& faults, const router::Clock& clock);
+  // `window`: the length of the keys' rpm/tpm windows and the audit's default window.
+  MockState(std::vector<KeySpec> keys, const Faults& faults, const router::Clock& clock,
+            Duration window = kRateWindow);
 
   const router::Clock& clock() const { return clock_; }
+  Duration window() const { return window_; }
   LiveFaults& faults() { return faults_; }
   // Serialises the read-modify-write of POST /_mock/faults.
   std::mutex& control_mutex() { return control_mutex_; }
@@ -83,13 +99,15 @@ class MockState {
   void reset();
 
   void append_stats_json(std::string& out);
+  void append_audit_json(std::string& out, const AuditQuery& query);
 
  private:
   struct Key {
-    explicit Key(KeySpec s) : spec(std::move(s)), limiter(spec.limits) {}
+    Key(KeySpec s, Duration window) : spec(std::move(s)), limiter(spec.limits, window) {}
     const KeySpec spec;
     std::mutex mutex;
     RateLimiter limiter;
+    AuditLog audit;
     int override_status = 0;
     std::uint32_t override_retry_after_s = 0;
     double error_rate = 0;
@@ -107,6 +125,7 @@ class MockState {
   using IndexMap = std::unordered_map<std::string, int, StringHash, std::equal_to<>>;
 
   const router::Clock& clock_;
+  const Duration window_;
   std::vector<std::unique_ptr<Key>> keys_;
   IndexMap by_secret_;
   IndexMap by_id_;

@@ -10,7 +10,7 @@ std::uint64_t remaining(std::uint64_t limit, std::uint64_t used) {
 }  // namespace
 
 void RateLimiter::close_expired_window(Time now) {
-  if (window_start_ && now >= *window_start_ + kRateWindow) clear();
+  if (window_start_ && now >= *window_start_ + window_) clear();
 }
 
 void RateLimiter::clear() {
@@ -27,7 +27,7 @@ RateDecision RateLimiter::admit(Time now, std::uint64_t tokens) {
   if (requests_full || tokens_full) {
     // With no window open (a single request larger than the token budget),
     // waiting a full window is the honest answer: it will never fit.
-    decision.retry_after = window_start_ ? *window_start_ + kRateWindow - now : kRateWindow;
+    decision.retry_after = window_start_ ? *window_start_ + window_ - now : window_;
   } else {
     if (!window_start_) window_start_ = now;
     ++requests_;
@@ -44,7 +44,7 @@ RateStatus RateLimiter::status(Time now) {
   status.limits = limits_;
   status.remaining_requests = remaining(limits_.rpm, requests_);
   status.remaining_tokens = remaining(limits_.tpm, tokens_);
-  status.reset_at = window_start_ ? *window_start_ + kRateWindow : now + kRateWindow;
+  status.reset_at = window_start_ ? *window_start_ + window_ : now + window_;
   return status;
 }
 

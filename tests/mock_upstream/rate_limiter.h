@@ -1,5 +1,6 @@
-// Per-key request and token budgets over a fixed 60 s window that opens at the
-// key's first request after the previous window closed: simple, and exact
+// Per-key request and token budgets over a fixed window (60 s unless the mock's
+// --window-ms says) that opens at the key's first request after the previous
+// window closed: simple, and exact
 // enough for tests to predict every remaining/reset value. Pure (time is a
 // parameter) and not thread-safe: the caller holds the key's lock.
 #pragma once
@@ -38,7 +39,8 @@ struct RateDecision {
 
 class RateLimiter {
  public:
-  explicit RateLimiter(RateLimits limits = {}) : limits_(limits) {}
+  explicit RateLimiter(RateLimits limits = {}, Duration window = kRateWindow)
+      : limits_(limits), window_(window) {}
 
   // Counts one request of `tokens` tokens if both budgets have room for it; a
   // refusal consumes nothing.
@@ -54,6 +56,7 @@ class RateLimiter {
   void close_expired_window(Time now);
 
   RateLimits limits_;
+  Duration window_;
   std::optional<Time> window_start_;
   std::uint64_t requests_ = 0;
   std::uint64_t tokens_ = 0;

@@ -44,6 +44,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 from loopback import free_port, port_open, wait_until  # noqa: E402
+from http1 import read_response  # noqa: E402
 CLIENT_TOKEN = "soak-client-token"
 ADMIN_TOKEN = "soak-admin-token"
 BODY = json.dumps({"model": "", "messages": [{"role": "user", "content": "Hello"}]})
@@ -96,35 +97,6 @@ class Tally:
 
     def lost(self):
         return sum(self.conn_errors.values())
-
-
-async def read_response(reader):
-    """(status, headers, body) of one HTTP/1.1 response; raises on EOF."""
-    line = await reader.readline()
-    if not line:
-        raise ConnectionResetError("eof before the status line")
-    parts = line.split(None, 2)
-    status = int(parts[1])
-    headers = {}
-    while True:
-        line = await reader.readline()
-        if not line:
-            raise ConnectionResetError("eof in the headers")
-        if line in (b"\r\n", b"\n"):
-            break
-        name, _, value = line.decode("latin-1").partition(":")
-        headers[name.strip().lower()] = value.strip()
-    if headers.get("transfer-encoding", "").lower() == "chunked":
-        body = b""
-        while True:
-            size = int((await reader.readline()).split(b";")[0], 16)
-            chunk = await reader.readexactly(size + 2)
-            body += chunk[:-2]
-            if size == 0:
-                break
-    else:
-        body = await reader.readexactly(int(headers.get("content-length", "0")))
-    return status, headers, body
 
 
 async def client_loop(port, model, tally, stop_at, timeout, t0, pace):

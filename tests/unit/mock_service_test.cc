@@ -270,6 +270,80 @@ TEST_F(MockServiceTest, MalformedAndUnknownPaths) {
   EXPECT_EQ(send("GET", "/_mock/nothing", "").status, 404);
 }
 
+TEST_F(MockServiceTest, AuditFindsTheBusiestWindow) {
+  // 40-byte bodies: 26 tokens each. k3 has no limits; k1 refuses its third
+  // request (rpm 2), which the audit counts all the same: it was received.
+  const std::string body = R"({"model":"m","messages":[],"pad":"xxxx"})";
+  const auto at_start = static_cast<std::uint64_t>(clock_.now().time_since_epoch().count());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(chat("Authorization: Bearer sk-three", body).status, 200);
+    clock_.advance(milliseconds(400));
+  }
+  clock_.advance(seconds(2));
+  ASSERT_EQ(chat("Authorization: Bearer sk-three", body).status, 200);
+  for (int i = 0; i < 3; ++i) chat("Authorization: Bearer sk-secret-one", body);
+
+  // GET: the mock's own window (60 s by default) over every key.
+  auto all = parse_json(send("GET", "/_mock/audit", "").body);
+  ASSERT_TRUE(all);
+  EXPECT_EQ(field(*all, "window_ms").number_value(), 60000);
+  const auto& k3 = field(field(*all, "keys").struct_value(), "k3").struct_value();
+  EXPECT_EQ(field(k3, "requests").number_value(), 4);
+  EXPECT_EQ(field(k3, "max_requests").number_value(), 4);
+  EXPECT_EQ(field(k3, "max_tokens").number_value(), 104);
+  const auto& k1 = field(field(*all, "keys").struct_value(), "k1").struct_value();
+  EXPECT_EQ(field(k1, "max_requests").number_value(), 3);
+  EXPECT_EQ(field(k1, "max_tokens").number_value(), 78);
+
+  // One second: the three requests 400 ms apart fit; the fourth is alone.
+  Response r = send("POST", "/_mock/audit", "", R"({"window_ms":1000,"key":"k3"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto one = parse_json(r.body);
+  ASSERT_TRUE(one);
+  EXPECT_EQ(field(field(*one, "keys").struct_value(), "k1").kind_case(), 0) << "only k3 asked";
+  const auto& k3_1s = field(field(*one, "keys").struct_value(), "k3").struct_value();
+  EXPECT_EQ(field(k3_1s, "max_requests").number_value(), 3);
+  EXPECT_EQ(field(k3_1s, "max_tokens").number_value(), 78);
+  EXPECT_EQ(field(k3_1s, "max_requests_from_us").number_value(), static_cast<double>(at_start));
+  EXPECT_EQ(field(k3_1s, "events").kind_case(), 0) << "events only when asked";
+
+  // 400 ms is half-open: requests exactly 400 ms apart never share a window.
+  r = send("POST", "/_mock/audit", "", R"({"window_ms":400,"key":"k3"})");
+  EXPECT_NE(r.body.find("\"max_requests\":1,"), std::string::npos) << r.body;
+
+  // The events since a time: [time_us, tokens, status].
+  const std::string since = std::to_string(at_start + 800'000);
+  r = send("POST", "/_mock/audit", "",
+           R"({"key":"k1","events":true,"since_us":)" + std::to_string(at_start) + "}");
+  auto listed = parse_json(r.body);
+  ASSERT_TRUE(listed) << r.body;
+  const auto& events =
+      field(field(field(*listed, "keys").struct_value(), "k1").struct_value(), "events")
+          .list_value();
+  ASSERT_EQ(events.values_size(), 3);
+  EXPECT_EQ(events.values(2).list_value().values(1).number_value(), 26);
+  EXPECT_EQ(events.values(2).list_value().values(2).number_value(), 429);
+  r = send("POST", "/_mock/audit", "", R"({"key":"k3","events":true,"since_us":)" + since + "}");
+  EXPECT_EQ(
+      field(field(field(*parse_json(r.body), "keys").struct_value(), "k3").struct_value(), "events")
+          .list_value()
+          .values_size(),
+      2);
+
+  // Strict fields, like the other control endpoints.
+  EXPECT_EQ(send("POST", "/_mock/audit", "", R"({"window":1000})").status, 400);
+  EXPECT_EQ(send("POST", "/_mock/audit", "", R"({"window_ms":0})").status, 400);
+  EXPECT_EQ(send("POST", "/_mock/audit", "", R"({"window_ms":-5})").status, 400);
+  EXPECT_EQ(send("POST", "/_mock/audit", "", R"({"events":1})").status, 400);
+  EXPECT_EQ(send("POST", "/_mock/audit", "", R"({"key":"nope"})").status, 404);
+  EXPECT_EQ(send("POST", "/_mock/audit", "", "[]").status, 400);
+
+  // A reset forgets the audit too.
+  send("POST", "/_mock/reset", "");
+  EXPECT_NE(send("GET", "/_mock/audit", "").body.find("\"k3\":{\"requests\":0,"),
+            std::string::npos);
+}
+
 TEST_F(MockServiceTest, StatsCountAndNeverShowSecrets) {
   chat("Authorization: Bearer sk-secret-one");
   chat("Authorization: Bearer sk-secret-one");
