@@ -274,6 +274,9 @@ void Router::apply_shared(std::string_view key_id, SharedChange kind, Time until
     case SharedChange::kCooldown:
       report(*snap, key, now, 429, key.apply_cooldown(now, until, cause));
       break;
+    case SharedChange::kEjection:
+      report(*snap, key, now, 0, key.apply_ejection(now, until));
+      break;
     case SharedChange::kQuarantine: {
       const bool by_operator = reason == kDisabledByOperator;
       report(*snap, key, now, 0, key.quarantine(std::move(reason)), by_operator);
