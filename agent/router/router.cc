@@ -288,6 +288,16 @@ void Router::apply_shared(std::string_view key_id, SharedChange kind, Time until
   }
 }
 
+void Router::apply_shared_provider_ejection(std::string_view provider, Time until) {
+  const Time now = clock_.now();
+  const std::shared_ptr<const Snapshot> snap = snapshot_.load();
+  for (const ProviderEntry& entry : snap->providers()) {
+    if (entry.name == provider && entry.state != nullptr) {
+      report(*entry.state, now, 0, entry.state->hold(now, until));
+    }
+  }
+}
+
 void Router::settle(const SettleRequest& request) {
   const Time now = clock_.now();
   const std::shared_ptr<const Snapshot> snap = snapshot_.load();

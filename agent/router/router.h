@@ -60,6 +60,8 @@ class Router {
   enum class SharedChange : std::uint8_t { kCooldown, kEjection, kQuarantine, kEnable };
   void apply_shared(std::string_view key_id, SharedChange kind, Time until, CooldownCause cause,
                     std::string reason);
+  // A provider's ejection another gateway saw: held until `until`.
+  void apply_shared_provider_ejection(std::string_view provider, Time until);
 
   // Releases slots whose settle never came; decide() and settle() also do it
   // as they pass, so calling it is only needed when traffic stops.

@@ -162,7 +162,7 @@ local function heartbeat(keys, args)
 end
 
 -- KEYS: cooldowns (hash key id -> "until_ms cause"), or ejections (the same,
--- cause 'ejected'). ARGV: channel, key id, until_ms (wall clock), cause. The later deadline wins, never a shorter one;
+-- cause 'ejected'; of providers: name -> "until_ms provider_ejected"). ARGV: channel, key id, until_ms (wall clock), cause. The later deadline wins, never a shorter one;
 -- a lengthened deadline is published. Returns the deadline in force.
 local function cooldown(keys, args)
   local key_id, until_ms, cause = args[2], tonumber(args[3]), args[4]

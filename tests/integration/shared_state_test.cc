@@ -321,6 +321,7 @@ TEST(SharedStateTest, EjectionsReachEveryGateway) {
   if (!redis.ok()) GTEST_SKIP() << "redis-server did not start";
   config::Config config = OneLimitedKey();
   config.mutable_policy()->mutable_server_error_cooldown()->set_seconds(3);
+  config.mutable_policy()->set_ejection_minimum_requests(5);  // the provider's ratio counts at 5
   Gateway g1(redis.address(), "gw-1", config), g2(redis.address(), "gw-2", config);
   ASSERT_TRUE(WaitFor([&] { return g1.shared.healthy() && g2.shared.healthy(); }, 3s));
   auto view = [](Gateway& g) { return g.rig.Key("a").view(g.rig.clock.now()); };
@@ -344,6 +345,14 @@ TEST(SharedStateTest, EjectionsReachEveryGateway) {
   EXPECT_NEAR(there.ejected_until.time_since_epoch().count(),
               here.ejected_until.time_since_epoch().count(), 1000);
   EXPECT_FALSE(g2.rig.Key("a").healthy(g2.rig.clock.now()));
+  // The same five faults in a row ejected the provider too: shared the same way.
+  auto provider = [](Gateway& g) {
+    return g.rig.registry.providers().get("p").view(g.rig.clock.now());
+  };
+  ASSERT_EQ(provider(g1).health, router::HealthState::kEjected);
+  ASSERT_TRUE(WaitFor([&] { return provider(g2).health == router::HealthState::kEjected; }, 1s));
+  EXPECT_NEAR(provider(g2).ejected_until.time_since_epoch().count(),
+              provider(g1).ejected_until.time_since_epoch().count(), 1000);
   // A gateway that starts later learns it from the resync.
   Gateway g3(redis.address(), "gw-3", config);
   EXPECT_TRUE(WaitFor([&] { return view(g3).condition == router::KeyCondition::kEjected; }, 2s));

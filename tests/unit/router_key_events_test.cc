@@ -158,6 +158,22 @@ TEST(RouterKeyEventsTest, AnEjectionFromAnotherGatewayHoldsTheKeyThenItIsProbed)
   rig.router.apply_shared("zz", Router::SharedChange::kEjection, until, CooldownCause::kNone, "");
 }
 
+TEST(RouterKeyEventsTest, AProviderEjectionFromAnotherGatewayIsHeldOnce) {
+  EventRig rig;
+  const Time until = rig.clock.now() + seconds(4);
+  rig.router.apply_shared_provider_ejection("p", until);
+  rig.router.apply_shared_provider_ejection("p", until - seconds(1));  // never shortened
+  rig.router.apply_shared_provider_ejection("nope", until);            // unknown: ignored
+  ASSERT_EQ(rig.sink.providers.size(), 1u);
+  EXPECT_EQ(rig.sink.providers[0].first, "p");
+  EXPECT_EQ(rig.sink.providers[0].second.kind, HealthChange::Kind::kEjected);
+  const ProviderView v = rig.registry.providers().get("p").view(rig.clock.now());
+  EXPECT_EQ(v.health, HealthState::kEjected);
+  EXPECT_EQ(v.ejected_until, until);
+  rig.clock.advance(seconds(4));
+  EXPECT_EQ(rig.registry.providers().get("p").view(rig.clock.now()).health, HealthState::kProbing);
+}
+
 TEST(RouterKeyEventsTest, QuarantineIsReportedOnceAndOperatorsEnableAndDisable) {
   EventRig rig;
   const Decision first = rig.Decide();

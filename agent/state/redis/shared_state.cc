@@ -343,6 +343,8 @@ thread_local bool applying_remote = false;
 
 // The cause of a deadline in the "eject" hash: an outlier ejection.
 constexpr std::string_view kEjectedCause = "ejected";
+// The cause in the "eject_provider" hash (provider name -> deadline).
+constexpr std::string_view kProviderEjectedCause = "provider_ejected";
 
 std::int64_t wall_ms(router::Time t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
@@ -407,6 +409,11 @@ void SharedState::on_key_event(const router::KeyEvent& event) {
 
 void SharedState::on_provider_event(const router::ProviderEvent& event) {
   if (next_sink_ != nullptr) next_sink_->on_provider_event(event);
+  if (applying_remote || event.change.kind != router::HealthChange::Kind::kEjected) return;
+  auto call = deadline_call("eject_provider", std::string(event.provider), event.change.until,
+                            kProviderEjectedCause);
+  std::lock_guard lock(queue_mu_);
+  queue_.push_back(std::move(call));
 }
 
 void SharedState::on_route_event(const router::RouteEvent& event) {
@@ -433,7 +440,8 @@ void SharedState::on_event_message(redisReply* r) {
   apply(std::string(r->element[2]->str, r->element[2]->len));
 }
 
-// "cool <key> <until_ms> <cause>" (cause "ejected": an ejection), "quarantine <key> <reason...>",
+// "cool <key> <until_ms> <cause>" (cause "ejected": an ejection; "provider_ejected":
+// <key> is a provider's name), "quarantine <key> <reason...>",
 // "enable <key>".
 void SharedState::apply(const std::string& message) {
   const std::size_t a = message.find(' ');
@@ -449,7 +457,9 @@ void SharedState::apply(const std::string& message) {
     const std::int64_t until_ms = std::atoll(rest.substr(0, c).c_str());
     const std::string cause = c == std::string::npos ? "" : rest.substr(c + 1);
     const router::Time until{std::chrono::milliseconds(until_ms)};
-    if (until > router_.clock().now() && cause == kEjectedCause) {
+    if (until > router_.clock().now() && cause == kProviderEjectedCause) {
+      router_.apply_shared_provider_ejection(id, until);
+    } else if (until > router_.clock().now() && cause == kEjectedCause) {
       router_.apply_shared(id, router::Router::SharedChange::kEjection, until,
                            router::CooldownCause::kNone, "");
     } else if (until > router_.clock().now()) {
@@ -478,10 +488,10 @@ void SharedState::resync() {
       }
     });
   };
-  each_field("cool",
-             [this](std::string id, std::string value) { apply("cool " + id + " " + value); });
-  each_field("eject",
-             [this](std::string id, std::string value) { apply("cool " + id + " " + value); });
+  for (const char* hash : {"cool", "eject", "eject_provider"}) {
+    each_field(hash,
+               [this](std::string id, std::string value) { apply("cool " + id + " " + value); });
+  }
   each_field("standing", [this](std::string id, std::string reason) {
     apply("quarantine " + id + " " + reason);
   });
