@@ -262,6 +262,11 @@ KeyChange KeyState::apply_cooldown(Time now, Time until, CooldownCause cause) {
   return change;
 }
 
+KeyChange KeyState::apply_ejection(Time now, Time until) {
+  std::lock_guard lock(mu_);
+  return health_change_locked(health_.hold(now, until));
+}
+
 KeyChange KeyState::enable(Time now) {
   std::lock_guard lock(mu_);
   KeyChange change;

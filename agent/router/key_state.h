@@ -165,6 +165,9 @@ class KeyState {
   // A cooldown another gateway saw (state:): cools until `until` unless a
   // longer one runs; counted as a cooldown of `cause` like a local one.
   KeyChange apply_cooldown(Time now, Time until, CooldownCause cause);
+  // An ejection another gateway saw (state:): out of rotation until `until`
+  // (never shortened), then half-open as usual (OutlierDetector::hold).
+  KeyChange apply_ejection(Time now, Time until);
 
   KeyView view(Time now);
 

@@ -82,6 +82,7 @@ HealthChange OutlierDetector::record(bool failure, AttemptKind kind, Time now,
                                      const OutlierPolicy& policy) {
   if (failure) last_failure_ = std::max(last_failure_, now);
   if (out_) {
+    if (now < held_until_) return {};  // another gateway's ejection runs to its end
     // Only answers of requests sent while out of service say anything about
     // it: the probe, or a panic-routed attempt. Late answers of attempts sent
     // before the ejection are ignored (they would undo it).
@@ -138,6 +139,26 @@ HealthChange OutlierDetector::eject(Time now, const OutlierPolicy& policy) {
   change.kind = HealthChange::Kind::kEjected;
   change.until = ejected_until_;
   change.ejections_in_row = ejections_in_row_;
+  return change;
+}
+
+HealthChange OutlierDetector::hold(Time now, Time until) {
+  if (until <= now || (out_ && ejected_until_ >= until)) return {};
+  const bool was_ejected = state(now) == HealthState::kEjected;
+  if (!was_ejected) ++ejections_total_;
+  out_ = true;
+  ejected_until_ = until;
+  held_until_ = until;
+  probe_until_ = Time{};
+  // A probe's own timeout after the hold: as long as the hold was (the
+  // local streak of ejections is not advanced: it is not this gateway's).
+  last_length_ = std::max(last_length_, until - now);
+  consecutive_ = 0;
+  buckets_ = {};
+  if (was_ejected) return {};
+  HealthChange change;
+  change.kind = HealthChange::Kind::kEjected;
+  change.until = until;
   return change;
 }
 

@@ -85,6 +85,12 @@ class OutlierDetector {
   // slice may be handed over together without changing a ratio.
   static std::int64_t slice_of(Time now, Duration window);
 
+  // An ejection another gateway saw (state:): out of service until `until`
+  // (never shortened), whatever the answers of attempts sent meanwhile say;
+  // after it, the usual half-open probe decides. Reports kEjected when the
+  // detector was not ejected already.
+  HealthChange hold(Time now, Time until);
+
   // Back in service at once (an operator's enable).
   void reset();
 
@@ -110,6 +116,7 @@ class OutlierDetector {
 
   bool out_ = false;        // ejected or half-open
   Time ejected_until_{};    // when out_: the end of the ejection
+  Time held_until_{};       // a remote ejection (hold()): answers change nothing before it
   Time probe_until_{};      // half-open: the probe out counts as lost after this
   Duration last_length_{};  // of the current (or last) ejection
   std::uint32_t ejections_in_row_ = 0;

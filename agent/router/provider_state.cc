@@ -46,6 +46,13 @@ HealthChange ProviderState::record(bool failure, AttemptKind kind, Time now,
   return change;
 }
 
+HealthChange ProviderState::hold(Time now, Time until) {
+  std::lock_guard lock(mu_);
+  const HealthChange change = health_.hold(now, until);
+  refresh_hints_locked();
+  return change;
+}
+
 ProviderView ProviderState::view(Time now) const {
   std::lock_guard lock(mu_);
   return {health_.state(now), health_.ejected_until(), health_.ejections_total()};

@@ -46,6 +46,9 @@ class ProviderState {
   // of its window, or with the next failure.
   HealthChange record(bool failure, AttemptKind kind, Time now, const OutlierPolicy& policy);
 
+  // An ejection another gateway saw (state:), see OutlierDetector::hold.
+  HealthChange hold(Time now, Time until);
+
   ProviderView view(Time now) const;
 
  private:

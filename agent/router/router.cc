@@ -289,6 +289,9 @@ void Router::apply_shared(std::string_view key_id, SharedChange kind, Time until
     case SharedChange::kCooldown:
       report(*snap, key, now, 429, key.apply_cooldown(now, until, cause));
       break;
+    case SharedChange::kEjection:
+      report(*snap, key, now, 0, key.apply_ejection(now, until));
+      break;
     case SharedChange::kQuarantine: {
       const bool by_operator = reason == kDisabledByOperator;
       report(*snap, key, now, 0, key.quarantine(std::move(reason)), by_operator);
@@ -297,6 +300,16 @@ void Router::apply_shared(std::string_view key_id, SharedChange kind, Time until
     case SharedChange::kEnable:
       report(*snap, key, now, 0, key.enable(now), true);
       break;
+  }
+}
+
+void Router::apply_shared_provider_ejection(std::string_view provider, Time until) {
+  const Time now = clock_.now();
+  const std::shared_ptr<const Snapshot> snap = snapshot_.load();
+  for (const ProviderEntry& entry : snap->providers()) {
+    if (entry.name == provider && entry.state != nullptr) {
+      report(*entry.state, now, 0, entry.state->hold(now, until));
+    }
   }
 }
 

@@ -56,10 +56,13 @@ class Router {
   std::optional<KeyView> set_key_enabled(std::string_view key_id, bool enabled);
 
   // What another gateway saw (state:), applied and reported as a change
-  // here: a cooldown until `until`, a quarantine, or an operator's enable.
-  enum class SharedChange : std::uint8_t { kCooldown, kQuarantine, kEnable };
+  // here: a cooldown or an ejection until `until`, a quarantine, or an
+  // operator's enable.
+  enum class SharedChange : std::uint8_t { kCooldown, kEjection, kQuarantine, kEnable };
   void apply_shared(std::string_view key_id, SharedChange kind, Time until, CooldownCause cause,
                     std::string reason);
+  // A provider's ejection another gateway saw: held until `until`.
+  void apply_shared_provider_ejection(std::string_view provider, Time until);
 
   // Releases slots whose settle never came; decide() and settle() also do it
   // as they pass, so calling it is only needed when traffic stops.

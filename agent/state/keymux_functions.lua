@@ -161,8 +161,8 @@ local function heartbeat(keys, args)
   return redis.call('ZRANGE', keys[1], 0, -1)
 end
 
--- KEYS: cooldowns (hash key id -> "until_ms cause"). ARGV: channel, key id,
--- until_ms (wall clock), cause. The later deadline wins, never a shorter one;
+-- KEYS: cooldowns (hash key id -> "until_ms cause"), or ejections (the same,
+-- cause 'ejected'; of providers: name -> "until_ms provider_ejected"). ARGV: channel, key id, until_ms (wall clock), cause. The later deadline wins, never a shorter one;
 -- a lengthened deadline is published. Returns the deadline in force.
 local function cooldown(keys, args)
   local key_id, until_ms, cause = args[2], tonumber(args[3]), args[4]
@@ -176,7 +176,8 @@ local function cooldown(keys, args)
   return until_ms
 end
 
--- KEYS: standing (hash key id -> reason, for quarantined keys), cooldowns.
+-- KEYS: standing (hash key id -> reason, for quarantined keys), cooldowns,
+-- and (optional) ejections.
 -- ARGV: channel, key id, 'quarantine' or 'enable', reason. Published either
 -- way. An operator's enable also ends a cooldown (the one shortening allowed).
 local function standing(keys, args)
@@ -187,6 +188,7 @@ local function standing(keys, args)
   else
     redis.call('HDEL', keys[1], key_id)
     redis.call('HDEL', keys[2], key_id)
+    if keys[3] then redis.call('HDEL', keys[3], key_id) end
     redis.call('PUBLISH', args[1], 'enable ' .. key_id)
   end
   return 1

@@ -172,15 +172,23 @@ TEST_F(RedisFunctionsTest, CooldownsMaxMergeAndArePublished) {
   EXPECT_EQ(cool("2000000000000"), 2000000000000);
   EXPECT_EQ(cool("1900000000000"), 2000000000000);  // never shortened
   EXPECT_EQ(cool("2100000000000"), 2100000000000);
+  // An ejection: the same function on a hash of its own.
+  EXPECT_EQ(Run({"FCALL", "keymux_cooldown", "1", "t:eject", "t:events", "k1", "2000000000000",
+                 "ejected"})
+                ->integer,
+            2000000000000);
   Run({"FCALL", "keymux_standing", "2", "t:standing", "t:cool", "t:events", "k1", "quarantine",
        "upstream 401"});
   EXPECT_STREQ(Run({"HGET", "t:standing", "k1"})->str, "upstream 401");
-  Run({"FCALL", "keymux_standing", "2", "t:standing", "t:cool", "t:events", "k1", "enable", ""});
+  Run({"FCALL", "keymux_standing", "3", "t:standing", "t:cool", "t:eject", "t:events", "k1",
+       "enable", ""});
   EXPECT_EQ(Run({"HGET", "t:standing", "k1"})->type, REDIS_REPLY_NIL);
-  EXPECT_EQ(Run({"HGET", "t:cool", "k1"})->type, REDIS_REPLY_NIL);  // an enable ends it too
-  // Published: the two lengthenings, the quarantine and the enable (not the shorter one).
+  EXPECT_EQ(Run({"HGET", "t:cool", "k1"})->type, REDIS_REPLY_NIL);   // an enable ends it too
+  EXPECT_EQ(Run({"HGET", "t:eject", "k1"})->type, REDIS_REPLY_NIL);  // and the ejection
+  // Published: the two lengthenings, the ejection, the quarantine and the
+  // enable (not the shorter one).
   std::vector<std::string> messages;
-  for (int i = 0; i < 4; ++i) {
+  for (int i = 0; i < 5; ++i) {
     void* raw = nullptr;
     ASSERT_EQ(redisGetReply(sub, &raw), REDIS_OK);
     const Reply m(static_cast<redisReply*>(raw), freeReplyObject);
@@ -188,8 +196,9 @@ TEST_F(RedisFunctionsTest, CooldownsMaxMergeAndArePublished) {
   }
   EXPECT_EQ(messages[0], "cool k1 2000000000000 rate_limited");
   EXPECT_EQ(messages[1], "cool k1 2100000000000 rate_limited");
-  EXPECT_EQ(messages[2], "quarantine k1 upstream 401");
-  EXPECT_EQ(messages[3], "enable k1");
+  EXPECT_EQ(messages[2], "cool k1 2000000000000 ejected");
+  EXPECT_EQ(messages[3], "quarantine k1 upstream 401");
+  EXPECT_EQ(messages[4], "enable k1");
   redisFree(sub);
 }
 

@@ -42,8 +42,9 @@ config::State StateAt(const std::string& address) {
 }
 
 struct Gateway {
-  Gateway(const std::string& address, const std::string& node)
-      : rig(OneLimitedKey()), shared(StateAt(address), node, rig.router) {
+  Gateway(const std::string& address, const std::string& node,
+          const config::Config& config = OneLimitedKey())
+      : rig(config), shared(StateAt(address), node, rig.router) {
     rig.router.set_event_sink(&shared);
     std::string error;
     EXPECT_TRUE(shared.start(error)) << error;
@@ -70,6 +71,16 @@ bool WaitFor(const std::function<bool()>& ready, std::chrono::milliseconds withi
     std::this_thread::sleep_for(10ms);
   }
   return ready();
+}
+
+// A routed decision in `d`, waiting up to 2 s for a slice.
+bool DecideRouted(Gateway& g, router::Decision& d) {
+  return WaitFor(
+      [&] {
+        d = g.rig.Decide();
+        return d.routed();
+      },
+      2s);
 }
 
 std::size_t MostInAnyWindow(std::vector<router::Time> times) {
@@ -204,12 +215,7 @@ TEST(SharedStateTest, RecoversFromFunctionFlushAndAKilledSubscriber) {
   RedisCli(redis, "CLIENT KILL TYPE pubsub");
   std::this_thread::sleep_for(500ms);  // the events link reconnects (backoff 100 ms)
   router::Decision d;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        d = g1.rig.Decide();
-        return d.routed();
-      },
-      2s));
+  ASSERT_TRUE(DecideRouted(g1, d));
   g1.rig.Settle(d, 401);
   ASSERT_TRUE(WaitFor(
       [&] {
@@ -284,12 +290,7 @@ TEST(SharedStateTest, CooldownsAndQuarantinesReachEveryGateway) {
   ASSERT_TRUE(WaitFor([&] { return g1.shared.healthy() && g2.shared.healthy(); }, 3s));
   auto condition = [](Gateway& g) { return g.rig.Key("a").view(g.rig.clock.now()).condition; };
   router::Decision d;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        d = g1.rig.Decide();
-        return d.routed();
-      },
-      2s));
+  ASSERT_TRUE(DecideRouted(g1, d));
   router::UpstreamReport report;
   report.retry_at = g1.rig.clock.now() + 30s;
   const auto sent = std::chrono::steady_clock::now();
@@ -307,17 +308,60 @@ TEST(SharedStateTest, CooldownsAndQuarantinesReachEveryGateway) {
   // An operator's enable on gw-2 ends it everywhere; a 401 on gw-2 quarantines it everywhere.
   ASSERT_TRUE(g2.rig.router.set_key_enabled("a", true));
   ASSERT_TRUE(WaitFor([&] { return condition(g1) == router::KeyCondition::kOk; }, 1s));
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        d = g2.rig.Decide();
-        return d.routed();
-      },
-      2s));
+  ASSERT_TRUE(DecideRouted(g2, d));
   g2.rig.Settle(d, 401);
   ASSERT_TRUE(WaitFor([&] { return condition(g1) == router::KeyCondition::kQuarantined; }, 1s));
   // A gateway that starts later learns the standing from the resync.
   Gateway g3(redis.address(), "gw-3");
   ASSERT_TRUE(WaitFor([&] { return condition(g3) == router::KeyCondition::kQuarantined; }, 3s));
+}
+
+TEST(SharedStateTest, EjectionsReachEveryGateway) {
+  test::RedisServer redis;
+  if (!redis.ok()) GTEST_SKIP() << "redis-server did not start";
+  config::Config config = OneLimitedKey();
+  config.mutable_policy()->mutable_server_error_cooldown()->set_seconds(3);
+  config.mutable_policy()->set_ejection_minimum_requests(5);  // the provider's ratio counts at 5
+  Gateway g1(redis.address(), "gw-1", config), g2(redis.address(), "gw-2", config);
+  ASSERT_TRUE(WaitFor([&] { return g1.shared.healthy() && g2.shared.healthy(); }, 3s));
+  auto view = [](Gateway& g) { return g.rig.Key("a").view(g.rig.clock.now()); };
+  // Five provider faults in a row on gw-1 eject the key there (for 3 s).
+  auto sent = std::chrono::steady_clock::now();
+  for (int i = 0; i < 5; ++i) {
+    router::Decision d;
+    ASSERT_TRUE(DecideRouted(g1, d));
+    sent = std::chrono::steady_clock::now();
+    g1.rig.Settle(d, 502);
+  }
+  const router::KeyView here = view(g1);
+  ASSERT_EQ(here.condition, router::KeyCondition::kEjected);  // at once, here
+  ASSERT_TRUE(WaitFor([&] { return view(g2).condition == router::KeyCondition::kEjected; }, 1s));
+  const auto took = std::chrono::steady_clock::now() - sent;
+  EXPECT_LT(took, 100ms);
+  std::printf("ejection on gw-1 reached gw-2 after %.1f ms\n",
+              std::chrono::duration<double, std::milli>(took).count());
+  // The same deadline (to the millisecond it travels in).
+  const router::KeyView there = view(g2);
+  EXPECT_NEAR(there.ejected_until.time_since_epoch().count(),
+              here.ejected_until.time_since_epoch().count(), 1000);
+  EXPECT_FALSE(g2.rig.Key("a").healthy(g2.rig.clock.now()));
+  // The same five faults in a row ejected the provider too: shared the same way.
+  auto provider = [](Gateway& g) {
+    return g.rig.registry.providers().get("p").view(g.rig.clock.now());
+  };
+  ASSERT_EQ(provider(g1).health, router::HealthState::kEjected);
+  ASSERT_TRUE(WaitFor([&] { return provider(g2).health == router::HealthState::kEjected; }, 1s));
+  EXPECT_NEAR(provider(g2).ejected_until.time_since_epoch().count(),
+              provider(g1).ejected_until.time_since_epoch().count(), 1000);
+  // A gateway that starts later learns it from the resync.
+  Gateway g3(redis.address(), "gw-3", config);
+  EXPECT_TRUE(WaitFor([&] { return view(g3).condition == router::KeyCondition::kEjected; }, 2s));
+  // gw-2 holds the key until the deadline; then its own probing takes over.
+  ASSERT_TRUE(WaitFor([&] { return g2.rig.Key("a").healthy(g2.rig.clock.now()); }, 5s));
+  EXPECT_GE(g2.rig.clock.now(), here.ejected_until - std::chrono::milliseconds(1));
+  // An operator's enable on gw-2 clears it everywhere.
+  ASSERT_TRUE(g2.rig.router.set_key_enabled("a", true));
+  EXPECT_TRUE(WaitFor([&] { return view(g1).condition == router::KeyCondition::kOk; }, 1s));
 }
 
 }  // namespace

@@ -128,6 +128,52 @@ TEST(RouterKeyEventsTest, ProviderFaultsEjectOnceThenAProbeRecovers) {
   EXPECT_TRUE(rig.sink.providers.empty());  // 15 attempts: under the provider's minimum volume
 }
 
+TEST(RouterKeyEventsTest, AnEjectionFromAnotherGatewayHoldsTheKeyThenItIsProbed) {
+  EventRig rig;
+  const Time until = rig.clock.now() + seconds(5);
+  rig.router.apply_shared("a", Router::SharedChange::kEjection, until, CooldownCause::kNone, "");
+  ASSERT_EQ(rig.sink.events.size(), 1u);
+  EXPECT_EQ(rig.sink.events[0].change.kind, KeyChange::Kind::kEjected);
+  EXPECT_EQ(rig.sink.events[0].change.until, until);
+  EXPECT_EQ(rig.Key("a").view(rig.clock.now()).condition, KeyCondition::kEjected);
+  EXPECT_FALSE(rig.Key("a").healthy(rig.clock.now()));
+  // Told again (the resync, its own echo): nothing new.
+  rig.router.apply_shared("a", Router::SharedChange::kEjection, until, CooldownCause::kNone, "");
+  EXPECT_EQ(rig.sink.events.size(), 1u);
+  // A panic-routed success meanwhile does not end it here.
+  const Decision panic = rig.Decide();
+  ASSERT_TRUE(panic.routed());
+  EXPECT_TRUE(panic.panic);
+  rig.Settle(panic, 200);
+  EXPECT_EQ(rig.Key("a").view(rig.clock.now()).condition, KeyCondition::kEjected);
+  // At its deadline the local detector probes as usual.
+  rig.clock.advance(seconds(5));
+  const Decision probe = rig.Decide();
+  ASSERT_TRUE(probe.routed());
+  EXPECT_FALSE(probe.panic);
+  rig.Settle(probe, 200);
+  EXPECT_EQ(rig.sink.events.back().change.kind, KeyChange::Kind::kRecovered);
+  EXPECT_EQ(rig.Key("a").view(rig.clock.now()).condition, KeyCondition::kOk);
+  // Unknown keys are ignored.
+  rig.router.apply_shared("zz", Router::SharedChange::kEjection, until, CooldownCause::kNone, "");
+}
+
+TEST(RouterKeyEventsTest, AProviderEjectionFromAnotherGatewayIsHeldOnce) {
+  EventRig rig;
+  const Time until = rig.clock.now() + seconds(4);
+  rig.router.apply_shared_provider_ejection("p", until);
+  rig.router.apply_shared_provider_ejection("p", until - seconds(1));  // never shortened
+  rig.router.apply_shared_provider_ejection("nope", until);            // unknown: ignored
+  ASSERT_EQ(rig.sink.providers.size(), 1u);
+  EXPECT_EQ(rig.sink.providers[0].first, "p");
+  EXPECT_EQ(rig.sink.providers[0].second.kind, HealthChange::Kind::kEjected);
+  const ProviderView v = rig.registry.providers().get("p").view(rig.clock.now());
+  EXPECT_EQ(v.health, HealthState::kEjected);
+  EXPECT_EQ(v.ejected_until, until);
+  rig.clock.advance(seconds(4));
+  EXPECT_EQ(rig.registry.providers().get("p").view(rig.clock.now()).health, HealthState::kProbing);
+}
+
 TEST(RouterKeyEventsTest, QuarantineIsReportedOnceAndOperatorsEnableAndDisable) {
   EventRig rig;
   const Decision first = rig.Decide();

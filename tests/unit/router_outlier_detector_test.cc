@@ -199,5 +199,57 @@ TEST(OutlierDetectorTest, ResetPutsItBackAndKeepsTheTotal) {
   EXPECT_EQ(health_state_name(HealthState::kProbing), "probing");
 }
 
+TEST(OutlierDetectorTest, AHoldEjectsUntilItsDeadlineThenProbesAsUsual) {
+  OutlierDetector d;
+  const Time until = kT0 + seconds(3);
+  const HealthChange c = d.hold(kT0, until);
+  EXPECT_EQ(c.kind, HealthChange::Kind::kEjected);
+  EXPECT_EQ(c.until, until);
+  EXPECT_EQ(d.state(kT0), HealthState::kEjected);
+  EXPECT_EQ(d.unavailable_until(), until);
+  EXPECT_EQ(d.ejections_total(), 1u);
+  // Answers of attempts sent meanwhile (panic, or a probe already out) do not end it.
+  EXPECT_FALSE(Succeed(d, kT0 + seconds(1), {}, AttemptKind::kPanic));
+  EXPECT_FALSE(Succeed(d, kT0 + seconds(1), {}, AttemptKind::kProbe));
+  EXPECT_EQ(d.state(kT0 + seconds(1)), HealthState::kEjected);
+  // At the deadline, half-open: the probe decides.
+  EXPECT_EQ(d.kind_of_admission(until), AttemptKind::kProbe);
+  ASSERT_EQ(d.admit(until).kind, HealthChange::Kind::kProbing);
+  EXPECT_EQ(Succeed(d, until, {}, AttemptKind::kProbe).kind, HealthChange::Kind::kRecovered);
+  EXPECT_EQ(d.state(until), HealthState::kServing);
+}
+
+TEST(OutlierDetectorTest, AHoldIsNeverShortenedAndLengthensSilently) {
+  OutlierDetector d;
+  for (int i = 0; i < 5; ++i) Fail(d, kT0);  // ejected here until kT0 + 1 s
+  // A shorter (or equal) deadline from elsewhere changes nothing.
+  EXPECT_FALSE(d.hold(kT0, kT0 + milliseconds(500)));
+  EXPECT_FALSE(d.hold(kT0, kT0 + seconds(1)));
+  EXPECT_EQ(d.unavailable_until(), kT0 + seconds(1));
+  // A longer one lengthens it; already ejected, so no second report.
+  EXPECT_FALSE(d.hold(kT0, kT0 + seconds(5)));
+  EXPECT_EQ(d.unavailable_until(), kT0 + seconds(5));
+  EXPECT_EQ(d.ejections_total(), 1u);
+  // A past deadline is nothing.
+  EXPECT_FALSE(d.hold(kT0 + seconds(6), kT0 + seconds(5)));
+  // A failed probe after the hold ejects again (the local streak goes on).
+  ASSERT_TRUE(d.admit(kT0 + seconds(5)));
+  const HealthChange c = Fail(d, kT0 + seconds(5), {}, AttemptKind::kProbe);
+  EXPECT_EQ(c.kind, HealthChange::Kind::kEjected);
+  EXPECT_EQ(c.until, kT0 + seconds(7));
+}
+
+TEST(OutlierDetectorTest, AHoldDuringHalfOpenEjectsAgainAndResetEndsIt) {
+  OutlierDetector d;
+  for (int i = 0; i < 5; ++i) Fail(d, kT0);
+  ASSERT_TRUE(d.admit(kT0 + seconds(1)));  // the probe is out
+  EXPECT_EQ(d.hold(kT0 + seconds(1), kT0 + seconds(4)).kind, HealthChange::Kind::kEjected);
+  EXPECT_FALSE(Succeed(d, kT0 + seconds(2), {}, AttemptKind::kProbe));  // held
+  EXPECT_EQ(d.state(kT0 + seconds(2)), HealthState::kEjected);
+  d.reset();  // an operator's enable ends a hold too
+  EXPECT_TRUE(d.available(kT0 + seconds(2)));
+  EXPECT_EQ(d.state(kT0 + seconds(2)), HealthState::kServing);
+}
+
 }  // namespace
 }  // namespace keymux::router

@@ -341,6 +341,11 @@ namespace {
 // reports it to the sink, which must not send it back.
 thread_local bool applying_remote = false;
 
+// The cause of a deadline in the "eject" hash: an outlier ejection.
+constexpr std::string_view kEjectedCause = "ejected";
+// The cause in the "eject_provider" hash (provider name -> deadline).
+constexpr std::string_view kProviderEjectedCause = "provider_ejected";
+
 std::int64_t wall_ms(router::Time t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
@@ -350,13 +355,27 @@ std::vector<std::string> SharedState::standing_call(const std::string& key_id, c
                                                     const std::string& reason) const {
   return {"FCALL",
           "keymux_standing",
-          "2",
+          "3",
           state_.key_prefix() + "standing",
           state_.key_prefix() + "cool",
+          state_.key_prefix() + "eject",
           channel_,
           key_id,
           what,
           reason};
+}
+
+std::vector<std::string> SharedState::deadline_call(const char* hash, const std::string& key_id,
+                                                    router::Time until,
+                                                    std::string_view cause) const {
+  return {"FCALL",
+          "keymux_cooldown",
+          "1",
+          state_.key_prefix() + hash,
+          channel_,
+          key_id,
+          std::to_string(wall_ms(until)),
+          std::string(cause)};
 }
 
 void SharedState::on_key_event(const router::KeyEvent& event) {
@@ -367,14 +386,12 @@ void SharedState::on_key_event(const router::KeyEvent& event) {
   std::vector<std::string> call;
   switch (change.kind) {
     case router::KeyChange::Kind::kCooling:
-      call = {"FCALL",
-              "keymux_cooldown",
-              "1",
-              state_.key_prefix() + "cool",
-              channel_,
-              id,
-              std::to_string(wall_ms(change.until)),
-              std::string(router::cooldown_cause_name(change.cause))};
+      call = deadline_call("cool", id, change.until, router::cooldown_cause_name(change.cause));
+      break;
+    case router::KeyChange::Kind::kEjected:
+      // Same path as a cooldown (max-merged, published), in a hash of its
+      // own: a key may be cooling and ejected at once.
+      call = deadline_call("eject", id, change.until, kEjectedCause);
       break;
     case router::KeyChange::Kind::kQuarantined:
       call = standing_call(id, "quarantine", change.reason);
@@ -392,6 +409,11 @@ void SharedState::on_key_event(const router::KeyEvent& event) {
 
 void SharedState::on_provider_event(const router::ProviderEvent& event) {
   if (next_sink_ != nullptr) next_sink_->on_provider_event(event);
+  if (applying_remote || event.change.kind != router::HealthChange::Kind::kEjected) return;
+  auto call = deadline_call("eject_provider", std::string(event.provider), event.change.until,
+                            kProviderEjectedCause);
+  std::lock_guard lock(queue_mu_);
+  queue_.push_back(std::move(call));
 }
 
 void SharedState::on_route_event(const router::RouteEvent& event) {
@@ -418,7 +440,9 @@ void SharedState::on_event_message(redisReply* r) {
   apply(std::string(r->element[2]->str, r->element[2]->len));
 }
 
-// "cool <key> <until_ms> <cause>", "quarantine <key> <reason...>", "enable <key>".
+// "cool <key> <until_ms> <cause>" (cause "ejected": an ejection; "provider_ejected":
+// <key> is a provider's name), "quarantine <key> <reason...>",
+// "enable <key>".
 void SharedState::apply(const std::string& message) {
   const std::size_t a = message.find(' ');
   if (a == std::string::npos) return;
@@ -433,7 +457,12 @@ void SharedState::apply(const std::string& message) {
     const std::int64_t until_ms = std::atoll(rest.substr(0, c).c_str());
     const std::string cause = c == std::string::npos ? "" : rest.substr(c + 1);
     const router::Time until{std::chrono::milliseconds(until_ms)};
-    if (until > router_.clock().now()) {
+    if (until > router_.clock().now() && cause == kProviderEjectedCause) {
+      router_.apply_shared_provider_ejection(id, until);
+    } else if (until > router_.clock().now() && cause == kEjectedCause) {
+      router_.apply_shared(id, router::Router::SharedChange::kEjection, until,
+                           router::CooldownCause::kNone, "");
+    } else if (until > router_.clock().now()) {
       router_.apply_shared(id, router::Router::SharedChange::kCooldown, until,
                            cause == "exhausted" ? router::CooldownCause::kExhausted
                                                 : router::CooldownCause::kRateLimited,
@@ -459,8 +488,10 @@ void SharedState::resync() {
       }
     });
   };
-  each_field("cool",
-             [this](std::string id, std::string value) { apply("cool " + id + " " + value); });
+  for (const char* hash : {"cool", "eject", "eject_provider"}) {
+    each_field(hash,
+               [this](std::string id, std::string value) { apply("cool " + id + " " + value); });
+  }
   each_field("standing", [this](std::string id, std::string reason) {
     apply("quarantine " + id + " " + reason);
   });

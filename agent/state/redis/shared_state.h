@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -41,7 +42,7 @@ class SharedState final : public router::KeyEventSink {
   std::uint64_t mode_changes() const { return mode_changes_.load(std::memory_order_relaxed); }
   std::uint64_t replays() const { return replays_.load(std::memory_order_relaxed); }
 
-  // The router's sink: a cooldown, a quarantine or an operator's enable seen
+  // The router's sink: a cooldown, an ejection, a quarantine or an operator's enable seen
   // here goes to Redis (max-merged, published) after `next` has it. Called
   // on worker threads: only queues.
   void set_next_sink(router::KeyEventSink* next) { next_sink_ = next; }
@@ -69,6 +70,9 @@ class SharedState final : public router::KeyEventSink {
   void set_healthy(bool healthy, const char* why);
   std::vector<std::string> standing_call(const std::string& key_id, const char* what,
                                          const std::string& reason) const;
+  // keymux_cooldown on `hash` ("cool" or "eject"): max-merged, published.
+  std::vector<std::string> deadline_call(const char* hash, const std::string& key_id,
+                                         router::Time until, std::string_view cause) const;
   void send_shared_changes();            // the queue, to Redis
   void on_event_message(redisReply* r);  // a published change
   void apply(const std::string& message);
