@@ -22,7 +22,8 @@
 #
 # Usage: bench/e2e.sh [--duration S] [--connections N] [--threads N] [--haproxy PATH]
 #                     [--no-build] [--pin] [--baseline-config FILE | --baseline-rev REV]
-#                     [--rate N] [--body-size BYTES] [--bufsize BYTES] [--keymux-only]
+#                     [--baseline-outcome stream|udp] [--rate N] [--body-size BYTES]
+#                     [--bufsize BYTES] [--keymux-only]
 #   --duration S      wrk -d (default 10)
 #   --connections N   wrk -c (default 32)
 #   --threads N       wrk -t (default 1)
@@ -37,6 +38,10 @@
 #   --baseline-rev REV    the same with the whole haproxy/ directory of git revision REV
 #                     (haproxy.cfg, keymux.spoe.conf, error pages): a before/after of the
 #                     data path's files in one run; the agent is this tree's
+#   --baseline-outcome udp  the baseline's agent hears the outcome lines on a loopback UDP
+#                     port (KEYMUX_OUTCOME_ADDR=127.0.0.1:PORT) instead of the unix stream
+#                     socket: for a baseline haproxy.cfg whose fe_inner logs to
+#                     "${KEYMUX_OUTCOME_ADDR}" directly, without the ring's forwarder
 #   --rate N          also measure plain haproxy and keymux paced at N req/s (e.g. 2000),
 #                     -c as above; prints p50/p99 and the p99 keymux adds
 #   --body-size BYTES a request body of this size, its "model" last (as SDKs write it)
@@ -60,6 +65,7 @@ BUILD=1
 PIN=0
 BASELINE_CFG=
 BASELINE_REV=
+BASELINE_OUTCOME=stream
 RATE=
 BODY_SIZE=0
 BUFSIZE=${KEYMUX_BUFSIZE:-131072}
@@ -76,6 +82,7 @@ while (($#)); do
     --pin) PIN=1; shift ;;
     --baseline-config) BASELINE_CFG=${2:?--baseline-config needs a file}; shift 2 ;;
     --baseline-rev) BASELINE_REV=${2:?--baseline-rev needs a git revision}; shift 2 ;;
+    --baseline-outcome) BASELINE_OUTCOME=${2:?--baseline-outcome needs stream or udp}; shift 2 ;;
     --rate) RATE=${2:?--rate needs a value}; shift 2 ;;
     --body-size) BODY_SIZE=${2:?--body-size needs a value}; shift 2 ;;
     --bufsize) BUFSIZE=${2:?--bufsize needs a value}; shift 2 ;;
@@ -88,6 +95,8 @@ done
 die() { echo "e2e.sh: $*" >&2; exit 1; }
 [[ -z "$RATE" || "$RATE" =~ ^[1-9][0-9]*$ ]] || die "--rate needs a positive number of req/s"
 [[ -z "$BASELINE_REV" || -z "$BASELINE_CFG" ]] || die "--baseline-config or --baseline-rev, not both"
+[[ $BASELINE_OUTCOME == stream || $BASELINE_OUTCOME == udp ]] ||
+  die "--baseline-outcome is stream or udp, not $BASELINE_OUTCOME"
 case $HAPROXY in  # the versions of the test matrix (tests/e2e/run.sh --only)
   2.6) HAPROXY=/usr/sbin/haproxy ;;
   3.0) HAPROXY=$(tests/e2e/trixie-haproxy.sh) || die "no HAProxy 3.0 (tests/e2e/trixie-haproxy.sh)" ;;
@@ -280,10 +289,15 @@ start_keymux() {  # start_keymux [HAPROXY_CFG [HAPROXY_DIR [TAG]]] (default hapr
   local run=$WORK/run-$tag
   free_port AGENT_PORT
   mkdir -p "$run"
+  local listen="unix:$run/outcomes.sock" outcome_addr="unix@$run/outcomes.sock"
+  if [[ $tag == baseline && $BASELINE_OUTCOME == udp ]]; then
+    free_port OUTCOME_PORT
+    listen="udp@127.0.0.1:$OUTCOME_PORT" outcome_addr="127.0.0.1:$OUTCOME_PORT"
+  fi
   # fe_inner's outcome lines (one per attempt) reach the agent on this socket.
   on_cpu 0 "$AGENT" --listen "127.0.0.1:$AGENT_PORT" --config "$ROOT/bench/keymux-bench.yaml" \
     --threads 1 --log-level warn --admin-listen off \
-    --outcome-listen "unix:$run/outcomes.sock" >"$WORK/agent-$tag.log" 2>&1 &
+    --outcome-listen "$listen" >"$WORK/agent-$tag.log" 2>&1 &
   PIDS+=($!)
   AGENT_PID=$!
   wait_port "$AGENT_PORT" $! agent "$WORK/agent-$tag.log"
@@ -292,7 +306,7 @@ start_keymux() {  # start_keymux [HAPROXY_CFG [HAPROXY_DIR [TAG]]] (default hapr
   KEYMUX_GATEWAY_BIND=127.0.0.1:$GATEWAY_PORT KEYMUX_STATS_BIND=127.0.0.1:$STATS_PORT \
     KEYMUX_AGENT_ADDR=127.0.0.1:$AGENT_PORT KEYMUX_MOCK_ADDR=127.0.0.1:$MOCK_PORT \
     KEYMUX_HAPROXY_DIR=$dir KEYMUX_RUN_DIR=$run KEYMUX_INSTANCE=bench-$$-$RANDOM \
-    KEYMUX_OUTCOME_ADDR=unix@$run/outcomes.sock \
+    KEYMUX_OUTCOME_ADDR=$outcome_addr \
     KEYMUX_SOURCE_RATE_LIMIT=${KEYMUX_SOURCE_RATE_LIMIT:-1000000000} KEYMUX_BUFSIZE=$BUFSIZE \
     on_cpu 0 "$HAPROXY" -f "$cfg" -db >"$WORK/haproxy-$tag.log" 2>&1 &
   PIDS+=($!)
