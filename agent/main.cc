@@ -474,7 +474,7 @@ int main(int argc, char** argv) {
       return 1;
     } else {
       spdlog::warn(
-          "{}: running without outcome lines (--outcome-listen): a successful attempt's "
+          "{}: running without outcome lines (--outcome-listen): a successful stream's "
           "in-flight slot is then freed only when its ticket expires",
           error);
     }
