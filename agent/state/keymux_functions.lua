@@ -71,7 +71,9 @@ local function epoch_ok(epoch_key, epoch)
 end
 
 -- KEYS: g, a, epoch. ARGV: epoch, rpm, tpm, window_ms, lifetime_ms,
--- ask_requests, ask_tokens (0: that dimension has no limit).
+-- ask_requests, ask_tokens (0: that dimension has no limit), [min_tokens: a
+-- token slice smaller than this is of no use: the request waiting for it
+-- costs that much].
 -- Returns {'ok', id, requests, tokens} (0, 0, 0 when nothing fits) or
 -- {'epoch'} when Redis lost its data (replay, then ask again).
 local function grant(keys, args)
@@ -85,8 +87,9 @@ local function grant(keys, args)
   local r, t = 0, 0
   if rpm > 0 then r = math.max(0, math.min(ask_r, rpm - sr)) end
   if tpm > 0 then t = math.max(0, math.min(ask_t, tpm - st)) end
+  local min_t = math.max(1, math.min(tonumber(args[8] or '0'), tpm))
   -- A slice is of no use without both of its limited dimensions.
-  if (rpm > 0 and r == 0) or (tpm > 0 and t == 0) then return {'ok', 0, 0, 0} end
+  if (rpm > 0 and r == 0) or (tpm > 0 and t < min_t) then return {'ok', 0, 0, 0} end
   local id = next_id(keys[2], now)
   record(keys[1], keys[2], id, now, r, t, span)
   return {'ok', tonumber(id), r, t}

@@ -18,9 +18,6 @@ ROOT=$PWD
 # the check names), each with why. They print as REPORT with their figures; the notes of the
 # redis-suite helper (issue 13) have the runs. Remove a line once its check passes.
 CI_REPORT_ONLY=(
-  # tpm-only keys serve (almost) nothing under state: the first token slice (tpm/40) is smaller
-  # than one request's charge and never grows (LeaseLedger::want).
-  '*: tpm utilisation >= 90% of the lease bound*'
   # p50 5-9 ms, p99 11-14 ms, but one run of four had a single 181 ms event on this shared
   # 2-core machine (12 events: p99 = max).
   'cooldown: propagation p99 <= 100 ms'

@@ -202,7 +202,7 @@ void SharedState::ask(SharedKeyBudget& budget, const LeaseAsk& want, router::Tim
       {"FCALL", "keymux_grant", "3", key(budget.key_id(), "g"), key(budget.key_id(), "a"),
        state_.key_prefix() + "epoch", epoch_, std::to_string(limits.rpm),
        std::to_string(limits.tpm), std::to_string(window_ms.count()), lifetime_ms_,
-       std::to_string(want.requests), std::to_string(want.tokens)},
+       std::to_string(want.requests), std::to_string(want.tokens), std::to_string(want.min_tokens)},
       [this, &budget, asked_at](redisReply* r) {
         if (r == nullptr || r->type != REDIS_REPLY_ARRAY || r->elements < 1) {
           budget.ask_failed();
