@@ -24,7 +24,8 @@ class SharedKeyBudget final : public router::SharedBudget {
 
   void set_limits(const router::KeyLimits& limits);
   router::KeyLimits limits() const;
-  // Redis answers (healthy) or not; the live gateways, for the split.
+  // Redis answers (healthy) or not; the live gateways, for the split (0:
+  // unknown, Redis never answered yet: no local share, see take()).
   void set_healthy(bool healthy, std::uint32_t live_nodes);
 
   // The router's side.
@@ -55,9 +56,9 @@ class SharedKeyBudget final : public router::SharedBudget {
   mutable std::mutex mu_;
   router::KeyLimits limits_;
   LeaseLedger ledger_;
-  bool healthy_ = false;         // until the first grant round works
-  bool ask_unanswered_ = false;  // the last ask failed (deadline, no connection)
-  std::uint32_t live_nodes_ = 1;
+  bool healthy_ = false;          // until the first grant round works
+  bool ask_unanswered_ = false;   // the last ask failed (deadline, no connection)
+  std::uint32_t live_nodes_ = 0;  // unknown until Redis first answers
   router::RequestWindow local_requests_{0};
   router::TokenWindow local_tokens_{0};
   std::uint64_t taken_total_ = 0;

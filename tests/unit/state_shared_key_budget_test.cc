@@ -39,6 +39,31 @@ TEST(SharedKeyBudgetTest, DegradedSpendsHeldSlicesThenTheSplit) {
   EXPECT_EQ(b.view(kT0).taken_degraded_total, 30u);
 }
 
+// Start-up: a node that has not heard from Redis does not know how many
+// share the limit, so it spends no local share (it waited for its first
+// slice; a whole limit each was +13 of 40 with 3 gateways). Told the live
+// nodes (first contact, or 1 after the start-up grace), it spends its split.
+TEST(SharedKeyBudgetTest, NoLocalShareBeforeRedisFirstAnswers) {
+  SharedKeyBudget b("k", {}, DegradedMode::kSplit);
+  b.set_limits({.rpm = 90});
+  EXPECT_FALSE(b.take(kT0, 0));
+  ASSERT_TRUE(b.want(kT0));
+  b.ask_failed();  // even with an ask unanswered
+  EXPECT_FALSE(b.take(kT0, 0));
+  b.set_healthy(false, 0);  // degraded, still never heard from Redis
+  EXPECT_FALSE(b.take(kT0, 0));
+  b.set_healthy(false, 3);
+  int taken = 0;
+  while (b.take(kT0, 0)) ++taken;
+  EXPECT_EQ(taken, 30);
+  SharedKeyBudget alone("k", {}, DegradedMode::kSplit);
+  alone.set_limits({.rpm = 90});
+  alone.set_healthy(false, 1);  // the grace passed: alone as far as it can tell
+  taken = 0;
+  while (alone.take(kT0, 0)) ++taken;
+  EXPECT_EQ(taken, 90);
+}
+
 // A stuck Redis is noticed per key before the mode changes: an unanswered
 // ask opens the local share until the next grant.
 TEST(SharedKeyBudgetTest, AnUnansweredAskOpensTheLocalShare) {

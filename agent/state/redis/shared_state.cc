@@ -19,6 +19,10 @@ constexpr std::int64_t kMemberTtlMs = 3000;
 // Heartbeats without an answer in a row before the gateway counts as degraded.
 constexpr int kBeatFailuresDegraded = 2;
 constexpr int kTimeoutsDegraded = 2;
+// Until Redis first answers, a node spends no local share (it does not know
+// how many gateways share a limit); past this after start it takes the whole
+// limit as its share (alone, as far as it can tell) so requests are served.
+constexpr std::chrono::seconds kFirstContactGrace{1};
 
 std::chrono::milliseconds millis(const google::protobuf::Duration& d) {
   return std::chrono::milliseconds(d.seconds() * 1000 + d.nanos() / 1'000'000);
@@ -101,6 +105,7 @@ bool SharedState::start(std::string& error) {
   event_add(tick_, &kTick);
   event_add(beat_, &kBeat);
   event_add(wake_, nullptr);
+  started_ = router_.clock().now();
   attach_keys();
   link_->start();
   events_->start();
@@ -179,12 +184,20 @@ void SharedState::apply_in_flight_shares() {
 void SharedState::tick() {
   attach_keys();
   send_shared_changes();
+  const router::Time now = router_.clock().now();
+  if (live_nodes() == 0 && now - started_ >= kFirstContactGrace) {
+    live_nodes_.store(1, std::memory_order_relaxed);
+    spdlog::warn(
+        "redis: not reached within {} s of start: degraded with the live nodes unknown "
+        "(this node's share is a whole limit until Redis answers)",
+        kFirstContactGrace.count());
+    set_healthy(false, "not reached since start");
+  }
   // Two commands past their deadline in a row: Redis is slow or gone; the
   // next answered heartbeat says when it is back.
   if (healthy() && link_->timeouts_in_a_row() >= kTimeoutsDegraded) {
     set_healthy(false, "commands time out");
   }
-  const router::Time now = router_.clock().now();
   std::lock_guard lock(budgets_mu_);
   for (auto& [id, budget] : budgets_) {
     for (const LeaseReturn& r : budget->take_returns(now)) give_back(*budget, r);
@@ -258,6 +271,9 @@ void SharedState::new_epoch() {
                    } else {
                      epoch_ = epoch;
                    }
+                   // Healthy on the heartbeat's answer: at once, not a beat later
+                   // (until then a starting node serves nothing of shared keys).
+                   if (!healthy()) beat();
                  });
 }
 

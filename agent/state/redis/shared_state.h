@@ -105,7 +105,9 @@ class SharedState final : public router::KeyEventSink {
   bool replaying_ = false;  // this gateway's replay calls not all answered yet
   int beat_failures_ = 0;
   std::atomic<bool> healthy_{false};
-  std::atomic<std::uint32_t> live_nodes_{1};
+  // 0: Redis never answered yet (how many share a limit is unknown).
+  std::atomic<std::uint32_t> live_nodes_{0};
+  router::Time started_{};
   std::atomic<std::uint64_t> mode_changes_{0};
   std::atomic<std::uint64_t> replays_{0};
 };
