@@ -37,6 +37,16 @@ class SharedKeyBudget final : public router::SharedBudget {
   void ask_failed();  // also opens the degraded share until the next grant
   std::vector<LeaseReturn> take_returns(Time now);
   std::vector<LeaseReplay> replay(Time now);
+  // What this node spent on its own (degraded share) and Redis has not
+  // recorded yet, in batches of up to kSpentBatch, each aged by its last
+  // spend; handed out once (to record after a recovery, before new asks).
+  struct Spent {
+    Duration age{};
+    std::uint32_t requests = 0;
+    std::uint64_t tokens = 0;
+  };
+  static constexpr Duration kSpentBatch = std::chrono::milliseconds(100);
+  std::vector<Spent> take_unrecorded(Time now);
 
   struct View {
     std::uint32_t requests_granted = 0;  // the live slices' grants
@@ -50,6 +60,8 @@ class SharedKeyBudget final : public router::SharedBudget {
 
  private:
   bool take_degraded_locked(Time now, std::uint64_t tokens);
+  // The local windows' limits: this node's degraded share (as last known).
+  void configure_local_locked();
 
   const std::string key_id_;
   const DegradedMode mode_;
@@ -63,6 +75,12 @@ class SharedKeyBudget final : public router::SharedBudget {
   router::TokenWindow local_tokens_{0};
   std::uint64_t taken_total_ = 0;
   std::uint64_t taken_degraded_total_ = 0;
+  struct SpentBatch {
+    Time first, last;
+    std::uint32_t requests;
+    std::uint64_t tokens;
+  };
+  std::vector<SpentBatch> unrecorded_;
 };
 
 }  // namespace keymux::state

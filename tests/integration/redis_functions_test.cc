@@ -154,6 +154,18 @@ TEST_F(RedisFunctionsTest, LostDataIsToldByTheEpochAndReplayRestoresTheGrants) {
   EXPECT_EQ(Epoch(), "third");
 }
 
+// What a node spent alone (degraded) is recorded as spent after a recovery,
+// at the time it was spent, so grants keep the window; batches older than
+// window + lifetime no longer count and are not recorded.
+TEST_F(RedisFunctionsTest, DegradedSpendsAreRecordedAndHoldGrantsBack) {
+  const std::string e = Epoch();
+  const Reply recorded = Run({"FCALL", "keymux_record", "2", "t:{k}:g", "t:{k}:a", "60000", "1000",
+                              "500", "3", "300", "100", "4", "0", "61500", "9", "0"});
+  ASSERT_EQ(recorded->type, REDIS_REPLY_INTEGER);
+  EXPECT_EQ(recorded->integer, 2);
+  EXPECT_EQ(Grant(e, 10, 1000, 6, 900), std::make_pair(3LL, 700LL));
+}
+
 TEST_F(RedisFunctionsTest, HeartbeatsListTheLiveNodes) {
   Run({"FCALL", "keymux_heartbeat", "1", "t:members", "gw-b", "200"});
   const Reply both = Run({"FCALL", "keymux_heartbeat", "1", "t:members", "gw-a", "200"});

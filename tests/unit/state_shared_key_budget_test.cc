@@ -35,8 +35,35 @@ TEST(SharedKeyBudgetTest, DegradedSpendsHeldSlicesThenTheSplit) {
   b.set_healthy(false, 3);
   int taken = 0;
   while (b.take(kT0 + milliseconds(10), 0)) ++taken;
-  EXPECT_EQ(taken, 5 + 30);  // the slice, then 90 / 3
-  EXPECT_EQ(b.view(kT0).taken_degraded_total, 30u);
+  // The slice, then 90 / 3 in any window, the slice's 5 included (a share on
+  // top of what the node spent from slices would overshoot).
+  EXPECT_EQ(taken, 30);
+  EXPECT_EQ(b.view(kT0).taken_degraded_total, 25u);
+}
+
+// Recovery: what the node spent on its own is handed out once, in batches of
+// 100 ms aged by their last spend, to record in Redis before new asks.
+TEST(SharedKeyBudgetTest, DegradedSpendsAreHandedOutToRecord) {
+  SharedKeyBudget b("k", {}, DegradedMode::kSplit);
+  b.set_limits({.rpm = 90, .tpm = 9000});
+  b.set_healthy(false, 3);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(b.take(kT0 + milliseconds(10 * i), 100));
+  ASSERT_TRUE(b.take(kT0 + milliseconds(150), 2500));
+  const auto spent = b.take_unrecorded(kT0 + milliseconds(200));
+  ASSERT_EQ(spent.size(), 2u);
+  EXPECT_EQ(spent[0].age, milliseconds(180));
+  EXPECT_EQ(spent[0].requests, 3u);
+  EXPECT_EQ(spent[0].tokens, 300u);
+  EXPECT_EQ(spent[1].age, milliseconds(50));
+  EXPECT_EQ(spent[1].requests, 1u);
+  EXPECT_EQ(spent[1].tokens, 2500u);
+  EXPECT_TRUE(b.take_unrecorded(kT0 + milliseconds(300)).empty());
+  // Slice spends are Redis's own grants: nothing to record.
+  b.set_healthy(true, 3);
+  b.want(kT0 + milliseconds(300));
+  b.granted(kT0 + milliseconds(300), 1, 2, 200);
+  EXPECT_TRUE(b.take(kT0 + milliseconds(300), 100));
+  EXPECT_TRUE(b.take_unrecorded(kT0 + milliseconds(300)).empty());
 }
 
 // Start-up: a node that has not heard from Redis does not know how many

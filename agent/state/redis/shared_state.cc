@@ -23,6 +23,12 @@ constexpr int kTimeoutsDegraded = 2;
 // how many gateways share a limit); past this after start it takes the whole
 // limit as its share (alone, as far as it can tell) so requests are served.
 constexpr std::chrono::seconds kFirstContactGrace{1};
+// After Redis lost its data, how long a node stays degraded (recording its
+// spends, asking nothing): the nodes lost the connection at the same moment
+// and retry on the same backoff, so they are back within this of each other,
+// and each has recorded what it spent alone and replayed its live grants
+// before anyone takes a new grant.
+constexpr std::chrono::milliseconds kSettle{500};
 
 std::chrono::milliseconds millis(const google::protobuf::Duration& d) {
   return std::chrono::milliseconds(d.seconds() * 1000 + d.nanos() / 1'000'000);
@@ -201,6 +207,8 @@ void SharedState::tick() {
   std::lock_guard lock(budgets_mu_);
   for (auto& [id, budget] : budgets_) {
     for (const LeaseReturn& r : budget->take_returns(now)) give_back(*budget, r);
+    // Before this node's next ask on the same connection (so in Redis first).
+    if (link_->ready()) record_spent(*budget, now);
     // While commands time out, only the heartbeat probes: asks would pile up
     // behind a stuck Redis (each granted late, and wasted).
     if (!healthy() || epoch_.empty() || replaying_ || link_->timeouts_in_a_row() > 0) continue;
@@ -254,6 +262,29 @@ void SharedState::give_back(SharedKeyBudget& budget, const LeaseReturn& r) {
       [](redisReply*) {});
 }
 
+void SharedState::record_spent(SharedKeyBudget& budget, router::Time now) {
+  const std::vector<SharedKeyBudget::Spent> spent = budget.take_unrecorded(now);
+  if (spent.empty()) return;
+  const auto window_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(budget.limits().span).count();
+  std::vector<std::string> args = {"FCALL",
+                                   "keymux_record",
+                                   "2",
+                                   key(budget.key_id(), "g"),
+                                   key(budget.key_id(), "a"),
+                                   std::to_string(window_ms),
+                                   lifetime_ms_};
+  for (const SharedKeyBudget::Spent& s : spent) {
+    args.push_back(std::to_string(std::max<std::int64_t>(
+        0, std::chrono::duration_cast<std::chrono::milliseconds>(s.age).count())));
+    args.push_back(std::to_string(s.requests));
+    args.push_back(std::to_string(s.tokens));
+  }
+  // Unanswered: Redis may still have it, or lost it with the rest (a degraded
+  // node's spends then count only in its own window).
+  link_->command(args, [](redisReply*) {});
+}
+
 void SharedState::new_epoch() {
   epoch_pending_ = true;
   link_->command({"FCALL", "keymux_epoch", "1", state_.key_prefix() + "epoch", random_marker()},
@@ -267,6 +298,7 @@ void SharedState::new_epoch() {
                          "redis: lost its data (a new epoch); replaying this node's live "
                          "grants");
                      epoch_ = epoch;
+                     settle_until_ = router_.clock().now() + kSettle;
                      replay_all();
                    } else {
                      epoch_ = epoch;
@@ -330,10 +362,19 @@ void SharedState::beat() {
                      members_ = std::move(members);
                      apply_in_flight_shares();
                    }
-                   live_nodes_.store(
-                       static_cast<std::uint32_t>(std::max<std::size_t>(1, r->elements)),
-                       std::memory_order_relaxed);
-                   set_healthy(!epoch_.empty(), "heartbeat answered");
+                   const router::Time now = router_.clock().now();
+                   auto live = static_cast<std::uint32_t>(std::max<std::size_t>(1, r->elements));
+                   // Redis lost the membership with its data: until every node beat
+                   // again, fewer members mean not yet back, not gone (a smaller count
+                   // would widen every degraded share: seen after kill -9 + restart).
+                   if (now < settle_until_ - kSettle + std::chrono::milliseconds(kMemberTtlMs)) {
+                     live = std::max(live, live_nodes());
+                   }
+                   live_nodes_.store(live, std::memory_order_relaxed);
+                   const bool settling = now < settle_until_;
+                   set_healthy(
+                       !epoch_.empty() && !settling,
+                       settling ? "settling after Redis lost its data" : "heartbeat answered");
                  });
 }
 

@@ -64,6 +64,8 @@ class SharedState final : public router::KeyEventSink {
   void apply_in_flight_shares();
   void ask(SharedKeyBudget& budget, const LeaseAsk& ask, router::Time now);
   void give_back(SharedKeyBudget& budget, const LeaseReturn& r);
+  // This node's own (degraded) spends, recorded in Redis as spent.
+  void record_spent(SharedKeyBudget& budget, router::Time now);
   void new_epoch();  // after a (re)connect or an "epoch" answer
   void replay_all();
   void set_healthy(bool healthy, const char* why);
@@ -108,6 +110,9 @@ class SharedState final : public router::KeyEventSink {
   // 0: Redis never answered yet (how many share a limit is unknown).
   std::atomic<std::uint32_t> live_nodes_{0};
   router::Time started_{};
+  // After Redis lost its data: no asks (the node stays degraded) until every
+  // node had time to reconnect and record its own spends and grants.
+  router::Time settle_until_{};
   std::atomic<std::uint64_t> mode_changes_{0};
   std::atomic<std::uint64_t> replays_{0};
 };
