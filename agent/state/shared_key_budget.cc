@@ -40,8 +40,8 @@ bool SharedKeyBudget::take(Time now, std::uint64_t tokens) {
     ++taken_total_;
     // The local share counts this node's slice spends too: degraded, the node
     // spends its share of any window, not a share on top of what it spent.
-    local_requests_.admit(now);
-    local_tokens_.admit(now, tokens);
+    if (limits_.rpm != 0) local_requests_.admit(now);  // (an unlimited one only meters)
+    if (limits_.tpm != 0) local_tokens_.admit(now, tokens);
     return true;
   }
   // Healthy: only Redis's slices count (a refill is on its way). Degraded, or
