@@ -354,9 +354,12 @@ class Rig:
             # The phases measure the steady state: every gateway healthy first (how long that
             # takes is printed; before it, each may spend a limit of its own).
             t = time.monotonic()
-            healthy = wait_until(15, lambda: all(HealthWatcher.healthy(gw) is True
+            # and counting every gateway live (a first heartbeat lists only those that
+            # beat already, and an unanswered ask's local share follows that count).
+            healthy = wait_until(15, lambda: all(HealthWatcher.healthy(gw) is True and
+                                                 live_nodes(gw) == len(self.gateways)
                                                  for gw in self.gateways), 0.05)
-            print(f"  every gateway healthy (keymux_state_healthy 1) "
+            print(f"  every gateway healthy (keymux_state_healthy 1, live nodes {len(self.gateways)}) "
                   f"{'after' if healthy else 'NOT within'} {time.monotonic() - t:.2f} s")
         self.features["leases"] = on and wait_until(5, functions, 0.1)
         self.features["pubsub"] = on and wait_until(2, channels, 0.1)
@@ -398,6 +401,18 @@ class Rig:
         if events:
             body.update(events=True, since_us=int(since_us))
         return self.mock("/_mock/audit", body)["keys"][key]
+
+
+def live_nodes(gw):
+    """keymux_state_live_nodes on the gateway's /metrics (None: not answered)."""
+    try:
+        _, body = gw.admin("GET", "/metrics", timeout=2)
+    except OSError:
+        return None
+    for line in body.decode(errors="replace").splitlines():
+        if line.startswith("keymux_state_live_nodes "):
+            return int(float(line.rsplit(" ", 1)[-1]))
+    return None
 
 
 def one_request(port, model):
