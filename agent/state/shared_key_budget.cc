@@ -27,9 +27,10 @@ router::KeyLimits SharedKeyBudget::limits() const {
   return limits_;
 }
 
-void SharedKeyBudget::set_healthy(bool healthy, std::uint32_t live_nodes) {
+void SharedKeyBudget::set_healthy(bool healthy, std::uint32_t live_nodes, bool members_known) {
   std::lock_guard lock(mu_);
   healthy_ = healthy;
+  members_known_ = members_known;
   live_nodes_ = live_nodes;
   configure_local_locked();
 }
@@ -47,7 +48,7 @@ bool SharedKeyBudget::take(Time now, std::uint64_t tokens) {
   // Healthy: only Redis's slices count (a refill is on its way). Degraded, or
   // the last ask unanswered (Redis stuck before the mode says so): the held
   // slices first (above), then the local share.
-  return (!healthy_ || ask_unanswered_) && take_degraded_locked(now, tokens);
+  return (!healthy_ || (ask_unanswered_ && members_known_)) && take_degraded_locked(now, tokens);
 }
 
 bool SharedKeyBudget::take_degraded_locked(Time now, std::uint64_t tokens) {

@@ -26,7 +26,10 @@ class SharedKeyBudget final : public router::SharedBudget {
   router::KeyLimits limits() const;
   // Redis answers (healthy) or not; the live gateways, for the split (0:
   // unknown, Redis never answered yet: no local share, see take()).
-  void set_healthy(bool healthy, std::uint32_t live_nodes);
+  // `members_known`: the live-node count has had a member TTL to fill since
+  // this node's first contact; until then an unanswered ask opens no local
+  // share (a first heartbeat lists only the nodes that beat already).
+  void set_healthy(bool healthy, std::uint32_t live_nodes, bool members_known = true);
 
   // The router's side.
   bool take(Time now, std::uint64_t tokens) override;
@@ -68,8 +71,9 @@ class SharedKeyBudget final : public router::SharedBudget {
   mutable std::mutex mu_;
   router::KeyLimits limits_;
   LeaseLedger ledger_;
-  bool healthy_ = false;          // until the first grant round works
-  bool ask_unanswered_ = false;   // the last ask failed (deadline, no connection)
+  bool healthy_ = false;         // until the first grant round works
+  bool ask_unanswered_ = false;  // the last ask failed (deadline, no connection)
+  bool members_known_ = true;
   std::uint32_t live_nodes_ = 0;  // unknown until Redis first answers
   router::RequestWindow local_requests_{0};
   router::TokenWindow local_tokens_{0};

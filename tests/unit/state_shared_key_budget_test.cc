@@ -106,6 +106,23 @@ TEST(SharedKeyBudgetTest, AnUnansweredAskOpensTheLocalShare) {
   EXPECT_FALSE(b.take(kT0, 0));
 }
 
+// Right after a node's first contact the live-node count may list only the
+// nodes that beat already: an unanswered ask opens no share from it then
+// (a degraded mode still spends its split).
+TEST(SharedKeyBudgetTest, AnUnansweredAskWaitsForTheMembership) {
+  SharedKeyBudget b("k", {}, DegradedMode::kSplit);
+  b.set_limits({.rpm = 90});
+  b.set_healthy(true, 1, false);
+  ASSERT_FALSE(b.take(kT0, 0));
+  ASSERT_TRUE(b.want(kT0));
+  b.ask_failed();
+  EXPECT_FALSE(b.take(kT0, 0));
+  b.set_healthy(true, 3, true);  // a member TTL later
+  EXPECT_TRUE(b.take(kT0, 0));
+  b.set_healthy(false, 3, false);
+  EXPECT_TRUE(b.take(kT0, 0));
+}
+
 TEST(SharedKeyBudgetTest, ClosedRefusesOnceTheSlicesAreSpent) {
   SharedKeyBudget b("k", {}, DegradedMode::kClosed);
   b.set_limits({.rpm = 90});

@@ -165,7 +165,7 @@ void SharedState::attach_keys() {
     auto& budget = budgets_[k.id];
     if (!budget) {
       budget = std::make_unique<SharedKeyBudget>(k.id, policy_, mode_);
-      budget->set_healthy(healthy(), live_nodes());
+      budget->set_healthy(healthy(), live_nodes(), members_known(router_.clock().now()));
     }
     budget->set_limits(k.limits);
     k.state->set_shared_budget(budget.get());
@@ -363,6 +363,7 @@ void SharedState::beat() {
                      apply_in_flight_shares();
                    }
                    const router::Time now = router_.clock().now();
+                   if (!first_contact_) first_contact_ = now;
                    auto live = static_cast<std::uint32_t>(std::max<std::size_t>(1, r->elements));
                    // Redis lost the membership with its data: until every node beat
                    // again, fewer members mean not yet back, not gone (a smaller count
@@ -378,6 +379,10 @@ void SharedState::beat() {
                  });
 }
 
+bool SharedState::members_known(router::Time now) const {
+  return first_contact_ && now >= *first_contact_ + std::chrono::milliseconds(kMemberTtlMs);
+}
+
 void SharedState::set_healthy(bool healthy, const char* why) {
   const bool was = healthy_.exchange(healthy, std::memory_order_relaxed);
   if (was != healthy) {
@@ -390,7 +395,8 @@ void SharedState::set_healthy(bool healthy, const char* why) {
     }
   }
   std::lock_guard lock(budgets_mu_);
-  for (auto& [id, budget] : budgets_) budget->set_healthy(healthy, live_nodes());
+  const bool known = members_known(router_.clock().now());
+  for (auto& [id, budget] : budgets_) budget->set_healthy(healthy, live_nodes(), known);
 }
 
 namespace {

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -110,6 +111,8 @@ class SharedState final : public router::KeyEventSink {
   // 0: Redis never answered yet (how many share a limit is unknown).
   std::atomic<std::uint32_t> live_nodes_{0};
   router::Time started_{};
+  std::optional<router::Time> first_contact_;  // the first answered heartbeat
+  bool members_known(router::Time now) const;
   // After Redis lost its data: no asks (the node stays degraded) until every
   // node had time to reconnect and record its own spends and grants.
   router::Time settle_until_{};
