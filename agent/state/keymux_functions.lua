@@ -71,7 +71,9 @@ local function epoch_ok(epoch_key, epoch)
 end
 
 -- KEYS: g, a, epoch. ARGV: epoch, rpm, tpm, window_ms, lifetime_ms,
--- ask_requests, ask_tokens (0: that dimension has no limit).
+-- ask_requests, ask_tokens (0: that dimension has no limit), [min_tokens: a
+-- token slice smaller than this is of no use: the request waiting for it
+-- costs that much].
 -- Returns {'ok', id, requests, tokens} (0, 0, 0 when nothing fits) or
 -- {'epoch'} when Redis lost its data (replay, then ask again).
 local function grant(keys, args)
@@ -85,8 +87,9 @@ local function grant(keys, args)
   local r, t = 0, 0
   if rpm > 0 then r = math.max(0, math.min(ask_r, rpm - sr)) end
   if tpm > 0 then t = math.max(0, math.min(ask_t, tpm - st)) end
+  local min_t = math.max(1, math.min(tonumber(args[8] or '0'), tpm))
   -- A slice is of no use without both of its limited dimensions.
-  if (rpm > 0 and r == 0) or (tpm > 0 and t == 0) then return {'ok', 0, 0, 0} end
+  if (rpm > 0 and r == 0) or (tpm > 0 and t < min_t) then return {'ok', 0, 0, 0} end
   local id = next_id(keys[2], now)
   record(keys[1], keys[2], id, now, r, t, span)
   return {'ok', tonumber(id), r, t}
@@ -117,13 +120,20 @@ local function charge(keys, args)
   return {'ok', tonumber(id)}
 end
 
+-- Redis's time and the log's span (window_ms + lifetime_ms in ARGV 1, 2),
+-- the log's stale grants gone: where replay and record_spent start.
+local function log_now(keys, args)
+  local span = tonumber(args[1]) + tonumber(args[2])
+  local now = now_ms()
+  expire(keys[1], keys[2], now, span)
+  return now, span
+end
+
 -- KEYS: g, a. ARGV: window_ms, lifetime_ms, then (id, age_ms, requests,
 -- tokens) per grant. A node's own live grants after Redis lost its data, at
 -- the time they were granted (as near as the node can tell).
 local function replay(keys, args)
-  local span = tonumber(args[1]) + tonumber(args[2])
-  local now = now_ms()
-  expire(keys[1], keys[2], now, span)
+  local now, span = log_now(keys, args)
   local n = 0
   for i = 3, #args, 4 do
     local id = args[i]
@@ -134,6 +144,25 @@ local function replay(keys, args)
     end
     if tonumber(redis.call('HGET', keys[2], 'seq') or '0') < tonumber(id) then
       redis.call('HSET', keys[2], 'seq', id)
+    end
+  end
+  return n
+end
+
+-- KEYS: g, a. ARGV: window_ms, lifetime_ms, then (age_ms, requests, tokens)
+-- per batch. What a node spent on its own while Redis did not answer
+-- (degraded), recorded as grants at the time it was spent, without a check
+-- (it was spent), so grants after a recovery keep the window. Returns how
+-- many were recorded.
+local function record_spent(keys, args)
+  local now, span = log_now(keys, args)
+  local n = 0
+  for i = 3, #args, 3 do
+    local at = now - tonumber(args[i])
+    if at > now - span then
+      record(keys[1], keys[2], next_id(keys[2], now), at, tonumber(args[i + 1]),
+             tonumber(args[i + 2]), span)
+      n = n + 1
     end
   end
   return n
@@ -198,6 +227,7 @@ redis.register_function('keymux_grant', grant)
 redis.register_function('keymux_give_back', give_back)
 redis.register_function('keymux_charge', charge)
 redis.register_function('keymux_replay', replay)
+redis.register_function('keymux_record', record_spent)
 redis.register_function('keymux_usage', usage)
 redis.register_function('keymux_epoch', epoch)
 redis.register_function('keymux_heartbeat', heartbeat)

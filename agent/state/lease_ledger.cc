@@ -72,6 +72,7 @@ std::optional<LeaseReceipt> LeaseLedger::spend(Time now, std::uint64_t tokens) {
     return LeaseReceipt{s.id, charged};
   }
   demand_ = true;  // refused: worth a slice at the next want()
+  waiting_tokens_ = std::max(waiting_tokens_, charged);
   return std::nullopt;
 }
 
@@ -111,7 +112,9 @@ std::optional<LeaseAsk> LeaseLedger::want(Time now) {
   const bool low_requests =
       rpm_ != 0 && (req_left == 0 || req_left < static_cast<double>(recent_requests) * lead);
   const bool low_tokens = tpm_ != 0 && (tok_left == 0 || tok_left < recent_tokens * lead);
-  if (!low_requests && !low_tokens) return std::nullopt;
+  // A refused spend is worth an ask even with units left: what is left may be
+  // too small for it (a request bigger than any slice).
+  if (!low_requests && !low_tokens && !demand_) return std::nullopt;
   // An idle key parks nothing: no slice until a request wants one (the router
   // takes another key meanwhile), then slices follow the rate.
   if (recent_requests == 0 && !demand_) return std::nullopt;
@@ -121,8 +124,13 @@ std::optional<LeaseAsk> LeaseLedger::want(Time now) {
     ask.requests = std::clamp<std::uint32_t>(2 * recent_requests, 1, request_cap());
   }
   if (tpm_ != 0) {
-    ask.tokens = std::clamp<std::uint64_t>(
-        2 * recent_tokens, std::max<std::uint64_t>(1, token_cap() / 4), token_cap());
+    // The slice covers the request that asked for it (at most the limit,
+    // spend() charges no more), however small the cap.
+    ask.min_tokens = waiting_tokens_;
+    ask.tokens =
+        std::max(waiting_tokens_,
+                 std::clamp<std::uint64_t>(
+                     2 * recent_tokens, std::max<std::uint64_t>(1, token_cap() / 4), token_cap()));
   }
   asking_ = true;
   return ask;
@@ -133,6 +141,7 @@ void LeaseLedger::granted(Time asked_at, std::uint64_t id, std::uint32_t request
   asking_ = false;
   if (requests == 0 && tokens == 0) return;
   demand_ = false;
+  waiting_tokens_ = 0;
   slices_.push_back(
       {id, asked_at, asked_at + policy_.lifetime, requests, tokens, requests, tokens});
 }

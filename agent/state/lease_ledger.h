@@ -37,6 +37,9 @@ struct LeasePolicy {
 struct LeaseAsk {
   std::uint32_t requests = 0;
   std::uint64_t tokens = 0;
+  // The least worth granting: the charge of the largest request that found no
+  // slice (a smaller slice could never serve it). 0: any amount helps.
+  std::uint64_t min_tokens = 0;
 };
 
 // Units that go back to Redis (the grant `id` shrinks by them), or a charge
@@ -120,7 +123,8 @@ class LeaseLedger {
   std::deque<Slice> slices_;  // asked_at order: the first dies first
   std::vector<LeaseReturn> returns_;
   bool asking_ = false;
-  bool demand_ = false;  // a spend found no slice since the last grant
+  bool demand_ = false;               // a spend found no slice since the last grant
+  std::uint64_t waiting_tokens_ = 0;  // the largest such spend's charge
   // The recent rate: spends in the current and the previous period of `lifetime`.
   Time period_start_{};
   std::uint32_t requests_this_period_ = 0, requests_last_period_ = 0;

@@ -11,6 +11,15 @@ void SharedKeyBudget::set_limits(const router::KeyLimits& limits) {
   ledger_.set_limits(limits.rpm, limits.tpm);
   local_requests_.set_span(limits.span);
   local_tokens_.set_span(limits.span);
+  configure_local_locked();
+}
+
+void SharedKeyBudget::configure_local_locked() {
+  const std::uint32_t nodes = std::max<std::uint32_t>(1, live_nodes_);
+  const auto rpm = degraded_limit(limits_.rpm, nodes, mode_);
+  const auto tpm = degraded_limit(limits_.tpm, nodes, mode_);
+  local_requests_.set_limit(static_cast<std::uint32_t>(rpm.value_or(limits_.rpm)));
+  local_tokens_.set_limit(tpm.value_or(limits_.tpm));
 }
 
 router::KeyLimits SharedKeyBudget::limits() const {
@@ -18,35 +27,58 @@ router::KeyLimits SharedKeyBudget::limits() const {
   return limits_;
 }
 
-void SharedKeyBudget::set_healthy(bool healthy, std::uint32_t live_nodes) {
+void SharedKeyBudget::set_healthy(bool healthy, std::uint32_t live_nodes, bool members_known) {
   std::lock_guard lock(mu_);
   healthy_ = healthy;
-  live_nodes_ = std::max<std::uint32_t>(1, live_nodes);
+  members_known_ = members_known;
+  live_nodes_ = live_nodes;
+  configure_local_locked();
 }
 
 bool SharedKeyBudget::take(Time now, std::uint64_t tokens) {
   std::lock_guard lock(mu_);
   if (ledger_.spend(now, tokens)) {
     ++taken_total_;
+    // The local share counts this node's slice spends too: degraded, the node
+    // spends its share of any window, not a share on top of what it spent.
+    if (limits_.rpm != 0) local_requests_.admit(now);  // (an unlimited one only meters)
+    if (limits_.tpm != 0) local_tokens_.admit(now, tokens);
     return true;
   }
   // Healthy: only Redis's slices count (a refill is on its way). Degraded, or
   // the last ask unanswered (Redis stuck before the mode says so): the held
   // slices first (above), then the local share.
-  return (!healthy_ || ask_unanswered_) && take_degraded_locked(now, tokens);
+  return (!healthy_ || (ask_unanswered_ && members_known_)) && take_degraded_locked(now, tokens);
 }
 
 bool SharedKeyBudget::take_degraded_locked(Time now, std::uint64_t tokens) {
-  const auto rpm = degraded_limit(limits_.rpm, live_nodes_, mode_);
-  const auto tpm = degraded_limit(limits_.tpm, live_nodes_, mode_);
-  if (!rpm || !tpm) return false;  // closed
-  local_requests_.set_limit(static_cast<std::uint32_t>(*rpm));
-  local_tokens_.set_limit(*tpm);
+  // A node that never heard from Redis does not know how many share the
+  // limit: a whole limit each would overshoot N times (seen at start-up, +13
+  // of 40 with 3 gateways). It waits for its first slice instead; SharedState
+  // says 1 if Redis stays unreachable past the start-up grace.
+  if (live_nodes_ == 0 || mode_ == DegradedMode::kClosed) return false;
   if (!local_requests_.has_room(now) || !local_tokens_.has_room(now, tokens)) return false;
   local_requests_.admit(now);
   local_tokens_.admit(now, tokens);
   ++taken_degraded_total_;
+  if (unrecorded_.empty() || now - unrecorded_.back().first >= kSpentBatch) {
+    unrecorded_.push_back({now, now, 0, 0});
+  }
+  SpentBatch& batch = unrecorded_.back();
+  batch.last = std::max(batch.last, now);
+  ++batch.requests;
+  batch.tokens += limits_.tpm != 0 ? std::min(tokens, limits_.tpm) : 0;
   return true;
+}
+
+std::vector<SharedKeyBudget::Spent> SharedKeyBudget::take_unrecorded(Time now) {
+  std::lock_guard lock(mu_);
+  std::vector<Spent> out;
+  out.reserve(unrecorded_.size());
+  // Aged by the batch's last spend: Redis keeps it at least as long as needed.
+  for (const SpentBatch& b : unrecorded_) out.push_back({now - b.last, b.requests, b.tokens});
+  unrecorded_.clear();
+  return out;
 }
 
 std::optional<LeaseAsk> SharedKeyBudget::want(Time now) {

@@ -24,8 +24,12 @@ class SharedKeyBudget final : public router::SharedBudget {
 
   void set_limits(const router::KeyLimits& limits);
   router::KeyLimits limits() const;
-  // Redis answers (healthy) or not; the live gateways, for the split.
-  void set_healthy(bool healthy, std::uint32_t live_nodes);
+  // Redis answers (healthy) or not; the live gateways, for the split (0:
+  // unknown, Redis never answered yet: no local share, see take()).
+  // `members_known`: the live-node count has had a member TTL to fill since
+  // this node's first contact; until then an unanswered ask opens no local
+  // share (a first heartbeat lists only the nodes that beat already).
+  void set_healthy(bool healthy, std::uint32_t live_nodes, bool members_known = true);
 
   // The router's side.
   bool take(Time now, std::uint64_t tokens) override;
@@ -36,6 +40,16 @@ class SharedKeyBudget final : public router::SharedBudget {
   void ask_failed();  // also opens the degraded share until the next grant
   std::vector<LeaseReturn> take_returns(Time now);
   std::vector<LeaseReplay> replay(Time now);
+  // What this node spent on its own (degraded share) and Redis has not
+  // recorded yet, in batches of up to kSpentBatch, each aged by its last
+  // spend; handed out once (to record after a recovery, before new asks).
+  struct Spent {
+    Duration age{};
+    std::uint32_t requests = 0;
+    std::uint64_t tokens = 0;
+  };
+  static constexpr Duration kSpentBatch = std::chrono::milliseconds(100);
+  std::vector<Spent> take_unrecorded(Time now);
 
   struct View {
     std::uint32_t requests_granted = 0;  // the live slices' grants
@@ -49,6 +63,8 @@ class SharedKeyBudget final : public router::SharedBudget {
 
  private:
   bool take_degraded_locked(Time now, std::uint64_t tokens);
+  // The local windows' limits: this node's degraded share (as last known).
+  void configure_local_locked();
 
   const std::string key_id_;
   const DegradedMode mode_;
@@ -57,11 +73,18 @@ class SharedKeyBudget final : public router::SharedBudget {
   LeaseLedger ledger_;
   bool healthy_ = false;         // until the first grant round works
   bool ask_unanswered_ = false;  // the last ask failed (deadline, no connection)
-  std::uint32_t live_nodes_ = 1;
+  bool members_known_ = true;
+  std::uint32_t live_nodes_ = 0;  // unknown until Redis first answers
   router::RequestWindow local_requests_{0};
   router::TokenWindow local_tokens_{0};
   std::uint64_t taken_total_ = 0;
   std::uint64_t taken_degraded_total_ = 0;
+  struct SpentBatch {
+    Time first, last;
+    std::uint32_t requests;
+    std::uint64_t tokens;
+  };
+  std::vector<SpentBatch> unrecorded_;
 };
 
 }  // namespace keymux::state

@@ -66,11 +66,11 @@ class RedisFunctionsTest : public ::testing::Test {
   // {requests, tokens} granted, or {-1, -1} for "epoch".
   std::pair<long long, long long> Grant(const std::string& epoch, int rpm, int tpm, int ask_r,
                                         int ask_t, int window_ms = 60'000, int lifetime_ms = 1000,
-                                        long long* id = nullptr) {
-    const Reply r =
-        Run({"FCALL", "keymux_grant", "3", "t:{k}:g", "t:{k}:a", "t:epoch", epoch,
-             std::to_string(rpm), std::to_string(tpm), std::to_string(window_ms),
-             std::to_string(lifetime_ms), std::to_string(ask_r), std::to_string(ask_t)});
+                                        long long* id = nullptr, int min_t = 0) {
+    const Reply r = Run({"FCALL", "keymux_grant", "3", "t:{k}:g", "t:{k}:a", "t:epoch", epoch,
+                         std::to_string(rpm), std::to_string(tpm), std::to_string(window_ms),
+                         std::to_string(lifetime_ms), std::to_string(ask_r), std::to_string(ask_t),
+                         std::to_string(min_t)});
     EXPECT_TRUE(r && r->type == REDIS_REPLY_ARRAY) << (r ? r->str : "no reply");
     if (!r || r->type != REDIS_REPLY_ARRAY) return {-2, -2};
     if (std::string(r->element[0]->str) == "epoch") return {-1, -1};
@@ -99,6 +99,12 @@ TEST_F(RedisFunctionsTest, GrantsFitTheLimitAndUnusedUnitsGoBack) {
   EXPECT_EQ(Grant(e, 10, 1000, 2, 600), std::make_pair(2LL, 600LL));
   EXPECT_EQ(Grant(e, 10, 1000, 2, 600), std::make_pair(2LL, 400LL));
   EXPECT_EQ(Grant(e, 10, 1000, 2, 600), std::make_pair(0LL, 0LL));
+  // A token slice smaller than the waiting request is refused, not granted
+  // short (it could never serve that request).
+  Run({"DEL", "t:{k}:g", "t:{k}:a"});
+  EXPECT_EQ(Grant(e, 0, 1000, 0, 700, 60'000, 1000, nullptr, 700), std::make_pair(0LL, 700LL));
+  EXPECT_EQ(Grant(e, 0, 1000, 0, 400, 60'000, 1000, nullptr, 400), std::make_pair(0LL, 0LL));
+  EXPECT_EQ(Grant(e, 0, 1000, 0, 400, 60'000, 1000, nullptr, 300), std::make_pair(0LL, 300LL));
   // A charge is recorded without a check and holds later grants back.
   Run({"DEL", "t:{k}:g", "t:{k}:a"});
   Run({"FCALL", "keymux_charge", "3", "t:{k}:g", "t:{k}:a", "t:epoch", e, "60000", "1000", "900"});
@@ -146,6 +152,18 @@ TEST_F(RedisFunctionsTest, LostDataIsToldByTheEpochAndReplayRestoresTheGrants) {
   EXPECT_EQ(gone->type, REDIS_REPLY_ERROR);
   Load();
   EXPECT_EQ(Epoch(), "third");
+}
+
+// What a node spent alone (degraded) is recorded as spent after a recovery,
+// at the time it was spent, so grants keep the window; batches older than
+// window + lifetime no longer count and are not recorded.
+TEST_F(RedisFunctionsTest, DegradedSpendsAreRecordedAndHoldGrantsBack) {
+  const std::string e = Epoch();
+  const Reply recorded = Run({"FCALL", "keymux_record", "2", "t:{k}:g", "t:{k}:a", "60000", "1000",
+                              "500", "3", "300", "100", "4", "0", "61500", "9", "0"});
+  ASSERT_EQ(recorded->type, REDIS_REPLY_INTEGER);
+  EXPECT_EQ(recorded->integer, 2);
+  EXPECT_EQ(Grant(e, 10, 1000, 6, 900), std::make_pair(3LL, 700LL));
 }
 
 TEST_F(RedisFunctionsTest, HeartbeatsListTheLiveNodes) {

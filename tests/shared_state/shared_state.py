@@ -19,6 +19,8 @@ Phases (--only takes a comma-separated subset):
               ALL, DEBUG SLEEP 2, FUNCTION FLUSH, CLIENT KILL TYPE pubsub; each
               reported as overshoot, refused requests that fit the budget
               (a route offered 50% of its limit) and recovery time (keymux_state_healthy)
+  startup     every gateway restarted at once under traffic (3x a key's capacity):
+              the overshoot while they first reach Redis
 
 The figures come from the mock's sliding-window audit (POST /_mock/audit):
 the most requests and tokens each key received in any window of the agents'
@@ -77,6 +79,7 @@ PROVIDERS = {"cool": (4, 0, 0), "quar": (2, 0, 0), "warm": (1, 0, 0)}
 for _phase in ("rr", "skew"):
     PROVIDERS[f"{_phase}-rpm"] = (2, RPM, 0)
     PROVIDERS[f"{_phase}-tpm"] = (2, 0, TPM)
+PROVIDERS["start-sat"] = (2, RPM, 0)  # saturated while every gateway restarts
 for _fault in FAULTS:
     PROVIDERS[f"{_fault}-sat"] = (2, RPM, 0)   # saturated: the overshoot
     PROVIDERS[f"{_fault}-fit"] = (1, FIT_RPM, 0)  # offered half its limit: refusals that fit
@@ -355,9 +358,12 @@ class Rig:
             # The phases measure the steady state: every gateway healthy first (how long that
             # takes is printed; before it, each may spend a limit of its own).
             t = time.monotonic()
-            healthy = wait_until(15, lambda: all(HealthWatcher.healthy(gw) is True
+            # and counting every gateway live (a first heartbeat lists only those that
+            # beat already, and an unanswered ask's local share follows that count).
+            healthy = wait_until(15, lambda: all(HealthWatcher.healthy(gw) is True and
+                                                 live_nodes(gw) == len(self.gateways)
                                                  for gw in self.gateways), 0.05)
-            print(f"  every gateway healthy (keymux_state_healthy 1) "
+            print(f"  every gateway healthy (keymux_state_healthy 1, live nodes {len(self.gateways)}) "
                   f"{'after' if healthy else 'NOT within'} {time.monotonic() - t:.2f} s")
         self.features["leases"] = on and wait_until(5, functions, 0.1)
         self.features["pubsub"] = on and wait_until(2, channels, 0.1)
@@ -399,6 +405,18 @@ class Rig:
         if events:
             body.update(events=True, since_us=int(since_us))
         return self.mock("/_mock/audit", body)["keys"][key]
+
+
+def live_nodes(gw):
+    """keymux_state_live_nodes on the gateway's /metrics (None: not answered)."""
+    try:
+        _, body = gw.admin("GET", "/metrics", timeout=2)
+    except OSError:
+        return None
+    for line in body.decode(errors="replace").splitlines():
+        if line.startswith("keymux_state_live_nodes "):
+            return int(float(line.rsplit(" ", 1)[-1]))
+    return None
 
 
 def one_request(port, model):
@@ -889,10 +907,49 @@ def faults_phase(rig, checks, seconds, only=None):
     checks.figures["faults"] = table
 
 
+# ---------------------------------------------------------------- start-up
+
+
+def startup_phase(rig, checks, seconds):
+    """Every gateway restarted at once under saturating traffic: until a node
+    first hears from Redis it does not know how many share a limit, and must
+    not spend one of its own (it did: +13 of 40 with 3 gateways)."""
+    for gw in rig.gateways:
+        gw.stop()
+    rig.mock("/_mock/reset")
+    ports = [gw.port for gw in rig.gateways]
+    capacity = PROVIDERS["start-sat"][0] * RPM / min(rig.window_s, seconds / 2)
+    load = Load()
+    runner = threading.Thread(target=load.run, args=(
+        ports, [("m-start-sat", OVERLOAD * capacity, round_robin(len(ports)))], seconds))
+    runner.start()
+    t = time.monotonic()
+    starters = [threading.Thread(target=gw.start) for gw in rig.gateways]
+    for s in starters:
+        s.start()
+    for s in starters:
+        s.join()
+    healthy = wait_until(15, lambda: all(HealthWatcher.healthy(gw) is True
+                                         for gw in rig.gateways), 0.02)
+    took = time.monotonic() - t
+    runner.join()
+    served = load.statuses().get(200, 0)
+    print(f"    {len(load.records)} requests while starting: {load.statuses()}; every gateway "
+          f"healthy {'after' if healthy else 'NOT within'} {took:.2f} s of the restart")
+    figures = key_figures(rig, "start-sat", "rpm", 0, 0)
+    checks.figures["startup"] = {"keys": figures, "healthy_after_s": took}
+    worst = max(f["overshoot"] for f in figures.values())
+    detail = ", ".join(f"{k} peak {f['peak']}/{f['limit']}" for k, f in figures.items())
+    checks.add("startup: rpm overshoot <= 0 while the gateways first reach Redis", worst <= 0,
+               f"{detail} (worst {worst:+d}; {len(rig.gateways)} nodes restarted at once)",
+               "leases")
+    checks.add("startup: requests served", served > 0, f"{served} answered 200")
+
+
 # ---------------------------------------------------------------- main
 
 
-PHASES = ["rr", "skew", "cooldown", "quarantine", "faults"]
+PHASES = ["rr", "skew", "cooldown", "quarantine", "faults", "startup"]
 
 
 def main():
@@ -940,6 +997,8 @@ def main():
                 cooldown_phase(rig, checks, args.events)
             elif phase == "quarantine":
                 quarantine_phase(rig, checks)
+            elif phase == "startup":
+                startup_phase(rig, checks, args.fault_duration)
             elif phase == "faults":
                 faults_phase(rig, checks, args.fault_duration,
                              args.faults.split(",") if args.faults else None)

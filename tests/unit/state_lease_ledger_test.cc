@@ -73,13 +73,70 @@ TEST(LeaseLedgerTest, SliceSizeFollowsTheRecentRateWithinTheCap) {
   EXPECT_EQ(ask->requests, 100u);
 }
 
+// A tpm-only key whose requests cost more than the smallest slice (tpm/40):
+// the ask covers the request that found no slice, and grows with the spends.
+TEST(LeaseLedgerTest, TokenSliceCoversTheWaitingRequestAndGrows) {
+  LeaseLedger l(0, 1200);  // cap 120, smallest ask 30
+  Time now = kT0;
+  std::uint64_t id = 0;
+  EXPECT_FALSE(l.spend(now, 37));
+  auto ask = l.want(now);
+  ASSERT_TRUE(ask);
+  EXPECT_EQ(ask->tokens, 37u);
+  EXPECT_EQ(ask->min_tokens, 37u);
+  l.granted(now, ++id, 0, ask->tokens);
+  ASSERT_TRUE(l.spend(now, 37));
+  // 37 tokens every 50 ms: slices grow to the cap, and every spend is served
+  // once the first ask of a period is answered.
+  int served = 0;
+  std::uint64_t largest_ask = 0;
+  auto take = [&](const std::optional<LeaseAsk>& a) {
+    largest_ask = std::max(largest_ask, a->tokens);
+    l.granted(now, ++id, 0, a->tokens);
+  };
+  for (int i = 0; i < 40; ++i) {
+    now += milliseconds(50);
+    if (auto a = l.want(now)) take(a);
+    if (!l.spend(now, 37)) {
+      auto a = l.want(now);
+      ASSERT_TRUE(a) << i;
+      EXPECT_GE(a->tokens, 37u);
+      take(a);
+      ASSERT_TRUE(l.spend(now, 37)) << i;
+    }
+    ++served;
+  }
+  EXPECT_EQ(served, 40);
+  EXPECT_EQ(largest_ask, 120u);  // the recent rate (740 a second) reaches the cap
+  // A request above the cap (up to the whole limit) gets a slice of its size;
+  // bigger than the limit, it is charged as the limit.
+  LeaseLedger big(0, 1200);
+  EXPECT_FALSE(big.spend(now, 5000));
+  ask = big.want(now);
+  ASSERT_TRUE(ask);
+  EXPECT_EQ(ask->tokens, 1200u);
+  EXPECT_EQ(ask->min_tokens, 1200u);
+  big.granted(now, ++id, 0, 1200);
+  EXPECT_TRUE(big.spend(now, 5000));
+  // Units left that are too few for the waiting request still lead to an ask.
+  LeaseLedger part(0, 1200);
+  EXPECT_FALSE(part.spend(now, 10));
+  part.granted(now, ++id, 0, part.want(now)->tokens);  // 30
+  ASSERT_TRUE(part.spend(now, 10));
+  EXPECT_FALSE(part.spend(now, 500));
+  ask = part.want(now);
+  ASSERT_TRUE(ask);
+  EXPECT_EQ(ask->min_tokens, 500u);
+  EXPECT_EQ(ask->tokens, 500u);
+}
+
 TEST(LeaseLedgerTest, TokensSurplusGoesBackAndExcessIsCharged) {
   LeaseLedger l(0, 10'000);
   EXPECT_FALSE(l.spend(kT0, 600));  // nothing held: a slice is wanted
   const auto ask = l.want(kT0);
   ASSERT_TRUE(ask);
   EXPECT_EQ(ask->requests, 0u);  // no rpm: requests are not shared
-  EXPECT_EQ(ask->tokens, 250u);  // a quarter of the 10% cap without history
+  EXPECT_EQ(ask->tokens, 600u);  // the waiting request (above a quarter of the 10% cap)
   l.granted(kT0, 1, 0, 1000);
   const auto r = l.spend(kT0, 600);
   ASSERT_TRUE(r);

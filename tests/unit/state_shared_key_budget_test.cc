@@ -35,8 +35,60 @@ TEST(SharedKeyBudgetTest, DegradedSpendsHeldSlicesThenTheSplit) {
   b.set_healthy(false, 3);
   int taken = 0;
   while (b.take(kT0 + milliseconds(10), 0)) ++taken;
-  EXPECT_EQ(taken, 5 + 30);  // the slice, then 90 / 3
-  EXPECT_EQ(b.view(kT0).taken_degraded_total, 30u);
+  // The slice, then 90 / 3 in any window, the slice's 5 included (a share on
+  // top of what the node spent from slices would overshoot).
+  EXPECT_EQ(taken, 30);
+  EXPECT_EQ(b.view(kT0).taken_degraded_total, 25u);
+}
+
+// Recovery: what the node spent on its own is handed out once, in batches of
+// 100 ms aged by their last spend, to record in Redis before new asks.
+TEST(SharedKeyBudgetTest, DegradedSpendsAreHandedOutToRecord) {
+  SharedKeyBudget b("k", {}, DegradedMode::kSplit);
+  b.set_limits({.rpm = 90, .tpm = 9000});
+  b.set_healthy(false, 3);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(b.take(kT0 + milliseconds(10 * i), 100));
+  ASSERT_TRUE(b.take(kT0 + milliseconds(150), 2500));
+  const auto spent = b.take_unrecorded(kT0 + milliseconds(200));
+  ASSERT_EQ(spent.size(), 2u);
+  EXPECT_EQ(spent[0].age, milliseconds(180));
+  EXPECT_EQ(spent[0].requests, 3u);
+  EXPECT_EQ(spent[0].tokens, 300u);
+  EXPECT_EQ(spent[1].age, milliseconds(50));
+  EXPECT_EQ(spent[1].requests, 1u);
+  EXPECT_EQ(spent[1].tokens, 2500u);
+  EXPECT_TRUE(b.take_unrecorded(kT0 + milliseconds(300)).empty());
+  // Slice spends are Redis's own grants: nothing to record.
+  b.set_healthy(true, 3);
+  b.want(kT0 + milliseconds(300));
+  b.granted(kT0 + milliseconds(300), 1, 2, 200);
+  EXPECT_TRUE(b.take(kT0 + milliseconds(300), 100));
+  EXPECT_TRUE(b.take_unrecorded(kT0 + milliseconds(300)).empty());
+}
+
+// Start-up: a node that has not heard from Redis does not know how many
+// share the limit, so it spends no local share (it waited for its first
+// slice; a whole limit each was +13 of 40 with 3 gateways). Told the live
+// nodes (first contact, or 1 after the start-up grace), it spends its split.
+TEST(SharedKeyBudgetTest, NoLocalShareBeforeRedisFirstAnswers) {
+  SharedKeyBudget b("k", {}, DegradedMode::kSplit);
+  b.set_limits({.rpm = 90});
+  EXPECT_FALSE(b.take(kT0, 0));
+  ASSERT_TRUE(b.want(kT0));
+  b.ask_failed();  // even with an ask unanswered
+  EXPECT_FALSE(b.take(kT0, 0));
+  b.set_healthy(false, 0);  // degraded, still never heard from Redis
+  EXPECT_FALSE(b.take(kT0, 0));
+  b.set_healthy(false, 3);
+  int taken = 0;
+  while (b.take(kT0, 0)) ++taken;
+  EXPECT_EQ(taken, 30);
+  SharedKeyBudget alone("k", {}, DegradedMode::kSplit);
+  alone.set_limits({.rpm = 90});
+  alone.set_healthy(false, 1);  // the grace passed: alone as far as it can tell
+  taken = 0;
+  while (alone.take(kT0, 0)) ++taken;
+  EXPECT_EQ(taken, 90);
 }
 
 // A stuck Redis is noticed per key before the mode changes: an unanswered
@@ -52,6 +104,23 @@ TEST(SharedKeyBudgetTest, AnUnansweredAskOpensTheLocalShare) {
   ASSERT_TRUE(b.want(kT0));
   b.granted(kT0, 1, 0, 0);  // answered (nothing fits): only slices again
   EXPECT_FALSE(b.take(kT0, 0));
+}
+
+// Right after a node's first contact the live-node count may list only the
+// nodes that beat already: an unanswered ask opens no share from it then
+// (a degraded mode still spends its split).
+TEST(SharedKeyBudgetTest, AnUnansweredAskWaitsForTheMembership) {
+  SharedKeyBudget b("k", {}, DegradedMode::kSplit);
+  b.set_limits({.rpm = 90});
+  b.set_healthy(true, 1, false);
+  ASSERT_FALSE(b.take(kT0, 0));
+  ASSERT_TRUE(b.want(kT0));
+  b.ask_failed();
+  EXPECT_FALSE(b.take(kT0, 0));
+  b.set_healthy(true, 3, true);  // a member TTL later
+  EXPECT_TRUE(b.take(kT0, 0));
+  b.set_healthy(false, 3, false);
+  EXPECT_TRUE(b.take(kT0, 0));
 }
 
 TEST(SharedKeyBudgetTest, ClosedRefusesOnceTheSlicesAreSpent) {

@@ -19,6 +19,16 @@ constexpr std::int64_t kMemberTtlMs = 3000;
 // Heartbeats without an answer in a row before the gateway counts as degraded.
 constexpr int kBeatFailuresDegraded = 2;
 constexpr int kTimeoutsDegraded = 2;
+// Until Redis first answers, a node spends no local share (it does not know
+// how many gateways share a limit); past this after start it takes the whole
+// limit as its share (alone, as far as it can tell) so requests are served.
+constexpr std::chrono::seconds kFirstContactGrace{1};
+// After Redis lost its data, how long a node stays degraded (recording its
+// spends, asking nothing): the nodes lost the connection at the same moment
+// and retry on the same backoff, so they are back within this of each other,
+// and each has recorded what it spent alone and replayed its live grants
+// before anyone takes a new grant.
+constexpr std::chrono::milliseconds kSettle{500};
 
 std::chrono::milliseconds millis(const google::protobuf::Duration& d) {
   return std::chrono::milliseconds(d.seconds() * 1000 + d.nanos() / 1'000'000);
@@ -101,6 +111,7 @@ bool SharedState::start(std::string& error) {
   event_add(tick_, &kTick);
   event_add(beat_, &kBeat);
   event_add(wake_, nullptr);
+  started_ = router_.clock().now();
   attach_keys();
   link_->start();
   events_->start();
@@ -154,7 +165,7 @@ void SharedState::attach_keys() {
     auto& budget = budgets_[k.id];
     if (!budget) {
       budget = std::make_unique<SharedKeyBudget>(k.id, policy_, mode_);
-      budget->set_healthy(healthy(), live_nodes());
+      budget->set_healthy(healthy(), live_nodes(), members_known(router_.clock().now()));
     }
     budget->set_limits(k.limits);
     k.state->set_shared_budget(budget.get());
@@ -179,15 +190,25 @@ void SharedState::apply_in_flight_shares() {
 void SharedState::tick() {
   attach_keys();
   send_shared_changes();
+  const router::Time now = router_.clock().now();
+  if (live_nodes() == 0 && now - started_ >= kFirstContactGrace) {
+    live_nodes_.store(1, std::memory_order_relaxed);
+    spdlog::warn(
+        "redis: not reached within {} s of start: degraded with the live nodes unknown "
+        "(this node's share is a whole limit until Redis answers)",
+        kFirstContactGrace.count());
+    set_healthy(false, "not reached since start");
+  }
   // Two commands past their deadline in a row: Redis is slow or gone; the
   // next answered heartbeat says when it is back.
   if (healthy() && link_->timeouts_in_a_row() >= kTimeoutsDegraded) {
     set_healthy(false, "commands time out");
   }
-  const router::Time now = router_.clock().now();
   std::lock_guard lock(budgets_mu_);
   for (auto& [id, budget] : budgets_) {
     for (const LeaseReturn& r : budget->take_returns(now)) give_back(*budget, r);
+    // Before this node's next ask on the same connection (so in Redis first).
+    if (link_->ready()) record_spent(*budget, now);
     // While commands time out, only the heartbeat probes: asks would pile up
     // behind a stuck Redis (each granted late, and wasted).
     if (!healthy() || epoch_.empty() || replaying_ || link_->timeouts_in_a_row() > 0) continue;
@@ -202,7 +223,7 @@ void SharedState::ask(SharedKeyBudget& budget, const LeaseAsk& want, router::Tim
       {"FCALL", "keymux_grant", "3", key(budget.key_id(), "g"), key(budget.key_id(), "a"),
        state_.key_prefix() + "epoch", epoch_, std::to_string(limits.rpm),
        std::to_string(limits.tpm), std::to_string(window_ms.count()), lifetime_ms_,
-       std::to_string(want.requests), std::to_string(want.tokens)},
+       std::to_string(want.requests), std::to_string(want.tokens), std::to_string(want.min_tokens)},
       [this, &budget, asked_at](redisReply* r) {
         if (r == nullptr || r->type != REDIS_REPLY_ARRAY || r->elements < 1) {
           budget.ask_failed();
@@ -241,6 +262,29 @@ void SharedState::give_back(SharedKeyBudget& budget, const LeaseReturn& r) {
       [](redisReply*) {});
 }
 
+void SharedState::record_spent(SharedKeyBudget& budget, router::Time now) {
+  const std::vector<SharedKeyBudget::Spent> spent = budget.take_unrecorded(now);
+  if (spent.empty()) return;
+  const auto window_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(budget.limits().span).count();
+  std::vector<std::string> args = {"FCALL",
+                                   "keymux_record",
+                                   "2",
+                                   key(budget.key_id(), "g"),
+                                   key(budget.key_id(), "a"),
+                                   std::to_string(window_ms),
+                                   lifetime_ms_};
+  for (const SharedKeyBudget::Spent& s : spent) {
+    args.push_back(std::to_string(std::max<std::int64_t>(
+        0, std::chrono::duration_cast<std::chrono::milliseconds>(s.age).count())));
+    args.push_back(std::to_string(s.requests));
+    args.push_back(std::to_string(s.tokens));
+  }
+  // Unanswered: Redis may still have it, or lost it with the rest (a degraded
+  // node's spends then count only in its own window).
+  link_->command(args, [](redisReply*) {});
+}
+
 void SharedState::new_epoch() {
   epoch_pending_ = true;
   link_->command({"FCALL", "keymux_epoch", "1", state_.key_prefix() + "epoch", random_marker()},
@@ -254,10 +298,14 @@ void SharedState::new_epoch() {
                          "redis: lost its data (a new epoch); replaying this node's live "
                          "grants");
                      epoch_ = epoch;
+                     settle_until_ = router_.clock().now() + kSettle;
                      replay_all();
                    } else {
                      epoch_ = epoch;
                    }
+                   // Healthy on the heartbeat's answer: at once, not a beat later
+                   // (until then a starting node serves nothing of shared keys).
+                   if (!healthy()) beat();
                  });
 }
 
@@ -314,11 +362,25 @@ void SharedState::beat() {
                      members_ = std::move(members);
                      apply_in_flight_shares();
                    }
-                   live_nodes_.store(
-                       static_cast<std::uint32_t>(std::max<std::size_t>(1, r->elements)),
-                       std::memory_order_relaxed);
-                   set_healthy(!epoch_.empty(), "heartbeat answered");
+                   const router::Time now = router_.clock().now();
+                   if (!first_contact_) first_contact_ = now;
+                   auto live = static_cast<std::uint32_t>(std::max<std::size_t>(1, r->elements));
+                   // Redis lost the membership with its data: until every node beat
+                   // again, fewer members mean not yet back, not gone (a smaller count
+                   // would widen every degraded share: seen after kill -9 + restart).
+                   if (now < settle_until_ - kSettle + std::chrono::milliseconds(kMemberTtlMs)) {
+                     live = std::max(live, live_nodes());
+                   }
+                   live_nodes_.store(live, std::memory_order_relaxed);
+                   const bool settling = now < settle_until_;
+                   set_healthy(
+                       !epoch_.empty() && !settling,
+                       settling ? "settling after Redis lost its data" : "heartbeat answered");
                  });
+}
+
+bool SharedState::members_known(router::Time now) const {
+  return first_contact_ && now >= *first_contact_ + std::chrono::milliseconds(kMemberTtlMs);
 }
 
 void SharedState::set_healthy(bool healthy, const char* why) {
@@ -333,7 +395,8 @@ void SharedState::set_healthy(bool healthy, const char* why) {
     }
   }
   std::lock_guard lock(budgets_mu_);
-  for (auto& [id, budget] : budgets_) budget->set_healthy(healthy, live_nodes());
+  const bool known = members_known(router_.clock().now());
+  for (auto& [id, budget] : budgets_) budget->set_healthy(healthy, live_nodes(), known);
 }
 
 namespace {

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -65,6 +66,8 @@ class SharedState final : public router::KeyEventSink {
   void apply_in_flight_shares();
   void ask(SharedKeyBudget& budget, const LeaseAsk& ask, router::Time now);
   void give_back(SharedKeyBudget& budget, const LeaseReturn& r);
+  // This node's own (degraded) spends, recorded in Redis as spent.
+  void record_spent(SharedKeyBudget& budget, router::Time now);
   void new_epoch();  // after a (re)connect or an "epoch" answer
   void replay_all();
   void set_healthy(bool healthy, const char* why);
@@ -109,7 +112,14 @@ class SharedState final : public router::KeyEventSink {
   bool replaying_ = false;  // this gateway's replay calls not all answered yet
   int beat_failures_ = 0;
   std::atomic<bool> healthy_{false};
-  std::atomic<std::uint32_t> live_nodes_{1};
+  // 0: Redis never answered yet (how many share a limit is unknown).
+  std::atomic<std::uint32_t> live_nodes_{0};
+  router::Time started_{};
+  std::optional<router::Time> first_contact_;  // the first answered heartbeat
+  bool members_known(router::Time now) const;
+  // After Redis lost its data: no asks (the node stays degraded) until every
+  // node had time to reconnect and record its own spends and grants.
+  router::Time settle_until_{};
   std::atomic<std::uint64_t> mode_changes_{0};
   std::atomic<std::uint64_t> replays_{0};
 };
