@@ -74,7 +74,8 @@ void agent_families(PrometheusText& out, const metrics::AgentMetrics& m) {
 
   const metrics::OutcomeMetrics& o = m.outcomes;
   out.family("keymux_outcome_lines_total", "counter",
-             "Outcome lines received from HAProxy's log (fe_inner: failed attempts, streams, its own 502/504).");
+             "Outcome lines received from HAProxy's log (fe_inner: failed attempts, streams, its "
+             "own 502/504).");
   out.sample("keymux_outcome_lines_total", {}, load(o.lines));
   out.family("keymux_outcome_line_errors_total", "counter",
              "Outcome lines refused by the parser (each logged at warn, rate-limited).");
