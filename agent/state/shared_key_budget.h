@@ -33,6 +33,7 @@ class SharedKeyBudget final : public router::SharedBudget {
 
   // The router's side.
   bool take(Time now, std::uint64_t tokens) override;
+  bool refill_expected(Time now) override;
 
   // The Redis thread's side (see LeaseLedger).
   std::optional<LeaseAsk> want(Time now);
@@ -73,6 +74,7 @@ class SharedKeyBudget final : public router::SharedBudget {
   LeaseLedger ledger_;
   bool healthy_ = false;         // until the first grant round works
   bool ask_unanswered_ = false;  // the last ask failed (deadline, no connection)
+  bool ask_refused_ = false;     // Redis granted nothing to the last ask (the log is full)
   bool members_known_ = true;
   std::uint32_t live_nodes_ = 0;  // unknown until Redis first answers
   router::RequestWindow local_requests_{0};

@@ -227,6 +227,7 @@ void SharedState::ask(SharedKeyBudget& budget, const LeaseAsk& want, router::Tim
       [this, &budget, asked_at](redisReply* r) {
         if (r == nullptr || r->type != REDIS_REPLY_ARRAY || r->elements < 1) {
           budget.ask_failed();
+          refilled();  // the key's local share may open
           if (is_error(r, "Function not found")) link_->reload_functions();  // FUNCTION FLUSH
           return;
         }
@@ -242,6 +243,7 @@ void SharedState::ask(SharedKeyBudget& budget, const LeaseAsk& want, router::Tim
         budget.granted(asked_at, static_cast<std::uint64_t>(r->element[1]->integer),
                        static_cast<std::uint32_t>(r->element[2]->integer),
                        static_cast<std::uint64_t>(r->element[3]->integer));
+        refilled();  // a held request may take it (or, refused, stop waiting)
       });
 }
 
@@ -394,9 +396,12 @@ void SharedState::set_healthy(bool healthy, const char* why) {
                    why, mode_name(mode_));
     }
   }
-  std::lock_guard lock(budgets_mu_);
-  const bool known = members_known(router_.clock().now());
-  for (auto& [id, budget] : budgets_) budget->set_healthy(healthy, live_nodes(), known);
+  {
+    std::lock_guard lock(budgets_mu_);
+    const bool known = members_known(router_.clock().now());
+    for (auto& [id, budget] : budgets_) budget->set_healthy(healthy, live_nodes(), known);
+  }
+  if (was != healthy) refilled();  // degraded: held requests may take the local share
 }
 
 namespace {
