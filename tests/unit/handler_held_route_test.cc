@@ -165,6 +165,19 @@ TEST_F(HeldRouteTest, StopAnswersAndCloseDrops) {
   EXPECT_EQ(rig.Key("a").view(rig.clock.now()).in_flight, 1u);  // only the one routed at stop
 }
 
+TEST_F(HeldRouteTest, AReloadWhileHeldIsDecidedOnTheNewConfiguration) {
+  session.receive(route_notify(1, 1));
+  ASSERT_TRUE(handler.holding());
+  // The reload adds key "c" (not shared): at the deadline the request takes it.
+  config::Config c = router::test::OneRoute({{.id = "a", .rpm = 100}, {.id = "c"}});
+  rig.router.apply(router::Snapshot::build(c, rig.registry, rig.clients));
+  rig.clock.advance(milliseconds(50));
+  handler.resume(false, answered);
+  const std::vector<Ack> late = TakeAcks();
+  ASSERT_EQ(late.size(), 1u);
+  EXPECT_EQ(testing::find_var_text(late[0].actions, "key_id"), "c");
+}
+
 TEST_F(HeldRouteTest, ANotifyWithMoreThanTheRouteIsAnsweredAtOnce) {
   session.receive(route_notify(1, 1, "other"));
   EXPECT_FALSE(handler.holding());
