@@ -52,12 +52,18 @@ bool SharedKeyBudget::take(Time now, std::uint64_t tokens) {
 }
 
 bool SharedKeyBudget::refill_expected(Time /*now*/) {
-  std::lock_guard lock(mu_);
-  // The failed take() marked the demand: the Redis thread asks at its next
-  // tick (or already did). Worth waiting for only while Redis answers and
-  // the last answer was a grant: a full log or a stuck Redis would keep the
-  // request until its deadline for a refusal.
-  return healthy_ && live_nodes_ != 0 && !ask_unanswered_ && !ask_refused_;
+  bool expected, nudge;
+  {
+    std::lock_guard lock(mu_);
+    // The failed take() marked the demand: the Redis thread asks at its next
+    // tick (or already did). Worth waiting for only while Redis answers and
+    // the last answer was a grant: a full log or a stuck Redis would keep the
+    // request until its deadline for a refusal.
+    expected = healthy_ && live_nodes_ != 0 && !ask_unanswered_ && !ask_refused_;
+    nudge = expected && !ledger_.asking();
+  }
+  if (nudge && on_demand_) on_demand_();
+  return expected;
 }
 
 bool SharedKeyBudget::take_degraded_locked(Time now, std::uint64_t tokens) {

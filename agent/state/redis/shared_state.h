@@ -64,6 +64,9 @@ class SharedState final : public router::KeyEventSink {
   static void on_tick(evutil_socket_t, short, void* arg);
   static void on_beat(evutil_socket_t, short, void* arg);
   static void on_wake(evutil_socket_t, short, void* arg);
+  static void on_demand(evutil_socket_t, short, void* arg);
+  // A worker: a request waits for a key with no ask on its way (any thread).
+  void demand();
 
   void tick();
   void beat();
@@ -100,6 +103,9 @@ class SharedState final : public router::KeyEventSink {
   event* beat_ = nullptr;
   event* wake_ = nullptr;
   int wake_fd_ = -1;
+  event* demand_ = nullptr;  // asks at once for keys requests wait for
+  int demand_fd_ = -1;
+  std::atomic<bool> demand_signalled_{false};  // one eventfd write until the tick runs
   std::unique_ptr<RedisLink> link_;
   std::unique_ptr<RedisLink> events_;  // SUBSCRIBE holds a connection of its own
   const std::string channel_;
