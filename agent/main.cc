@@ -429,10 +429,18 @@ int main(int argc, char** argv) {
         "are closed");
   }
 
-  keymux::server::Server server(flags.server, [&router, &metrics, &config](int /*worker_index*/) {
-    return std::make_unique<keymux::handler::DecisionHandler>(
-        router, &metrics.add_worker(), keymux::handler::GatewaySecret(config->spop().secret()));
-  });
+  // state: a route may wait this long for a shared key's slice on its way.
+  const keymux::router::Duration wait_deadline =
+      config->has_state() ? std::chrono::duration_cast<keymux::router::Duration>(
+                                std::chrono::seconds(config->state().wait_deadline().seconds()) +
+                                std::chrono::nanoseconds(config->state().wait_deadline().nanos()))
+                          : keymux::router::Duration::zero();
+  keymux::server::Server server(
+      flags.server, [&router, &metrics, &config, wait_deadline](int /*worker_index*/) {
+        return std::make_unique<keymux::handler::DecisionHandler>(
+            router, &metrics.add_worker(), keymux::handler::GatewaySecret(config->spop().secret()),
+            wait_deadline);
+      });
   std::atomic<bool> serving{false};
   keymux::admin::AdminApi admin_api(
       router, reloader, metrics, &server.stats(),
@@ -450,6 +458,7 @@ int main(int argc, char** argv) {
         config->state(), state_node(config->state()), router);
     // Changes seen here go to the event log, then to Redis for the others.
     shared_state->set_next_sink(&key_event_log);
+    shared_state->set_on_refill([&server] { server.wake_held(); });
     router.set_event_sink(shared_state.get());
     if (!shared_state->start(error)) {
       spdlog::error("cannot start: {}", error);

@@ -72,6 +72,24 @@ void agent_families(PrometheusText& out, const metrics::AgentMetrics& m) {
                {{"routed_by", metrics::kUnseenModelRouteNames[i]}}, decisions.model_unseen[i]);
   }
 
+  out.family("keymux_shared_waits_started_total", "counter",
+             "Route requests held for a shared key's slice on its way from Redis (state:), "
+             "because no key could take them at once.");
+  out.sample("keymux_shared_waits_started_total", {}, decisions.waits_started);
+  out.family("keymux_shared_waits_ended_total", "counter",
+             "Held route requests by how they ended: refill (decided again when a slice or the "
+             "local share came), deadline (state.wait_deadline passed), stop (the agent stopped), "
+             "closed (HAProxy closed or left the connection; nothing was reserved).");
+  for (std::size_t i = 0; i < metrics::kWaitEndNames.size(); ++i) {
+    out.sample("keymux_shared_waits_ended_total", {{"by", metrics::kWaitEndNames[i]}},
+               decisions.waits_ended[i]);
+  }
+  out.family("keymux_shared_wait_duration_seconds", "histogram",
+             "How long a held route request waited before its answer.");
+  const metrics::LatencyHistogram::Snapshot& w = decisions.wait_time;
+  out.histogram("keymux_shared_wait_duration_seconds", bounds, w.cumulative, w.count,
+                w.sum_seconds);
+
   const metrics::OutcomeMetrics& o = m.outcomes;
   out.family("keymux_outcome_lines_total", "counter",
              "Outcome lines received from HAProxy's log (fe_inner: failed attempts, streams, its "

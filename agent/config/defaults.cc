@@ -22,6 +22,7 @@ constexpr std::int64_t kLimitWindowSeconds = 60;
 constexpr const char* kStateRedis = "127.0.0.1:6379";
 constexpr const char* kStateKeyPrefix = "keymux:";
 constexpr std::int32_t kStateCommandTimeoutMillis = 50;
+constexpr std::int32_t kStateWaitDeadlineMillis = 50;
 constexpr std::uint32_t kEjectionMultiplier = 2;
 constexpr std::uint32_t kProviderEjectionFailurePercent = 50;
 
@@ -47,6 +48,9 @@ void fill_defaults(Config& config) {
     if (!state.has_lease_lifetime()) state.mutable_lease_lifetime()->set_seconds(1);
     if (!state.has_command_timeout()) {
       state.mutable_command_timeout()->set_nanos(kStateCommandTimeoutMillis * 1'000'000);
+    }
+    if (!state.has_wait_deadline()) {
+      state.mutable_wait_deadline()->set_nanos(kStateWaitDeadlineMillis * 1'000'000);
     }
     // node: the host's name, filled in by the agent at start (defaults stay pure).
   }

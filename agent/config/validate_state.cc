@@ -14,6 +14,9 @@ constexpr std::int64_t kMinLeaseMicros = 1'000'000;
 constexpr std::int64_t kMaxLeaseMicros = 2'000'000;
 constexpr std::int64_t kMinCommandTimeoutMicros = 1'000;
 constexpr std::int64_t kMaxCommandTimeoutMicros = 1'000'000;
+// A held request must still be answered well within the SPOE `timeout
+// processing` (500ms in haproxy/keymux.spoe.conf), else HAProxy gives up on it.
+constexpr std::int64_t kMaxWaitDeadlineMicros = 200'000;
 
 bool name_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
@@ -59,6 +62,12 @@ void validate_state(const State& state, Diagnostics& d) {
       timeout < kMinCommandTimeoutMicros || timeout > kMaxCommandTimeoutMicros) {
     d.error(field_path("state", "command_timeout"),
             "state: command_timeout must be between 1ms and 1s");
+  }
+  if (const std::int64_t wait = micros(state.wait_deadline());
+      wait < 0 || wait > kMaxWaitDeadlineMicros) {
+    d.error(field_path("state", "wait_deadline"),
+            "state: wait_deadline must be between 0s (never wait) and 200ms (well under the SPOE "
+            "timeout processing)");
   }
 }
 

@@ -61,15 +61,18 @@ std::int64_t retry_after_seconds(router::Duration wait) {
 spop::NotifyHandler::Reply DecisionHandler::on_notify(spop::Session& session,
                                                       const spop::NotifyRequest& request,
                                                       spop::AckEncoder& ack) {
+  // Held only when the route is all the NOTIFY says: its ACK is then its own.
+  const bool may_wait = wait_deadline_ > router::Duration::zero() && request.messages.size() == 1;
   for (const spop::Message& message : request.messages) {
     if (GatewayRefusal why; !gateway_.accepts(message, why)) {
       refuse(session, message, why, ack);
     } else if (message.name == "route") {
       const auto start = std::chrono::steady_clock::now();
-      route(message, ack);
+      const bool answered = route(session, request, message, may_wait, ack);
       if (metrics_ != nullptr) {
         metrics_->time.observe(std::chrono::steady_clock::now() - start);
       }
+      if (!answered) return Reply::kLater;
     } else if (message.name == "settle") {
       settle(message);
       if (metrics_ != nullptr) metrics::bump(metrics_->settles);
@@ -81,7 +84,8 @@ spop::NotifyHandler::Reply DecisionHandler::on_notify(spop::Session& session,
   return Reply::kNow;
 }
 
-void DecisionHandler::route(const spop::Message& message, spop::AckEncoder& ack) {
+bool DecisionHandler::route(spop::Session& session, const spop::NotifyRequest& notify,
+                            const spop::Message& message, bool may_wait, spop::AckEncoder& ack) {
   router::RouteRequest request;
   request.method = text_arg(message, "method").value_or("");
   request.path = text_arg(message, "path").value_or("");
@@ -89,7 +93,7 @@ void DecisionHandler::route(const spop::Message& message, spop::AckEncoder& ack)
       router::client_token(text_arg(message, "client_auth"), text_arg(message, "client_api_key"));
   if (request.method == "GET" && request.path.starts_with(kModelsPath) &&
       answer_models(request.path, request.client_token, ack)) {
-    return;
+    return true;
   }
   request.model = text_arg(message, "model");
   request.request_id = text_arg(message, "request_id").value_or("");
@@ -100,8 +104,22 @@ void DecisionHandler::route(const spop::Message& message, spop::AckEncoder& ack)
   request.body_prefix = text_arg(message, "body").value_or("");
   request.header_model = text_arg(message, "header_model").value_or("");
   request.content_type = text_arg(message, "content_type").value_or("");
+  request.may_wait = may_wait;
 
   const router::Decision decision = router_.decide(request);
+  if (decision.waiting()) {
+    const router::Time now = router_.clock().now();
+    held_.emplace_back(session, notify.stream_id, notify.frame_id, request, now,
+                       now + wait_deadline_);
+    if (metrics_ != nullptr) metrics::bump(metrics_->waits_started);
+    return false;
+  }
+  answer(request, decision, ack);
+  return true;
+}
+
+void DecisionHandler::answer(const router::RouteRequest& request, const router::Decision& decision,
+                             spop::AckEncoder& ack) {
   if (metrics_ != nullptr) {
     metrics_->count(decision.outcome);
     if (decision.panic) metrics::bump(metrics_->panic_routed);
@@ -125,6 +143,73 @@ void DecisionHandler::route(const spop::Message& message, spop::AckEncoder& ack)
   set_error(ack, decision.http_status, decision.error_type, decision.error_code, decision.message);
   if (decision.retry_after) {
     set(ack, "retry_after", TypedValue::of_int64(retry_after_seconds(*decision.retry_after)));
+  }
+}
+
+std::chrono::microseconds DecisionHandler::next_deadline_in() const {
+  if (held_.empty()) return {};
+  return std::max(router::Duration::zero(), held_.front().deadline - router_.clock().now());
+}
+
+bool DecisionHandler::answer_held_route(const HeldRoute& held, bool last, metrics::WaitEnd why) {
+  router::RouteRequest request = held.request();
+  request.may_wait = !last;
+  const router::Decision decision = router_.decide(request);
+  if (decision.waiting()) return false;  // another request took the slice first
+  held.session->answer(held.stream_id, held.frame_id,
+                       [&](spop::AckEncoder& ack) { answer(request, decision, ack); });
+  if (metrics_ != nullptr) {
+    metrics::bump(metrics_->waits_ended[static_cast<std::size_t>(why)]);
+    metrics_->wait_time.observe(router_.clock().now() - held.since);
+  }
+  return true;
+}
+
+void DecisionHandler::resume(bool woken, std::vector<spop::Session*>& answered) {
+  const router::Time now = router_.clock().now();
+  for (auto it = held_.begin(); it != held_.end();) {
+    if (it->session->closing()) {
+      // HAProxy said goodbye (or an error ended it): no ACK can go out, and
+      // nothing was reserved for the request.
+      if (metrics_ != nullptr) {
+        metrics::bump(metrics_->waits_ended[static_cast<std::size_t>(metrics::WaitEnd::kClosed)]);
+      }
+      it = held_.erase(it);
+      continue;
+    }
+    const bool due = now >= it->deadline;
+    if ((woken || due) &&
+        answer_held_route(*it, due,
+                          due ? metrics::WaitEnd::kDeadline : metrics::WaitEnd::kRefill)) {
+      answered.push_back(it->session);
+      it = held_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void DecisionHandler::answer_held(spop::Session& session) {
+  for (auto it = held_.begin(); it != held_.end();) {
+    if (it->session == &session) {
+      answer_held_route(*it, true, metrics::WaitEnd::kStop);
+      it = held_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void DecisionHandler::forget(spop::Session& session) {
+  for (auto it = held_.begin(); it != held_.end();) {
+    if (it->session == &session) {
+      if (metrics_ != nullptr) {
+        metrics::bump(metrics_->waits_ended[static_cast<std::size_t>(metrics::WaitEnd::kClosed)]);
+      }
+      it = held_.erase(it);
+    } else {
+      ++it;
+    }
   }
 }
 

@@ -13,6 +13,13 @@
 //   "settle" (on-http-response)          -> Router::settle
 //   "version"                            -> txn.keymux.agent_version (checks, tests)
 //
+// Held routes (state:, `wait_deadline` > 0): when no key can take a request
+// now but a shared key can once its slice lands (Decision::wait_for), the
+// NOTIFY is held (no ACK yet, the worker goes on) and decided again when the
+// worker is woken for a refill, or at the deadline without waiting more; the
+// late ACK goes out on the same connection (HAProxy matches it by its ids).
+// Only a NOTIFY whose one message is "route" is held.
+//
 // With a gateway secret (spop.secret), a message without it or with a wrong
 // one is refused first: a route gets a 503 error (no key), a settle changes
 // nothing; each is counted, and the first on a connection is logged.
@@ -21,7 +28,11 @@
 // could not fetch arrives as NULL and is treated as absent.
 #pragma once
 
+#include <list>
+#include <vector>
+
 #include "agent/handler/gateway_secret.h"
+#include "agent/handler/held_route.h"
 #include "agent/metrics/agent_metrics.h"
 #include "agent/router/router.h"
 #include "agent/spop/session.h"
@@ -33,15 +44,33 @@ class DecisionHandler final : public spop::NotifyHandler {
   // `metrics`, when given (this worker's own shard), counts decisions by
   // outcome and times them. `gateway`: the secret every message must carry
   // (none by default).
+  // `wait_deadline`: how long a route may be held for a shared slice (0: never).
   explicit DecisionHandler(router::Router& router, metrics::DecisionMetrics* metrics = nullptr,
-                           GatewaySecret gateway = {})
-      : router_(router), metrics_(metrics), gateway_(std::move(gateway)) {}
+                           GatewaySecret gateway = {}, router::Duration wait_deadline = {})
+      : router_(router),
+        metrics_(metrics),
+        gateway_(std::move(gateway)),
+        wait_deadline_(wait_deadline) {}
 
   Reply on_notify(spop::Session& session, const spop::NotifyRequest& request,
                   spop::AckEncoder& ack) override;
 
+  bool holding() const override { return !held_.empty(); }
+  std::chrono::microseconds next_deadline_in() const override;
+  void resume(bool woken, std::vector<spop::Session*>& answered) override;
+  void answer_held(spop::Session& session) override;
+  void forget(spop::Session& session) override;
+
  private:
-  void route(const spop::Message& message, spop::AckEncoder& ack);
+  // False when the request was held (no ACK yet).
+  bool route(spop::Session& session, const spop::NotifyRequest& notify,
+             const spop::Message& message, bool may_wait, spop::AckEncoder& ack);
+  // The decision's variables (or error) into `ack`, counted.
+  void answer(const router::RouteRequest& request, const router::Decision& decision,
+              spop::AckEncoder& ack);
+  // Decides a held route again (without waiting when `last`) and answers it;
+  // false when it still waits.
+  bool answer_held_route(const HeldRoute& held, bool last, metrics::WaitEnd why);
   void settle(const spop::Message& message);
   // A message without the gateway secret: count it, log the first on this
   // connection, answer a route with an error.
@@ -61,7 +90,9 @@ class DecisionHandler final : public spop::NotifyHandler {
   router::Router& router_;
   metrics::DecisionMetrics* const metrics_;
   const GatewaySecret gateway_;
-  std::string error_body_;  // reused: no allocation per error once warmed up
+  const router::Duration wait_deadline_;
+  std::list<HeldRoute> held_;  // in the order held: the first has the soonest deadline
+  std::string error_body_;     // reused: no allocation per error once warmed up
   std::string answer_;
   std::int64_t unseen_logged_second_ = -1;
   std::uint64_t unseen_unlogged_ = 0;

@@ -22,6 +22,14 @@ enum class UnseenModelRoute : std::uint8_t { kHeader, kPath, kDefault, kNone };
 inline constexpr std::array<std::string_view, 4> kUnseenModelRouteNames = {"header", "path",
                                                                            "default", "none"};
 
+// How a route request held for a shared slice (state:) ended: answered when
+// a slice (or the local share) came, at its deadline, at the agent's stop, or
+// dropped with its connection (nothing reserved):
+// keymux_shared_waits_ended_total{by}.
+enum class WaitEnd : std::uint8_t { kRefill, kDeadline, kStop, kClosed };
+inline constexpr std::array<std::string_view, 4> kWaitEndNames = {"refill", "deadline", "stop",
+                                                                  "closed"};
+
 // One worker's decisions: written by that worker only.
 struct alignas(64) DecisionMetrics {
   std::array<std::atomic<std::uint64_t>, router::kOutcomeCount> by_outcome{};
@@ -36,6 +44,10 @@ struct alignas(64) DecisionMetrics {
   // what routed them (UnseenModelRoute).
   std::atomic<std::uint64_t> not_retryable{0};
   std::array<std::atomic<std::uint64_t>, kUnseenModelRouteNames.size()> model_unseen{};
+  // Route requests held for a shared slice, how each ended, and how long.
+  std::atomic<std::uint64_t> waits_started{0};
+  std::array<std::atomic<std::uint64_t>, kWaitEndNames.size()> waits_ended{};
+  LatencyHistogram wait_time;
 
   void count(router::Outcome outcome) { bump(by_outcome[static_cast<std::size_t>(outcome)]); }
 };
@@ -49,6 +61,9 @@ struct DecisionTotals {
   std::uint64_t panic_routed = 0;
   std::uint64_t not_retryable = 0;
   std::array<std::uint64_t, kUnseenModelRouteNames.size()> model_unseen{};
+  std::uint64_t waits_started = 0;
+  std::array<std::uint64_t, kWaitEndNames.size()> waits_ended{};
+  LatencyHistogram::Snapshot wait_time;
 };
 
 // The outcome lines HAProxy logs for every attempt (one reader thread writes).
@@ -83,6 +98,11 @@ class AgentMetrics {
       for (std::size_t i = 0; i < t.model_unseen.size(); ++i) {
         t.model_unseen[i] += worker->model_unseen[i].load(std::memory_order_relaxed);
       }
+      t.waits_started += worker->waits_started.load(std::memory_order_relaxed);
+      for (std::size_t i = 0; i < t.waits_ended.size(); ++i) {
+        t.waits_ended[i] += worker->waits_ended[i].load(std::memory_order_relaxed);
+      }
+      t.wait_time.add(worker->wait_time.snapshot());
     }
     return t;
   }

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "agent/router/clock.h"
 #include "agent/router/model_source.h"
@@ -28,6 +29,10 @@ struct RouteRequest {
   std::string_view header_model;  // x-keymux-model; empty: none (model_source.h)
   std::string_view content_type;  // the request's Content-Type; empty: none
   std::string_view client_token;  // empty: the request carries none (see client_token.h)
+  // The caller can hold the request for a shared slice on its way (state:):
+  // then, when no key can take it now but a shared key can once its refill
+  // lands, the decision waits (Decision::wait_for) instead of refusing.
+  bool may_wait = false;
 };
 
 struct Decision {
@@ -56,8 +61,15 @@ struct Decision {
   std::optional<Duration> retry_after;
   // Keeps `key` and `client` (and their strings) alive while the decision is used.
   std::shared_ptr<const Snapshot> snapshot;
+  // Not decided yet (only with RouteRequest::may_wait): no key can take the
+  // request now, these shared keys can once the slice asked from Redis
+  // arrives. Nothing is reserved (key, client, request memory): decide again
+  // on a refill or at the caller's deadline (then without may_wait). The
+  // outcome reads kKeysExhausted meanwhile, with no error fields.
+  std::vector<const KeyEntry*> wait_for;
 
   bool routed() const { return outcome == Outcome::kRouted; }
+  bool waiting() const { return !wait_for.empty(); }
 };
 
 // The "settle" message: how the upstream answered one attempt.

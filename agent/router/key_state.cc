@@ -92,7 +92,8 @@ KeyState::Admission KeyState::try_admit(Time now, std::uint64_t tokens, bool pan
   }
   if (SharedBudget* shared = shared_.load(std::memory_order_acquire);
       shared != nullptr && !shared->take(now, tokens)) {
-    return {false, false, AttemptKind::kNormal, now + kSharedBudgetRetry};
+    return {false, false, AttemptKind::kNormal, now + kSharedBudgetRetry,
+            shared->refill_expected(now)};
   }
   const AttemptKind kind = health_.kind_of_admission(now);
   if (health_.admit(now)) {

@@ -133,6 +133,9 @@ class KeyState {
     bool unhealthy = false;                   // refused for health alone
     AttemptKind kind = AttemptKind::kNormal;  // admitted: tag the attempt with it
     Time next_chance{};  // on refusal; Time::max() when only an operator can help
+    // On refusal: refused only for want of a shared slice, and one is on its
+    // way (SharedBudget::refill_expected): the request may wait for it.
+    bool refill_expected = false;
   };
   Admission try_admit(Time now, std::uint64_t tokens, bool panic = false);
   // The soonest moment this key could take a request of `tokens` (now when it

@@ -91,7 +91,7 @@ Decision Router::decide(const RouteRequest& request) {
   Decision d = authenticate(request.client_token);
   if (d.client == nullptr) return d;
   serve(request, now, d);
-  d.client->state->record(d.outcome, d.routed() ? d.reserved_tokens : 0);
+  if (!d.waiting()) d.client->state->record(d.outcome, d.routed() ? d.reserved_tokens : 0);
   return d;
 }
 
@@ -184,7 +184,7 @@ void Router::serve(const RouteRequest& request, Time now, Decision& d) {
     return;
   }
   const SelectionInput in{now, model, tokens, attempt.tried, attempt.spent, silent};
-  const Selection selection = select_key(*route, in);
+  Selection selection = select_key(*route, in);
   if (selection.key != nullptr) {
     const KeyEntry& key = *selection.key;
     const ProviderState::Admission pa = key.provider->state->admit(now);
@@ -200,6 +200,14 @@ void Router::serve(const RouteRequest& request, Time now, Decision& d) {
     client.state->release();
   } else {
     client.state->cancel(now, tokens);
+  }
+  if (request.may_wait && !selection.refills.empty()) {
+    // A cold shared key (or one whose slice ran dry) gets its slice within a
+    // Redis round trip: the caller holds the request rather than refuse one
+    // that fits. The next decision starts from scratch.
+    d.outcome = Outcome::kKeysExhausted;
+    d.wait_for = std::move(selection.refills);
+    return;
   }
   refuse_for_keys(*route, in, d);
 }

@@ -47,6 +47,7 @@ struct Scan {
   const SelectionInput& in;
   KeySet refused;    // no budget now (or taken by another thread): never in this decision
   KeySet unhealthy;  // found out of service under the lock: not in a healthy pass
+  std::vector<const KeyEntry*> refills;  // refused, but a shared slice is on its way
   Among among = Among::kUntried;
 
   bool may_take(const KeyState* state) const {
@@ -124,11 +125,12 @@ template <typename Pick>
 Selection admit_first(Scan& scan, bool panic, Pick&& pick) {
   while (const KeyEntry* key = pick()) {
     const KeyState::Admission a = key->state->try_admit(scan.in.now, scan.in.tokens, panic);
-    if (a.admitted) return {key, a, panic};
+    if (a.admitted) return {key, a, panic, {}};
     if (a.unhealthy) {
       scan.unhealthy.insert(key->state);
     } else {
       scan.refused.insert(key->state);
+      if (a.refill_expected) scan.refills.push_back(key);
     }
   }
   return {};
@@ -145,7 +147,7 @@ Selection healthy_pass(const RouteEntry& route, Scan& scan, bool avoid_silent) {
 }  // namespace
 
 Selection select_key(const RouteEntry& route, const SelectionInput& in) {
-  Scan scan{in, {}, {}, Among::kUntried};
+  Scan scan{in, {}, {}, {}, Among::kUntried};
   for (const Among among : {Among::kUntried, Among::kRetryable}) {
     if (among == Among::kRetryable && in.tried.empty()) break;
     scan.among = among;
@@ -156,7 +158,9 @@ Selection select_key(const RouteEntry& route, const SelectionInput& in) {
     }
     if (s.key != nullptr) return s;
   }
-  return {};
+  Selection none;
+  none.refills = std::move(scan.refills);
+  return none;
 }
 
 }  // namespace keymux::router

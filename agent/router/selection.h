@@ -37,6 +37,9 @@ struct Selection {
   const KeyEntry* key = nullptr;  // nullptr: no key can take the request now
   KeyState::Admission admission;  // when key is set: admitted, and how
   bool panic = false;             // every eligible key was ejected
+  // When key is nullptr: the keys refused only for want of a shared slice
+  // that is on its way (KeyState::Admission::refill_expected).
+  std::vector<const KeyEntry*> refills;
 };
 
 Selection select_key(const RouteEntry& route, const SelectionInput& in);

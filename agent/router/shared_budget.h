@@ -16,6 +16,11 @@ class SharedBudget {
   // Takes one request of `tokens` from what this gateway holds; false when
   // it holds none now (the router picks another key). Never waits.
   virtual bool take(Time now, std::uint64_t tokens) = 0;
+  // After take() found nothing: true when a slice for this key is on its way
+  // (Redis healthy, the ask sent or due at the next tick, the last one not
+  // refused), so the request may wait for it (Decision::wait_for) rather
+  // than be refused. Asked only on that refusal path, never per decision.
+  virtual bool refill_expected(Time now) = 0;
 };
 
 // How soon a key refused for want of a shared slice is worth another look:

@@ -38,6 +38,7 @@ Connection::Connection(Worker& worker, int fd, std::string peer)
 }
 
 Connection::~Connection() {
+  worker_.handler().forget(session_);  // held NOTIFYs reserved nothing: dropped
   worker_.stats().connections_open.fetch_sub(1, std::memory_order_relaxed);
   if (read_event_ != nullptr) event_free(read_event_);
   if (write_event_ != nullptr) event_free(write_event_);
@@ -55,7 +56,9 @@ bool Connection::start() {
 
 void Connection::on_readable(int /*fd*/, short /*what*/, void* arg) {
   auto* self = static_cast<Connection*>(arg);
-  if (self->read_once() == ReadResult::kData) self->settle();
+  Worker& worker = self->worker_;
+  if (self->read_once() == ReadResult::kData) self->settle();  // may release *self
+  worker.check_held();
 }
 
 void Connection::on_writable(int /*fd*/, short /*what*/, void* arg) {
@@ -189,6 +192,8 @@ void Connection::shut_down() {
       if (result == ReadResult::kWouldBlock) break;
     }
   }
+  // NOTIFYs held for a shared slice get their answer now, before the goodbye.
+  worker_.handler().answer_held(session_);
   session_.shutdown();
   settle();
 }

@@ -31,6 +31,10 @@ class Connection {
   void log_close();
 
   const std::string& peer() const { return peer_; }
+  spop::Session& session() { return session_; }
+  // Sends what the session has queued outside a read (a held NOTIFY's late
+  // ACK). May release the connection.
+  void flush() { settle(); }
 
  private:
   enum class ReadResult { kData, kWouldBlock, kClosed };

@@ -33,6 +33,10 @@ class Server::Impl {
   void tear_down();
   void hand_off(int fd, std::string peer);
 
+ public:
+  void wake_held();
+
+ private:
   const ServerOptions options_;
   const HandlerFactory make_handler_;
 
@@ -47,6 +51,7 @@ class Server::Impl {
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::vector<std::string> bound_addresses_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::mutex workers_mu_;  // wake_held() (another thread) against start and stop
   std::unique_ptr<Acceptor> acceptor_;
   std::size_t next_worker_ = 0;  // the acceptor's thread only
 };
@@ -97,6 +102,7 @@ bool Server::Impl::launch(std::string& error) {
     }
     auto worker = std::make_unique<Worker>(i, std::move(handler), session_options, stats_);
     if (!worker->init(error)) return false;
+    std::lock_guard workers_lock(workers_mu_);
     workers_.push_back(std::move(worker));
   }
 
@@ -126,7 +132,13 @@ void Server::Impl::tear_down() {
   listeners_.clear();  // closes the sockets, unlinks unix socket files
   for (auto& worker : workers_) worker->request_stop();
   for (auto& worker : workers_) worker->join();
+  std::lock_guard workers_lock(workers_mu_);
   workers_.clear();
+}
+
+void Server::Impl::wake_held() {
+  std::lock_guard workers_lock(workers_mu_);
+  for (auto& worker : workers_) worker->wake_held();
 }
 
 std::vector<std::string> Server::Impl::bound_addresses() const {
@@ -179,6 +191,8 @@ std::vector<std::string> Server::bound_addresses() const { return impl_->bound_a
 void Server::stop() { impl_->stop(); }
 
 void Server::wait() { impl_->wait(); }
+
+void Server::wake_held() { impl_->wake_held(); }
 
 const SpopStats& Server::stats() const { return impl_->stats_; }
 

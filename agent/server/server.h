@@ -48,6 +48,10 @@ class Server {
   // Blocks until stop() has completed.
   void wait();
 
+  // Any thread: something a held NOTIFY waits for may have come (a shared
+  // slice landed); every worker holding one decides it again on its thread.
+  void wake_held();
+
   // Connections and frames so far (metrics).
   const SpopStats& stats() const;
 

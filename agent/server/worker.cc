@@ -39,8 +39,10 @@ Worker::Worker(int index, std::unique_ptr<spop::NotifyHandler> handler,
       read_buffer_(new char[kReadBufferSize]) {}
 
 Worker::~Worker() {
+  by_session_.clear();
   connections_.clear();
   if (wake_event_ != nullptr) event_free(wake_event_);
+  if (held_deadline_ != nullptr) event_free(held_deadline_);
   if (stop_deadline_ != nullptr) event_free(stop_deadline_);
   if (base_ != nullptr) event_base_free(base_);
   if (wake_fd_ >= 0) ::close(wake_fd_);
@@ -60,7 +62,9 @@ bool Worker::init(std::string& error) {
   }
   wake_event_ = event_new(base_, wake_fd_, EV_READ | EV_PERSIST, &Worker::on_wake, this);
   stop_deadline_ = evtimer_new(base_, &Worker::on_stop_deadline, this);
-  if (wake_event_ == nullptr || stop_deadline_ == nullptr || event_add(wake_event_, nullptr) != 0) {
+  held_deadline_ = evtimer_new(base_, &Worker::on_held_deadline, this);
+  if (wake_event_ == nullptr || stop_deadline_ == nullptr || held_deadline_ == nullptr ||
+      event_add(wake_event_, nullptr) != 0) {
     error = "cannot create the worker's events";
     return false;
   }
@@ -77,6 +81,7 @@ void Worker::run() {
   event_base_dispatch(base_);
   // Whatever is left after the flush deadline is closed here, on our thread.
   for (auto& [connection, owned] : connections_) connection->log_close();
+  by_session_.clear();
   connections_.clear();
 }
 
@@ -106,6 +111,7 @@ void Worker::on_wake(int fd, short /*what*/, void* arg) {
   while (::read(fd, &count, sizeof(count)) < 0 && errno == EINTR) {
   }
   self->take_handoffs();
+  self->check_held();
   if (self->stop_requested_.load(std::memory_order_acquire) && !self->stopping_) {
     self->begin_stop();
   }
@@ -124,6 +130,7 @@ void Worker::take_handoffs() {
       continue;  // `owned` closes the socket
     }
     spdlog::debug("worker {}: connection from {}", index_, connection->peer());
+    by_session_.emplace(&connection->session(), connection);
     connections_.emplace(connection, std::move(owned));
     if (stopping_) connection->shut_down();
   }
@@ -154,10 +161,55 @@ void Worker::on_stop_deadline(int /*fd*/, short /*what*/, void* arg) {
   event_base_loopbreak(self->base_);
 }
 
+void Worker::wake_held() {
+  // Sequentially consistent with check_held(): either it sees this count, or
+  // this sees `holding_` and wakes it.
+  refills_.fetch_add(1);
+  if (holding_.load()) wake(wake_fd_);
+}
+
+void Worker::on_held_deadline(int /*fd*/, short /*what*/, void* arg) {
+  static_cast<Worker*>(arg)->check_held(true);
+}
+
+void Worker::check_held(bool deadline) {
+  spop::NotifyHandler& handler = *handler_;
+  if (!handler.holding()) {
+    if (holding_.load(std::memory_order_relaxed)) {
+      holding_.store(false, std::memory_order_relaxed);
+      evtimer_del(held_deadline_);
+    }
+    return;
+  }
+  holding_.store(true);
+  const std::uint64_t refills = refills_.load();
+  const bool woken = refills != refills_seen_;
+  if (woken || deadline) {
+    refills_seen_ = refills;
+    answered_.clear();
+    handler.resume(woken, answered_);
+    for (spop::Session* session : answered_) {
+      // flush() may release a connection: look each one up again.
+      const auto found = by_session_.find(session);
+      if (found != by_session_.end()) found->second->flush();
+    }
+    if (!handler.holding()) {
+      holding_.store(false, std::memory_order_relaxed);
+      evtimer_del(held_deadline_);
+      return;
+    }
+  }
+  const auto in = handler.next_deadline_in();
+  const timeval tv = {static_cast<time_t>(in.count() / 1'000'000),
+                      static_cast<suseconds_t>(in.count() % 1'000'000)};
+  evtimer_add(held_deadline_, &tv);
+}
+
 void Worker::release(Connection* connection) {
   const auto found = connections_.find(connection);
   if (found == connections_.end()) return;
   connection->log_close();
+  by_session_.erase(&connection->session());
   connections_.erase(found);
   finish_stop_if_idle();
 }

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -51,6 +52,14 @@ class Worker {
   // Closes and destroys `connection`.
   void release(Connection* connection);
 
+  // Any thread: what a held NOTIFY waits for may have come (a shared slice
+  // landed): the worker lets its handler decide them again. Costs a wake-up
+  // only while the handler holds something.
+  void wake_held();
+  // Worker thread, after frames were handled: arms the held NOTIFYs'
+  // deadline, and resumes them at once if a wake_held() came meanwhile.
+  void check_held(bool deadline = false);
+
  private:
   struct Handoff {
     int fd;
@@ -60,6 +69,7 @@ class Worker {
 
   static void on_wake(int fd, short what, void* arg);
   static void on_stop_deadline(int fd, short what, void* arg);
+  static void on_held_deadline(int fd, short what, void* arg);
   void run();
   void take_handoffs();
   void begin_stop();
@@ -74,7 +84,13 @@ class Worker {
   int wake_fd_ = -1;  // eventfd: new handoffs or a stop request
   event* wake_event_ = nullptr;
   event* stop_deadline_ = nullptr;
+  event* held_deadline_ = nullptr;
   std::thread thread_;
+  // wake_held() calls so far, and the count when the worker last resumed.
+  std::atomic<std::uint64_t> refills_{0};
+  std::uint64_t refills_seen_ = 0;
+  std::atomic<bool> holding_{false};      // the handler holds NOTIFYs (worker writes)
+  std::vector<spop::Session*> answered_;  // reused by check_held()
 
   std::mutex handoff_mutex_;  // taken once per accepted connection, never per frame
   std::vector<Handoff> handoffs_;
@@ -83,6 +99,7 @@ class Worker {
 
   std::unique_ptr<char[]> read_buffer_;
   std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
+  std::unordered_map<const spop::Session*, Connection*> by_session_;  // for late answers
   bool stopping_ = false;
 };
 

@@ -17,11 +17,13 @@
 // An error appends AGENT-DISCONNECT with its status and text and goes to kClosing.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "agent/spop/ack.h"
 #include "agent/spop/frame.h"
@@ -48,6 +50,26 @@ class NotifyHandler {
   // releases). kLater: nothing is sent now; the handler keeps the ids and
   // calls Session::answer() later, on the same thread, while the session lives.
   virtual Reply on_notify(Session& session, const NotifyRequest& request, AckEncoder& ack) = 0;
+
+  // A handler that holds NOTIFYs (kLater) to answer them when something
+  // outside happens or a deadline passes. The worker calls these on its own
+  // thread; a handler that never holds keeps the defaults.
+  // Whether any NOTIFY is held.
+  virtual bool holding() const { return false; }
+  // How long until the earliest held NOTIFY's deadline (zero: past it).
+  virtual std::chrono::microseconds next_deadline_in() const { return {}; }
+  // Answers what is due: every held NOTIFY when `woken` (what it waits for
+  // may have come), else those past their deadline. Adds each session it
+  // answered on to `answered` (its output must be sent).
+  virtual void resume(bool woken, std::vector<Session*>& answered) {
+    (void)woken;
+    (void)answered;
+  }
+  // The agent stops: the NOTIFYs held for `session` are answered now.
+  virtual void answer_held(Session& session) { (void)session; }
+  // `session` ends: what is held for it is dropped (the handler must not
+  // keep anything reserved for a held NOTIFY).
+  virtual void forget(Session& session) { (void)session; }
 };
 
 // Default and bound of our max-frame-size. HAProxy announces tune.bufsize - 4

@@ -51,6 +51,21 @@ bool SharedKeyBudget::take(Time now, std::uint64_t tokens) {
   return (!healthy_ || (ask_unanswered_ && members_known_)) && take_degraded_locked(now, tokens);
 }
 
+bool SharedKeyBudget::refill_expected(Time /*now*/) {
+  bool expected, nudge;
+  {
+    std::lock_guard lock(mu_);
+    // The failed take() marked the demand: the Redis thread asks at its next
+    // tick (or already did). Worth waiting for only while Redis answers and
+    // the last answer was a grant: a full log or a stuck Redis would keep the
+    // request until its deadline for a refusal.
+    expected = healthy_ && live_nodes_ != 0 && !ask_unanswered_ && !ask_refused_;
+    nudge = expected && !ledger_.asking();
+  }
+  if (nudge && on_demand_) on_demand_();
+  return expected;
+}
+
 bool SharedKeyBudget::take_degraded_locked(Time now, std::uint64_t tokens) {
   // A node that never heard from Redis does not know how many share the
   // limit: a whole limit each would overshoot N times (seen at start-up, +13
@@ -90,6 +105,7 @@ void SharedKeyBudget::granted(Time asked_at, std::uint64_t id, std::uint32_t req
                               std::uint64_t tokens) {
   std::lock_guard lock(mu_);
   ask_unanswered_ = false;
+  ask_refused_ = requests == 0 && tokens == 0;
   ledger_.granted(asked_at, id, requests, tokens);
 }
 

@@ -4,6 +4,7 @@
 // Pure: no I/O (agent/state/redis/ does the talking).
 #pragma once
 
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -33,6 +34,11 @@ class SharedKeyBudget final : public router::SharedBudget {
 
   // The router's side.
   bool take(Time now, std::uint64_t tokens) override;
+  bool refill_expected(Time now) override;
+  // Called (on the caller's thread, outside the lock) when a request starts
+  // waiting for this key and no ask is on its way yet: the Redis thread may
+  // ask at once instead of at its next tick. Set before the key uses it.
+  void set_on_demand(std::function<void()> on_demand) { on_demand_ = std::move(on_demand); }
 
   // The Redis thread's side (see LeaseLedger).
   std::optional<LeaseAsk> want(Time now);
@@ -73,6 +79,7 @@ class SharedKeyBudget final : public router::SharedBudget {
   LeaseLedger ledger_;
   bool healthy_ = false;         // until the first grant round works
   bool ask_unanswered_ = false;  // the last ask failed (deadline, no connection)
+  bool ask_refused_ = false;     // Redis granted nothing to the last ask (the log is full)
   bool members_known_ = true;
   std::uint32_t live_nodes_ = 0;  // unknown until Redis first answers
   router::RequestWindow local_requests_{0};
@@ -85,6 +92,7 @@ class SharedKeyBudget final : public router::SharedBudget {
     std::uint64_t tokens;
   };
   std::vector<SpentBatch> unrecorded_;
+  std::function<void()> on_demand_;
 };
 
 }  // namespace keymux::state

@@ -18,9 +18,6 @@ ROOT=$PWD
 # the check names), each with why. They print as REPORT with their figures; the notes of the
 # redis-suite helper (issue 13) have the runs. Remove a line once its check passes.
 CI_REPORT_ONLY=(
-  # A fresh key refuses its first few requests (3 of 399 on a route at half its limit) while its
-  # first slice is asked for, in every fault phase.
-  'fault *: no refusal of a request that fits'
   # 0 in most runs since the fixes of redis-fix, but CLIENT PAUSE once went 41/40 on a loaded
   # machine (a timed-out ask opens the local share while others hold slices). Faults are
   # reported with what they cost (issue 13); the healthy-Redis overshoot stays asserted.

@@ -419,6 +419,25 @@ def live_nodes(gw):
     return None
 
 
+def wait_counts(gateways):
+    """Route requests held for a shared slice, summed over the gateways' /metrics:
+    started, and ended by refill / deadline (zeros from an agent without them)."""
+    counts = {"started": 0, "refill": 0, "deadline": 0}
+    names = {"keymux_shared_waits_started_total": "started",
+             'keymux_shared_waits_ended_total{by="refill"}': "refill",
+             'keymux_shared_waits_ended_total{by="deadline"}': "deadline"}
+    for gw in gateways:
+        try:
+            _, body = gw.admin("GET", "/metrics", timeout=2)
+        except OSError:
+            continue
+        for line in body.decode(errors="replace").splitlines():
+            name, _, value = line.rpartition(" ")
+            if name in names:
+                counts[names[name]] += int(float(value))
+    return counts
+
+
 def one_request(port, model):
     try:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
@@ -835,6 +854,7 @@ def faults_phase(rig, checks, seconds, only=None):
             continue
         rig.mock("/_mock/reset")
         healthy_before = all(HealthWatcher.healthy(gw) is True for gw in rig.gateways)
+        waits_before = wait_counts(rig.gateways)
         t0 = time.time()
         done = {}
 
@@ -856,6 +876,8 @@ def faults_phase(rig, checks, seconds, only=None):
                 (f"m-{prefix}-fit", 0.5 * FIT_RPM / rig.window_s, round_robin(n))], seconds)
             side.join()
         t1 = time.time()
+        waits_after = wait_counts(rig.gateways)
+        waits = {k: waits_after[k] - waits_before[k] for k in waits_after}
         figures = key_figures(rig, f"{prefix}-sat", "rpm", t0, t1)
         overshoot = max(f["overshoot"] for f in figures.values())
         fit = [r for r in load.records if r[2] == f"m-{prefix}-fit"]
@@ -873,7 +895,7 @@ def faults_phase(rig, checks, seconds, only=None):
                "errors": errors, "degraded_seen": health.last_unhealthy is not None,
                "detected_after_s": detected, "recovery_s": recovery,
                "last_refused_after_end_s": None if last_refused is None else last_refused - end,
-               "error": done.get("error")}
+               "waits": waits, "error": done.get("error")}
         table.append(row)
         late = row["last_refused_after_end_s"]
         print(f"    {name}: overshoot {overshoot:+d} (peak {row['peak']}/{RPM}), refused fitting "
@@ -883,6 +905,8 @@ def faults_phase(rig, checks, seconds, only=None):
               + (f"degraded {ms(detected)} after the fault began, healthy again {ms(recovery)} "
                  "after it ended" if recovery is not None else "never degraded")
               + (f"; action failed: {done['error']}" if done.get("error") else ""))
+        print(f"      requests held for a shared slice: {waits['started']} (answered when it came "
+              f"{waits['refill']}, at the deadline {waits['deadline']})")
         checks.add(f"fault {name}: the fault was applied", "error" not in done,
                    done.get("error", "ok"))
         # A phase that starts degraded measures the previous fault, not this one.

@@ -37,6 +37,7 @@ TEST(ConfigState, DefaultsAreFilled) {
   EXPECT_EQ(s.degraded(), SPLIT);
   EXPECT_EQ(s.lease_lifetime().seconds(), 1);
   EXPECT_EQ(s.command_timeout().nanos(), 50'000'000);
+  EXPECT_EQ(s.wait_deadline().nanos(), 50'000'000);
   EXPECT_TRUE(s.password().empty());
 }
 
@@ -72,6 +73,10 @@ TEST(ConfigState, EveryBadValueHasItsError) {
   ExpectOneError(Load(WithState("  lease_lifetime: 3s\n")), 17, "between 1s and 2s");
   ExpectOneError(Load(WithState("  command_timeout: 2s\n")), 17,
                  "state: command_timeout must be between 1ms and 1s");
+  ExpectOneError(Load(WithState("  wait_deadline: 300ms\n")), 17,
+                 "state: wait_deadline must be between 0s (never wait) and 200ms");
+  ExpectOneError(Load(WithState("  wait_deadline: -1s\n")), 17, "wait_deadline");
+  ExpectLoads(Load(WithState("  wait_deadline: 0s\n")));
   ExpectLoads(
       Load(WithState("  degraded: closed\n  lease_lifetime: 2s\n  redis: \"[::1]:7000\"\n")));
 }

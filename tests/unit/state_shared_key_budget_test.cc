@@ -157,5 +157,32 @@ TEST(SharedKeyBudgetTest, RouterPicksAnotherKeyWhenASliceIsEmpty) {
   rig.registry.get("a").set_shared_budget(nullptr);
 }
 
+TEST(SharedKeyBudgetTest, RefillIsExpectedOnlyWhileRedisAnswersWithGrants) {
+  SharedKeyBudget b("k", {}, DegradedMode::kSplit);
+  b.set_limits({.rpm = 100});
+  EXPECT_FALSE(b.take(kT0, 0));
+  EXPECT_FALSE(b.refill_expected(kT0));  // Redis never answered: nobody knows when it will
+  b.set_healthy(true, 2);
+  EXPECT_FALSE(b.take(kT0, 0));
+  EXPECT_TRUE(b.refill_expected(kT0));  // a cold key: its first slice is a tick away
+  ASSERT_TRUE(b.want(kT0));
+  b.granted(kT0, 1, 0, 0);  // the log is full: refused
+  EXPECT_FALSE(b.take(kT0, 0));
+  EXPECT_FALSE(b.refill_expected(kT0));
+  ASSERT_TRUE(b.want(kT0));
+  b.granted(kT0, 2, 1, 0);
+  EXPECT_TRUE(b.take(kT0, 0));
+  EXPECT_FALSE(b.take(kT0, 0));
+  EXPECT_TRUE(b.refill_expected(kT0));  // ran dry after a grant: the next is asked
+  ASSERT_TRUE(b.want(kT0));
+  b.ask_failed();  // unanswered: Redis may be stuck
+  EXPECT_FALSE(b.refill_expected(kT0));
+  ASSERT_TRUE(b.want(kT0));
+  b.granted(kT0, 3, 1, 0);
+  EXPECT_TRUE(b.refill_expected(kT0));
+  b.set_healthy(false, 2);
+  EXPECT_FALSE(b.refill_expected(kT0));
+}
+
 }  // namespace
 }  // namespace keymux::state

@@ -86,7 +86,8 @@ bool SharedState::start(std::string& error) {
   }
   base_ = event_base_new();
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (base_ == nullptr || wake_fd_ < 0) {
+  demand_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (base_ == nullptr || wake_fd_ < 0 || demand_fd_ < 0) {
     error = "cannot create the Redis thread's event loop";
     return false;
   }
@@ -108,9 +109,11 @@ bool SharedState::start(std::string& error) {
   tick_ = event_new(base_, -1, EV_PERSIST, on_tick, this);
   beat_ = event_new(base_, -1, EV_PERSIST, on_beat, this);
   wake_ = event_new(base_, wake_fd_, EV_READ, on_wake, this);
+  demand_ = event_new(base_, demand_fd_, EV_READ | EV_PERSIST, on_demand, this);
   event_add(tick_, &kTick);
   event_add(beat_, &kBeat);
   event_add(wake_, nullptr);
+  event_add(demand_, nullptr);
   started_ = router_.clock().now();
   attach_keys();
   link_->start();
@@ -137,14 +140,32 @@ void SharedState::stop() {
   attached_.reset();
   link_.reset();
   events_.reset();
-  for (event* e : {tick_, beat_, wake_}) {
+  for (event* e : {tick_, beat_, wake_, demand_}) {
     if (e != nullptr) event_free(e);
   }
-  tick_ = beat_ = wake_ = nullptr;
+  tick_ = beat_ = wake_ = demand_ = nullptr;
   if (base_ != nullptr) event_base_free(base_);
   base_ = nullptr;
-  if (wake_fd_ >= 0) ::close(wake_fd_);
-  wake_fd_ = -1;
+  for (int* fd : {&wake_fd_, &demand_fd_}) {
+    if (*fd >= 0) ::close(*fd);
+    *fd = -1;
+  }
+}
+
+void SharedState::demand() {
+  if (demand_signalled_.exchange(true)) return;  // the tick it asks for has not run yet
+  const std::uint64_t one = 1;
+  while (::write(demand_fd_, &one, sizeof one) < 0 && errno == EINTR) {
+  }
+}
+
+void SharedState::on_demand(evutil_socket_t fd, short, void* arg) {
+  std::uint64_t count;
+  while (::read(fd, &count, sizeof count) < 0 && errno == EINTR) {
+  }
+  auto* self = static_cast<SharedState*>(arg);
+  self->demand_signalled_.store(false);
+  self->tick();  // asks what the waiting requests need now, not within 10 ms
 }
 
 void SharedState::on_wake(evutil_socket_t, short, void* arg) {
@@ -165,6 +186,7 @@ void SharedState::attach_keys() {
     auto& budget = budgets_[k.id];
     if (!budget) {
       budget = std::make_unique<SharedKeyBudget>(k.id, policy_, mode_);
+      budget->set_on_demand([this] { demand(); });
       budget->set_healthy(healthy(), live_nodes(), members_known(router_.clock().now()));
     }
     budget->set_limits(k.limits);
@@ -227,6 +249,7 @@ void SharedState::ask(SharedKeyBudget& budget, const LeaseAsk& want, router::Tim
       [this, &budget, asked_at](redisReply* r) {
         if (r == nullptr || r->type != REDIS_REPLY_ARRAY || r->elements < 1) {
           budget.ask_failed();
+          refilled();  // the key's local share may open
           if (is_error(r, "Function not found")) link_->reload_functions();  // FUNCTION FLUSH
           return;
         }
@@ -242,6 +265,7 @@ void SharedState::ask(SharedKeyBudget& budget, const LeaseAsk& want, router::Tim
         budget.granted(asked_at, static_cast<std::uint64_t>(r->element[1]->integer),
                        static_cast<std::uint32_t>(r->element[2]->integer),
                        static_cast<std::uint64_t>(r->element[3]->integer));
+        refilled();  // a held request may take it (or, refused, stop waiting)
       });
 }
 
@@ -394,9 +418,12 @@ void SharedState::set_healthy(bool healthy, const char* why) {
                    why, mode_name(mode_));
     }
   }
-  std::lock_guard lock(budgets_mu_);
-  const bool known = members_known(router_.clock().now());
-  for (auto& [id, budget] : budgets_) budget->set_healthy(healthy, live_nodes(), known);
+  {
+    std::lock_guard lock(budgets_mu_);
+    const bool known = members_known(router_.clock().now());
+    for (auto& [id, budget] : budgets_) budget->set_healthy(healthy, live_nodes(), known);
+  }
+  if (was != healthy) refilled();  // degraded: held requests may take the local share
 }
 
 namespace {

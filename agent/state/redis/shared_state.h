@@ -9,6 +9,7 @@
 #include <event2/event.h>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -51,6 +52,11 @@ class SharedState final : public router::KeyEventSink {
   void on_provider_event(const router::ProviderEvent& event) override;
   void on_route_event(const router::RouteEvent& event) override;
 
+  // Called on the Redis thread when a waiting request may now be served: a
+  // slice landed, an ask failed (the key's local share opens) or the mode
+  // changed. Set before start(); it must only wake (Server::wake_held).
+  void set_on_refill(std::function<void()> on_refill) { on_refill_ = std::move(on_refill); }
+
   // For /readyz, /metrics and GET /v1/state.
   StateReport report(router::Time now) const;
 
@@ -58,6 +64,9 @@ class SharedState final : public router::KeyEventSink {
   static void on_tick(evutil_socket_t, short, void* arg);
   static void on_beat(evutil_socket_t, short, void* arg);
   static void on_wake(evutil_socket_t, short, void* arg);
+  static void on_demand(evutil_socket_t, short, void* arg);
+  // A worker: a request waits for a key with no ask on its way (any thread).
+  void demand();
 
   void tick();
   void beat();
@@ -94,10 +103,17 @@ class SharedState final : public router::KeyEventSink {
   event* beat_ = nullptr;
   event* wake_ = nullptr;
   int wake_fd_ = -1;
+  event* demand_ = nullptr;  // asks at once for keys requests wait for
+  int demand_fd_ = -1;
+  std::atomic<bool> demand_signalled_{false};  // one eventfd write until the tick runs
   std::unique_ptr<RedisLink> link_;
   std::unique_ptr<RedisLink> events_;  // SUBSCRIBE holds a connection of its own
   const std::string channel_;
   router::KeyEventSink* next_sink_ = nullptr;
+  std::function<void()> on_refill_;
+  void refilled() const {
+    if (on_refill_) on_refill_();
+  }
   std::mutex queue_mu_;
   std::vector<std::vector<std::string>> queue_;  // FCALLs waiting for the Redis thread
   int beats_ = 0;

@@ -1,0 +1,24 @@
+// A key's shared budget whose slices and refill the test sets (router and
+// handler tests; the real one is agent/state/shared_key_budget.h).
+#pragma once
+
+#include "agent/router/shared_budget.h"
+
+namespace keymux::router::test {
+
+class FakeSharedBudget final : public SharedBudget {
+ public:
+  bool take(Time, std::uint64_t) override {
+    ++takes;
+    if (units == 0) return false;
+    --units;
+    return true;
+  }
+  bool refill_expected(Time) override { return refill; }
+
+  int units = 0;       // requests it holds
+  bool refill = true;  // a slice is on its way
+  int takes = 0;
+};
+
+}  // namespace keymux::router::test
