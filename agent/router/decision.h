@@ -66,10 +66,23 @@ struct SettleRequest {
   std::string_view key_id;  // used when the ticket is no longer known
   int status = 0;           // HTTP status; 0: no response (connection failure)
   UpstreamReport report;
+  // The answer's real token count (its usage, read by HAProxy from a JSON
+  // body); nullopt: none (a stream, a body past HAProxy's buffer, no usage),
+  // the estimate stays charged.
+  std::optional<std::uint64_t> tokens;
   // The outcome line (outcome_line.h) may come after a synchronous settle of
   // the same attempt, or after the ticket expired: it counts only while its
   // ticket is open (first outcome wins), never through key_id.
   bool ticket_only = false;
+};
+
+// What a settle did with its attempt's tokens (for metrics).
+struct TokenSettle {
+  bool closed = false;          // the settle closed its ticket
+  bool counted = false;         // its key has a tpm limit (the real count was asked for)
+  std::uint64_t estimated = 0;  // charged at the decision
+  std::uint64_t settled = 0;    // the real count, else the estimate
+  bool real = false;            // the real count replaced the estimate
 };
 
 }  // namespace keymux::router

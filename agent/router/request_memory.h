@@ -25,16 +25,18 @@ struct AttemptTags {
   ProviderState* provider = nullptr;
   AttemptKind key_kind = AttemptKind::kNormal;
   AttemptKind provider_kind = AttemptKind::kNormal;
+  SharedSpend shared;  // what the key's shared budget gave it (KeyState::Admission)
 };
 
 struct Ticket {
   std::uint64_t id = 0;
   KeyState* key = nullptr;
   ClientState* client = nullptr;  // whose in-flight slot the attempt holds too
-  std::uint64_t tokens = 0;
+  std::uint64_t tokens = 0;       // the estimate charged to the key's token window at `admitted`
   Time expires{};
   std::uint64_t request = 0;  // the request id's hash; 0 without one
   AttemptTags tags;
+  Time admitted{};  // where the estimate sits in the key's windows, to settle the real count
 };
 
 class RequestMemory {

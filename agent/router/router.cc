@@ -191,8 +191,9 @@ void Router::serve(const RouteRequest& request, Time now, Decision& d) {
     d.key = &key;
     d.reserved_tokens = tokens;
     d.panic = selection.panic;
-    d.ticket = memory_.admit(request.request_id, *key.state, client.state, tokens, now,
-                             {key.provider->state, selection.admission.kind, pa.kind});
+    d.ticket = memory_.admit(
+        request.request_id, *key.state, client.state, tokens, now,
+        {key.provider->state, selection.admission.kind, pa.kind, selection.admission.shared});
     tell_admission(snap, *route, key, selection.admission, pa, selection.panic, now);
     return;
   }
@@ -313,7 +314,7 @@ void Router::apply_shared_provider_ejection(std::string_view provider, Time unti
   }
 }
 
-bool Router::settle(const SettleRequest& request) {
+bool Router::settle(const SettleRequest& request, TokenSettle* tokens) {
   const Time now = clock_.now();
   const std::shared_ptr<const Snapshot> snap = snapshot_.load();
   for (const Ticket& ticket : memory_.expire(now)) release_slots(ticket);
@@ -323,6 +324,15 @@ bool Router::settle(const SettleRequest& request) {
   const bool spent = verdict == Verdict::kKeyOutOfBudget || verdict == Verdict::kKeyRevoked;
   if (auto ticket = memory_.settle(request.ticket, spent)) {
     release_slots(*ticket);
+    if (request.tokens) {
+      ticket->key->settle_tokens(now, ticket->admitted, ticket->tokens, *request.tokens,
+                                 ticket->tags.shared);
+    }
+    if (tokens != nullptr) {
+      const KeyEntry* entry = snap->find_key(ticket->key->id());
+      *tokens = {true, entry != nullptr && entry->limits.tpm != 0, ticket->tokens,
+                 request.tokens.value_or(ticket->tokens), request.tokens.has_value()};
+    }
     learn(*snap, *ticket->key, ticket->tags.provider, request.status, request.report,
           ticket->tags.key_kind, ticket->tags.provider_kind, now);
     return true;
