@@ -159,6 +159,33 @@ def chat(port, model, headers=None, **extra):
                    CANARY_HEADERS if headers is None else headers)
 
 
+def mock_usage(size, max_tokens=None):
+    """The usage (prompt, completion) the mock reports for a body of `size` bytes:
+    below, at or above keymux's estimate by size % 3 (tests/mock_upstream/llm_request.h)."""
+    shape = size % 3
+    prompt = max(1, size // 4 + (size // 8 if shape == 2 else 0))
+    completion = 16 if max_tokens is None else min(max_tokens, 16)
+    if shape == 0:
+        completion = max(1, completion // 2)
+    return prompt, completion
+
+
+def keymux_estimate(size, max_tokens):
+    """What the agent reserves for a request (agent/router/token_estimate.h)."""
+    return -(-size // 4) + max_tokens
+
+
+def chat_body(model, shape, max_tokens=16):
+    """A chat body (bytes) whose length is `shape` mod 3 (see mock_usage)."""
+    pad = ""
+    while True:
+        body = json.dumps({"model": model, "max_tokens": max_tokens,
+                           "messages": [{"role": "user", "content": "Hello" + pad}]}).encode()
+        if len(body) % 3 == shape:
+            return body
+        pad += "!"
+
+
 class Gateway:
     """The processes of one run and what the checks need to reach them."""
 
@@ -871,8 +898,61 @@ def check_body_larger_than_buffer(g):
     r = request(g.gateway, "POST", "/v1/chat/completions", body.encode(), CANARY_HEADERS)
     expect(r.status == 200, r)
     expect(r.headers.get("x-mock-key-id") == "big-a", r.headers)
-    # The mock counts prompt tokens as body bytes / 4: the whole body arrived.
-    expect(r.json()["usage"]["prompt_tokens"] == len(body) // 4, (r.json()["usage"], len(body)))
+    # The mock counts prompt tokens from the body's bytes: the whole body arrived.
+    expect(r.json()["usage"]["prompt_tokens"] == mock_usage(len(body))[0],
+           (r.json()["usage"], len(body)))
+
+
+def check_tpm_settles_real_token_counts(g):
+    """A key's tpm window holds the answers' real counts (the usage HAProxy reads
+    from the JSON body), not the estimates: below the estimate, the surplus lets
+    more requests in and the real tokens in any window never exceed the limit;
+    above it, the excess is charged and the key refuses sooner. The agent's
+    window equals what the mock reported, token for token."""
+    before = g.metrics()
+    served_total = estimated_total = settled_total = 0
+    for key_id, model, shape in (("tk-below", "gpt-tokens-below", 0),
+                                 ("tk-above", "gpt-tokens-above", 2)):
+        limit = 600
+        body = chat_body(model, shape)
+        estimate = keymux_estimate(len(body), 16)
+        real = sum(mock_usage(len(body), 16))
+        expect(real < estimate if shape == 0 else real > estimate, (shape, real, estimate))
+        # What the agent admits: while the real tokens so far and one more estimate fit.
+        expected, used = 0, 0
+        while used + estimate <= limit:
+            used += real
+            expected += 1
+        served = 0
+        for i in range(expected + 3):
+            r = request(g.gateway, "POST", "/v1/chat/completions", body, CANARY_HEADERS)
+            if r.status != 200:
+                expect(r.status == 429 and r.json()["error"]["code"] == "keys_exhausted",
+                       f"{key_id} request {i}: {r}")
+                break
+            expect(r.json()["usage"]["total_tokens"] == real, (r.json()["usage"], real))
+            served += 1
+        expect(served == expected, f"{key_id}: {served} served, {expected} expected "
+               f"(estimate {estimate}, real {real}, tpm {limit}; by estimates alone "
+               f"{limit // estimate})")
+        audit = g.mock("POST", "/_mock/audit", {"key": key_id})["keys"][key_id]
+        expect(audit["max_tokens"] == served * real, f"{key_id}: mock audit {audit}")
+        if shape == 0:
+            expect(served > limit // estimate, f"{key_id}: the surpluses let no more in")
+            expect(audit["max_tokens"] <= limit, f"{key_id}: over its tpm in real tokens: {audit}")
+        k = g.admin_key(key_id)
+        expect(k["tokens_in_window"] == served * real,
+               f"{key_id}: the agent's window {k['tokens_in_window']}, the mock's {served * real}")
+        served_total += served
+        estimated_total += served * estimate
+        settled_total += served * real
+    after = g.metrics()
+    delta = lambda name, **labels: metric(after, name, **labels) - metric(before, name, **labels)
+    expect(delta("keymux_token_settles_total", count="real") == served_total,
+           f"real-count settles {delta('keymux_token_settles_total', count='real')}, "
+           f"{served_total} expected")
+    expect(delta("keymux_tokens_estimated_total") == estimated_total, "tokens estimated")
+    expect(delta("keymux_tokens_settled_total") == settled_total, "tokens settled")
 
 
 def fe_public_line(g, request_id):
@@ -1625,6 +1705,8 @@ CHECKS = [
     ("a 2xx's rate-limit headers reach the agent",
      check_success_headers_reach_the_agent),
     ("body larger than the buffer is forwarded whole", check_body_larger_than_buffer),
+    ("tpm counts the answers' real tokens: surplus back, excess charged, never over",
+     check_tpm_settles_real_token_counts),
     ("large body, model last: never silently rerouted (log, metric, header, path)",
      check_large_body_model_last_never_silently_rerouted),
     ("edge: per-source 429 + retry-after, other sources served, trusted proxies, off switch",
