@@ -908,11 +908,13 @@ def check_tpm_settles_real_token_counts(g):
     from the JSON body), not the estimates: below the estimate, the surplus lets
     more requests in and the real tokens in any window never exceed the limit;
     above it, the excess is charged and the key refuses sooner. The agent's
-    window equals what the mock reported, token for token."""
+    window equals what the mock reported, token for token. OpenAI's usage
+    (total_tokens) and Anthropic's (input_tokens + output_tokens)."""
     before = g.metrics()
     served_total = estimated_total = settled_total = 0
-    for key_id, model, shape in (("tk-below", "gpt-tokens-below", 0),
-                                 ("tk-above", "gpt-tokens-above", 2)):
+    for key_id, model, shape, path in (("tk-below", "gpt-tokens-below", 0, "/v1/chat/completions"),
+                                       ("tk-above", "gpt-tokens-above", 2, "/v1/chat/completions"),
+                                       ("tk-anthropic", "claude-tokens", 0, "/v1/messages")):
         limit = 600
         body = chat_body(model, shape)
         estimate = keymux_estimate(len(body), 16)
@@ -925,19 +927,21 @@ def check_tpm_settles_real_token_counts(g):
             expected += 1
         served = 0
         for i in range(expected + 3):
-            r = request(g.gateway, "POST", "/v1/chat/completions", body, CANARY_HEADERS)
+            r = request(g.gateway, "POST", path, body, CANARY_HEADERS)
             if r.status != 200:
                 expect(r.status == 429 and r.json()["error"]["code"] == "keys_exhausted",
                        f"{key_id} request {i}: {r}")
                 break
-            expect(r.json()["usage"]["total_tokens"] == real, (r.json()["usage"], real))
+            usage = r.json()["usage"]
+            expect(usage.get("total_tokens", usage.get("input_tokens", 0) +
+                             usage.get("output_tokens", 0)) == real, (usage, real))
             served += 1
         expect(served == expected, f"{key_id}: {served} served, {expected} expected "
                f"(estimate {estimate}, real {real}, tpm {limit}; by estimates alone "
                f"{limit // estimate})")
         audit = g.mock("POST", "/_mock/audit", {"key": key_id})["keys"][key_id]
         expect(audit["max_tokens"] == served * real, f"{key_id}: mock audit {audit}")
-        if shape == 0:
+        if shape == 0:  # below: the real tokens never exceed the limit
             expect(served > limit // estimate, f"{key_id}: the surpluses let no more in")
             expect(audit["max_tokens"] <= limit, f"{key_id}: over its tpm in real tokens: {audit}")
         k = g.admin_key(key_id)
