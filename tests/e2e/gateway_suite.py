@@ -1511,7 +1511,7 @@ def check_reload_under_load(g):
                 expect(r.status == 200, f"reload {i}: {r}")
                 body = r.json()
                 expect(body["result"] == "reloaded" and body["config"] == g.config, body)
-                expect(re.fullmatch(r"20 providers, 26 keys, 19 routes, 4 clients", body["summary"]),
+                expect(re.fullmatch(r"23 providers, 29 keys, 22 routes, 4 clients", body["summary"]),
                        body)
             else:
                 os.kill(g.agent_pid(), signal.SIGHUP)
