@@ -617,6 +617,13 @@ def saturation_phase(rig, checks, phase, name, weights, seconds):
         # the limit needs a window of 9 lifetimes; shorter ones are held to 90% of
         # that bound, and the plain 90% is reported.
         bound = rig.window_s / (rig.window_s + LEASE_SECONDS) if rig.features["leases"] else 1.0
+        if kind == "tpm":
+            # Slices are spent by estimates (40 tokens a request here) and the
+            # real count (31) settles later: a surplus smaller than one estimate
+            # is not spent again within its slice's life (it goes back to Redis
+            # when the slice ends), so real tokens reach real / estimate of it.
+            body = body_for(f"m-{phase}-tpm")
+            bound *= real_tokens(f"m-{phase}-tpm") / (-(-len(body) // 4) + 16)
         windows = min(f["windows"] for f in figures.values())
         where = "n/a (no whole window)" if util is None else \
             f"lowest key {util:.1%} of the limit over {windows} windows of {rig.window_s:g} s"
