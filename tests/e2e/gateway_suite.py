@@ -910,6 +910,15 @@ def check_tpm_settles_real_token_counts(g):
     above it, the excess is charged and the key refuses sooner. The agent's
     window equals what the mock reported, token for token. OpenAI's usage
     (total_tokens) and Anthropic's (input_tokens + output_tokens)."""
+    # A tpm key's answer must come uncompressed (its usage read): accept-encoding
+    # never reaches the provider for it, and still does for a key without tpm.
+    gzip = dict(CANARY_HEADERS, **{"accept-encoding": "gzip"})
+    for model, key_id, kept in (("gpt-route", "rt-bearer", True), ("gpt-metered", "mt-a", False)):
+        r = request(g.gateway, "POST", "/v1/chat/completions", chat_body(model, 0), gzip)
+        expect(r.status == 200 and r.headers.get("x-mock-key-id") == key_id, r)
+        last = [e for e in g.mock_stats()["last_requests"] if e["key_id"] == key_id][-1]
+        expect((last["headers"].get("accept-encoding") == "gzip") == kept,
+               f"{key_id}: {last['headers']}")
     before = g.metrics()
     served_total = estimated_total = settled_total = 0
     for key_id, model, shape, path in (("tk-below", "gpt-tokens-below", 0, "/v1/chat/completions"),
