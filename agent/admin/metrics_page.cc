@@ -50,7 +50,8 @@ void agent_families(PrometheusText& out, const metrics::AgentMetrics& m) {
   out.family("keymux_settles_total", "counter", "Settle messages (upstream responses reported).");
   out.sample("keymux_settles_total", {}, decisions.settles);
   out.family("keymux_token_settles_total", "counter",
-             "Settled 2xx answers of keys with a tpm limit, by whether the answer's real token "
+             "Settled 2xx answers whose key or client counts tokens (tpm, tokens_per_day), by "
+             "whether the answer's real token "
              "count (its usage) replaced the estimate (real) or the estimate stayed (estimate: a "
              "body larger than HAProxy's buffer, or no usage). Streams keep the estimate and are "
              "not counted here.");

@@ -136,10 +136,10 @@ void DecisionHandler::route(const spop::Message& message, spop::AckEncoder& ack)
     set(ack, "auth", TypedValue::of_string(auth_style_name(key.provider->auth)));
     set(ack, "ticket", TypedValue::of_int64(static_cast<std::int64_t>(decision.ticket)));
     set(ack, "attempt", TypedValue::of_int32(static_cast<std::int32_t>(decision.attempt)));
-    // A key with a tpm limit: HAProxy waits for a JSON answer's body to tell
-    // its usage in the settle message (haproxy.cfg, fe_inner). Other keys
-    // skip that wait.
-    if (key.limits.tpm != 0) set(ack, "want_usage", TypedValue::of_int32(1));
+    // A key or client that counts tokens: HAProxy waits for a JSON answer's
+    // body to tell its usage in the settle message (haproxy.cfg, fe_inner).
+    // Others skip that wait.
+    if (decision.want_usage) set(ack, "want_usage", TypedValue::of_int32(1));
     return;
   }
   set_error(ack, decision.http_status, decision.error_type, decision.error_code, decision.message);

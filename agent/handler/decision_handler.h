@@ -12,7 +12,7 @@
 //       token comes from client_auth, else client_api_key)
 //   "settle" (fe_inner send-spoe-group)  -> Router::settle, with the answer's
 //       real token count when HAProxy read it (usage_total, else
-//       usage_input + usage_output); routed to a key with a tpm limit:
+//       usage_input + usage_output); routed, when the key or client counts tokens:
 //       txn.keymux.want_usage (HAProxy then reads the usage of a 2xx JSON body)
 //   "version"                            -> txn.keymux.agent_version (checks, tests)
 //

@@ -27,7 +27,7 @@ struct alignas(64) DecisionMetrics {
   std::array<std::atomic<std::uint64_t>, router::kOutcomeCount> by_outcome{};
   LatencyHistogram time;  // of each route message
   std::atomic<std::uint64_t> settles{0};
-  // Settled 2xx answers of keys with a tpm limit, by whether their real token
+  // Settled 2xx answers whose key or client counts tokens, by whether their real token
   // count (usage) replaced the estimate ([1]) or the estimate stayed ([0]: a
   // body past HAProxy's buffer, no usage); and their tokens, as estimated at
   // the decision and as settled (the real count, else the estimate).

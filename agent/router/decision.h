@@ -38,6 +38,9 @@ struct Decision {
   const KeyEntry* key = nullptr;
   std::uint64_t ticket = 0;
   std::uint64_t reserved_tokens = 0;
+  // The key or the client counts tokens: HAProxy should read the answer's
+  // real count (usage) for the settle.
+  bool want_usage = false;
   std::uint32_t attempt = 1;  // 1 for the first try of a request id
   bool panic = false;         // every key the route could use was ejected: sent anyway
   // Where the model came from, and whether HAProxy held only part of the body
@@ -79,7 +82,7 @@ struct SettleRequest {
 // What a settle did with its attempt's tokens (for metrics).
 struct TokenSettle {
   bool closed = false;          // the settle closed its ticket
-  bool counted = false;         // its key has a tpm limit (the real count was asked for)
+  bool counted = false;         // its key or client counts tokens (the real count was asked for)
   std::uint64_t estimated = 0;  // charged at the decision
   std::uint64_t settled = 0;    // the real count, else the estimate
   bool real = false;            // the real count replaced the estimate

@@ -26,6 +26,12 @@ struct AttemptTags {
   AttemptKind key_kind = AttemptKind::kNormal;
   AttemptKind provider_kind = AttemptKind::kNormal;
   SharedSpend shared;  // what the key's shared budget gave it (KeyState::Admission)
+  // The key or the client counts tokens (a tpm limit, or a client's day
+  // budget): the answer's real count was asked for (Decision::want_usage).
+  bool counts_tokens = false;
+  // This attempt charged its client's budget (a first attempt; a retry's
+  // request was charged with its first): the real count settles it too.
+  bool client_charged = false;
 };
 
 struct Ticket {

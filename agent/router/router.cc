@@ -190,10 +190,12 @@ void Router::serve(const RouteRequest& request, Time now, Decision& d) {
     const ProviderState::Admission pa = key.provider->state->admit(now);
     d.key = &key;
     d.reserved_tokens = tokens;
+    d.want_usage =
+        key.limits.tpm != 0 || client.limits.window.tpm != 0 || client.limits.tokens_per_day != 0;
     d.panic = selection.panic;
-    d.ticket = memory_.admit(
-        request.request_id, *key.state, client.state, tokens, now,
-        {key.provider->state, selection.admission.kind, pa.kind, selection.admission.shared});
+    d.ticket = memory_.admit(request.request_id, *key.state, client.state, tokens, now,
+                             {key.provider->state, selection.admission.kind, pa.kind,
+                              selection.admission.shared, d.want_usage, !retry});
     tell_admission(snap, *route, key, selection.admission, pa, selection.panic, now);
     return;
   }
@@ -327,10 +329,12 @@ bool Router::settle(const SettleRequest& request, TokenSettle* tokens) {
     if (request.tokens) {
       ticket->key->settle_tokens(now, ticket->admitted, ticket->tokens, *request.tokens,
                                  ticket->tags.shared);
+      if (ticket->client != nullptr && ticket->tags.client_charged) {
+        ticket->client->settle_tokens(ticket->admitted, ticket->tokens, *request.tokens);
+      }
     }
     if (tokens != nullptr) {
-      const KeyEntry* entry = snap->find_key(ticket->key->id());
-      *tokens = {true, entry != nullptr && entry->limits.tpm != 0, ticket->tokens,
+      *tokens = {true, ticket->tags.counts_tokens, ticket->tokens,
                  request.tokens.value_or(ticket->tokens), request.tokens.has_value()};
     }
     learn(*snap, *ticket->key, ticket->tags.provider, request.status, request.report,

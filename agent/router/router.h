@@ -47,7 +47,8 @@ class Router {
   // True when the ticket was open (this settle closed it). A real token
   // count (request.tokens) replaces the estimate the ticket charged: the
   // surplus goes back to the key's token window, an excess is charged there,
-  // both where the estimate sits, and the key's shared budget settles too.
+  // both where the estimate sits, and the key's shared budget settles too;
+  // so does the client's budget, when this attempt was the one charged to it.
   // `tokens`, when given, says what was settled.
   bool settle(const SettleRequest& request, TokenSettle* tokens = nullptr);
 
