@@ -51,9 +51,10 @@ CANARY_HEADERS = {
 XAPIKEY_CLIENT = {"x-api-key": "client-xapikey-token"}
 LIMITED_CLIENT = {"authorization": "Bearer client-limited-token"}
 GREEDY_CLIENT = {"authorization": "bearer client-greedy-token"}
+TOKENS_CLIENT = {"authorization": "Bearer client-tokens-token"}
 CLIENT_TOKENS = ["client-canary-bearer", "client-xapikey-token", "client-limited-token",
-                 "client-greedy-token"]
-CLIENT_NAMES = ["e2e-main", "e2e-xapikey", "e2e-limited", "e2e-greedy"]
+                 "client-greedy-token", "client-tokens-token"]
+CLIENT_NAMES = ["e2e-main", "e2e-xapikey", "e2e-limited", "e2e-greedy", "e2e-tokens"]
 # The admin API's token (gateway.yaml admin.token_sha256); a secret like the others.
 ADMIN_TOKEN = "admin-canary-token"
 ADMIN_AUTH = {"authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -959,6 +960,17 @@ def check_tpm_settles_real_token_counts(g):
         served_total += served
         estimated_total += served * estimate
         settled_total += served * real
+    # A client that counts tokens, on a key that does not: its window holds the real count.
+    body = chat_body("gpt-route", 0)
+    r = request(g.gateway, "POST", "/v1/chat/completions", body, TOKENS_CLIENT)
+    expect(r.status == 200, r)
+    real = sum(mock_usage(len(body), 16))
+    clients = {c["name"]: c for c in g.admin("GET", "/v1/clients").json()["clients"]}
+    expect(clients["e2e-tokens"]["tokens_in_window"] == real,
+           f"e2e-tokens: {clients['e2e-tokens']}, real {real}")
+    served_total += 1
+    estimated_total += keymux_estimate(len(body), 16)
+    settled_total += real
     after = g.metrics()
     delta = lambda name, **labels: metric(after, name, **labels) - metric(before, name, **labels)
     expect(delta("keymux_token_settles_total", count="real") == served_total,
@@ -1520,7 +1532,7 @@ def check_reload_under_load(g):
                 expect(r.status == 200, f"reload {i}: {r}")
                 body = r.json()
                 expect(body["result"] == "reloaded" and body["config"] == g.config, body)
-                expect(re.fullmatch(r"23 providers, 29 keys, 22 routes, 4 clients", body["summary"]),
+                expect(re.fullmatch(r"23 providers, 29 keys, 22 routes, 5 clients", body["summary"]),
                        body)
             else:
                 os.kill(g.agent_pid(), signal.SIGHUP)
