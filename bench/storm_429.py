@@ -5,7 +5,7 @@ Two keys on one route; the mock makes one answer 429 (retry-after 30 s) and
 the gateway is loaded by concurrent clients for a few seconds. A key that
 answered 429 is cooled by the agent: with the `settle` message (haproxy.cfg as
 it is, failures settled synchronously) before the retry is routed; without it
-(`settle` removed from keymux.spoe.conf) only when the outcome line arrives.
+(fe_inner's `send-spoe-group keymux settle` rule removed) only when the outcome line arrives.
 Prints, per run: the 429s the provider sent (each one a request that reached
 a rate-limited key), requests served, and how the agent classified them.
 
@@ -61,9 +61,13 @@ def run(args, variant, work):
         haproxy_dir = os.path.join(run_dir, "haproxy")
         shutil.copytree(os.path.join(ROOT, "haproxy"), haproxy_dir)
         if variant == "no-settle":
-            spoe = os.path.join(haproxy_dir, "keymux.spoe.conf")
-            text = open(spoe).read().replace("messages route settle", "messages route")
-            open(spoe, "w").write(text)
+            # fe_inner sends the settle message by its send-spoe-group rule: drop the rule.
+            cfg = os.path.join(haproxy_dir, "haproxy.cfg")
+            lines = open(cfg).read().splitlines(keepends=True)
+            kept = [l for l in lines if "send-spoe-group keymux settle" not in l]
+            if len(kept) != len(lines) - 1:
+                sys.exit("storm_429: no single send-spoe-group settle rule in haproxy.cfg")
+            open(cfg, "w").write("".join(kept))
         log = open(os.path.join(run_dir, "mock.log"), "w")
         procs.append(subprocess.Popen(
             [os.path.join(BUILD, "keymux-mock-upstream"), "--listen", f"127.0.0.1:{mock_port}",

@@ -49,6 +49,20 @@ void agent_families(PrometheusText& out, const metrics::AgentMetrics& m) {
   out.histogram("keymux_decision_duration_seconds", bounds, h.cumulative, h.count, h.sum_seconds);
   out.family("keymux_settles_total", "counter", "Settle messages (upstream responses reported).");
   out.sample("keymux_settles_total", {}, decisions.settles);
+  out.family("keymux_token_settles_total", "counter",
+             "Settled 2xx answers whose key or client counts tokens (tpm, tokens_per_day), by "
+             "whether the answer's real token "
+             "count (its usage) replaced the estimate (real) or the estimate stayed (estimate: a "
+             "body larger than HAProxy's buffer, or no usage). Streams keep the estimate and are "
+             "not counted here.");
+  out.sample("keymux_token_settles_total", {{"count", "estimate"}}, decisions.token_settles[0]);
+  out.sample("keymux_token_settles_total", {{"count", "real"}}, decisions.token_settles[1]);
+  out.family("keymux_tokens_estimated_total", "counter",
+             "Tokens those answers were charged at the decision (the estimate).");
+  out.sample("keymux_tokens_estimated_total", {}, decisions.tokens_estimated);
+  out.family("keymux_tokens_settled_total", "counter",
+             "Tokens those answers were charged once settled: the real count, else the estimate.");
+  out.sample("keymux_tokens_settled_total", {}, decisions.tokens_settled);
   out.family("keymux_spop_unauthenticated_messages_total", "counter",
              "SPOE messages refused for the gateway secret (spop.secret), by reason.");
   out.sample("keymux_spop_unauthenticated_messages_total", {{"reason", "missing"}},

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <limits>
 #include <optional>
 #include <string_view>
 
@@ -56,6 +57,22 @@ std::int64_t retry_after_seconds(router::Duration wait) {
   return seconds < 1 ? 1 : seconds;
 }
 
+// The answer's real token count from the settle message's usage arguments
+// (HAProxy reads them from a JSON body, haproxy.cfg): OpenAI's total_tokens,
+// else Anthropic's input + output tokens. nullopt: none (the estimate stays).
+std::optional<std::uint64_t> usage_tokens(const spop::Message& message) {
+  const auto count = [&message](std::string_view name) -> std::optional<std::uint64_t> {
+    const TypedValue* value = message.arg(name);
+    return value == nullptr ? std::nullopt : value->as_uint();
+  };
+  if (const std::optional<std::uint64_t> total = count("usage_total")) return total;
+  const std::optional<std::uint64_t> input = count("usage_input");
+  const std::optional<std::uint64_t> output = count("usage_output");
+  if (!input || !output) return std::nullopt;
+  constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
+  return *input > kMax - *output ? kMax : *input + *output;
+}
+
 }  // namespace
 
 spop::NotifyHandler::Reply DecisionHandler::on_notify(spop::Session& session,
@@ -75,7 +92,6 @@ spop::NotifyHandler::Reply DecisionHandler::on_notify(spop::Session& session,
       if (!answered) return Reply::kLater;
     } else if (message.name == "settle") {
       settle(message);
-      if (metrics_ != nullptr) metrics::bump(metrics_->settles);
     } else if (message.name == "version") {
       set(ack, "agent_version", TypedValue::of_string(kAgentVersion));
     }
@@ -138,6 +154,10 @@ void DecisionHandler::answer(const router::RouteRequest& request, const router::
     set(ack, "auth", TypedValue::of_string(auth_style_name(key.provider->auth)));
     set(ack, "ticket", TypedValue::of_int64(static_cast<std::int64_t>(decision.ticket)));
     set(ack, "attempt", TypedValue::of_int32(static_cast<std::int32_t>(decision.attempt)));
+    // A key or client that counts tokens: HAProxy waits for a JSON answer's
+    // body to tell its usage in the settle message (haproxy.cfg, fe_inner).
+    // Others skip that wait.
+    if (decision.want_usage) set(ack, "want_usage", TypedValue::of_int32(1));
     return;
   }
   set_error(ack, decision.http_status, decision.error_type, decision.error_code, decision.message);
@@ -321,7 +341,15 @@ void DecisionHandler::settle(const spop::Message& message) {
     });
   }
   request.report = report.finish();
-  router_.settle(request);
+  request.tokens = usage_tokens(message);
+  router::TokenSettle tokens;
+  router_.settle(request, &tokens);
+  if (metrics_ == nullptr) return;
+  metrics::bump(metrics_->settles);
+  if (!tokens.closed || !tokens.counted || request.status < 200 || request.status > 299) return;
+  metrics::bump(metrics_->token_settles[tokens.real ? 1 : 0]);
+  metrics::bump(metrics_->tokens_estimated, tokens.estimated);
+  metrics::bump(metrics_->tokens_settled, tokens.settled);
 }
 
 }  // namespace keymux::handler

@@ -10,7 +10,10 @@
 //       error:  txn.keymux.{error_status,error_code,error_body[,retry_after][,client]}
 //       (`client` is the client's name, set once the token is known; the
 //       token comes from client_auth, else client_api_key)
-//   "settle" (on-http-response)          -> Router::settle
+//   "settle" (fe_inner send-spoe-group)  -> Router::settle, with the answer's
+//       real token count when HAProxy read it (usage_total, else
+//       usage_input + usage_output); routed, when the key or client counts tokens:
+//       txn.keymux.want_usage (HAProxy then reads the usage of a 2xx JSON body)
 //   "version"                            -> txn.keymux.agent_version (checks, tests)
 //
 // Held routes (state:, `wait_deadline` > 0): when no key can take a request

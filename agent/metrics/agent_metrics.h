@@ -35,6 +35,13 @@ struct alignas(64) DecisionMetrics {
   std::array<std::atomic<std::uint64_t>, router::kOutcomeCount> by_outcome{};
   LatencyHistogram time;  // of each route message
   std::atomic<std::uint64_t> settles{0};
+  // Settled 2xx answers whose key or client counts tokens, by whether their real token
+  // count (usage) replaced the estimate ([1]) or the estimate stayed ([0]: a
+  // body past HAProxy's buffer, no usage); and their tokens, as estimated at
+  // the decision and as settled (the real count, else the estimate).
+  std::array<std::atomic<std::uint64_t>, 2> token_settles{};
+  std::atomic<std::uint64_t> tokens_estimated{0};
+  std::atomic<std::uint64_t> tokens_settled{0};
   // Messages refused for the gateway secret: [0] none given, [1] a wrong one
   // (handler::GatewayRefusal).
   std::array<std::atomic<std::uint64_t>, 2> unauthenticated{};
@@ -57,6 +64,9 @@ struct DecisionTotals {
   std::array<std::uint64_t, router::kOutcomeCount> by_outcome{};
   LatencyHistogram::Snapshot time;
   std::uint64_t settles = 0;
+  std::array<std::uint64_t, 2> token_settles{};
+  std::uint64_t tokens_estimated = 0;
+  std::uint64_t tokens_settled = 0;
   std::array<std::uint64_t, 2> unauthenticated{};
   std::uint64_t panic_routed = 0;
   std::uint64_t not_retryable = 0;
@@ -90,6 +100,11 @@ class AgentMetrics {
       }
       t.time.add(worker->time.snapshot());
       t.settles += worker->settles.load(std::memory_order_relaxed);
+      for (std::size_t i = 0; i < t.token_settles.size(); ++i) {
+        t.token_settles[i] += worker->token_settles[i].load(std::memory_order_relaxed);
+      }
+      t.tokens_estimated += worker->tokens_estimated.load(std::memory_order_relaxed);
+      t.tokens_settled += worker->tokens_settled.load(std::memory_order_relaxed);
       for (std::size_t i = 0; i < t.unauthenticated.size(); ++i) {
         t.unauthenticated[i] += worker->unauthenticated[i].load(std::memory_order_relaxed);
       }

@@ -68,6 +68,17 @@ void ClientState::cancel(Time now, std::uint64_t tokens) {
   }
 }
 
+void ClientState::settle_tokens(Time at, std::uint64_t estimated, std::uint64_t actual) {
+  if (actual == estimated) return;
+  std::lock_guard lock(mu_);
+  tokens_.settle(at, estimated, actual);
+  if (day_of(at) != day_) return;  // a past day's budget is closed
+  const std::uint64_t was = daily_charge_locked(estimated);
+  const std::uint64_t is = daily_charge_locked(actual);
+  tokens_today_ =
+      is > was ? tokens_today_ + (is - was) : tokens_today_ - std::min(tokens_today_, was - is);
+}
+
 void ClientState::admit_retry() { in_flight_.fetch_add(1, std::memory_order_relaxed); }
 
 void ClientState::release() {

@@ -56,6 +56,10 @@ class ClientState {
   void admit_retry();
   // Frees the in-flight slot of an admitted attempt (settle, timeout or retry).
   void release();
+  // The request admitted at `at` for `estimated` tokens really cost `actual`
+  // (its answer's usage): the token window and the day's count take the
+  // difference, both where the estimate was counted.
+  void settle_tokens(Time at, std::uint64_t estimated, std::uint64_t actual);
 
   // The final outcome of one decision for this client (metrics).
   void record(Outcome outcome, std::uint64_t tokens_reserved);

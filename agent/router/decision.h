@@ -43,6 +43,9 @@ struct Decision {
   const KeyEntry* key = nullptr;
   std::uint64_t ticket = 0;
   std::uint64_t reserved_tokens = 0;
+  // The key or the client counts tokens: HAProxy should read the answer's
+  // real count (usage) for the settle.
+  bool want_usage = false;
   std::uint32_t attempt = 1;  // 1 for the first try of a request id
   bool panic = false;         // every key the route could use was ejected: sent anyway
   // Where the model came from, and whether HAProxy held only part of the body
@@ -78,10 +81,23 @@ struct SettleRequest {
   std::string_view key_id;  // used when the ticket is no longer known
   int status = 0;           // HTTP status; 0: no response (connection failure)
   UpstreamReport report;
+  // The answer's real token count (its usage, read by HAProxy from a JSON
+  // body); nullopt: none (a stream, a body past HAProxy's buffer, no usage),
+  // the estimate stays charged.
+  std::optional<std::uint64_t> tokens;
   // The outcome line (outcome_line.h) may come after a synchronous settle of
   // the same attempt, or after the ticket expired: it counts only while its
   // ticket is open (first outcome wins), never through key_id.
   bool ticket_only = false;
+};
+
+// What a settle did with its attempt's tokens (for metrics).
+struct TokenSettle {
+  bool closed = false;          // the settle closed its ticket
+  bool counted = false;         // its key or client counts tokens (the real count was asked for)
+  std::uint64_t estimated = 0;  // charged at the decision
+  std::uint64_t settled = 0;    // the real count, else the estimate
+  bool real = false;            // the real count replaced the estimate
 };
 
 }  // namespace keymux::router

@@ -83,17 +83,24 @@ KeyState::Admission KeyState::try_admit(Time now, std::uint64_t tokens, bool pan
   std::lock_guard lock(mu_);
   if (!panic && !health_.available(now)) {
     unavailable_until_us_.store(micros(health_.unavailable_until()), std::memory_order_relaxed);
-    return {false, true, AttemptKind::kNormal, now};
+    return {false, true, AttemptKind::kNormal, now, false, {}};
   }
   const Time until = blocked_until_locked(now, tokens);
   if (until != now) {
     refresh_hints_locked(now);
-    return {false, false, AttemptKind::kNormal, until};
+    return {false, false, AttemptKind::kNormal, until, false, {}};
   }
-  if (SharedBudget* shared = shared_.load(std::memory_order_acquire);
-      shared != nullptr && !shared->take(now, tokens)) {
-    return {false, false, AttemptKind::kNormal, now + kSharedBudgetRetry,
-            shared->refill_expected(now)};
+  std::optional<SharedSpend> spend;
+  if (SharedBudget* shared = shared_.load(std::memory_order_acquire); shared != nullptr) {
+    spend = shared->take(now, tokens);
+    if (!spend) {
+      return {false,
+              false,
+              AttemptKind::kNormal,
+              now + kSharedBudgetRetry,
+              shared->refill_expected(now),
+              {}};
+    }
   }
   const AttemptKind kind = health_.kind_of_admission(now);
   if (health_.admit(now)) {
@@ -108,7 +115,7 @@ KeyState::Admission KeyState::try_admit(Time now, std::uint64_t tokens, bool pan
   admitted_total_.fetch_add(1, std::memory_order_relaxed);
   tokens_reserved_total_.fetch_add(tokens, std::memory_order_relaxed);
   refresh_hints_locked(now);
-  return {true, false, kind, now};
+  return {true, false, kind, now, false, spend.value_or(SharedSpend{})};
 }
 
 Time KeyState::next_chance(Time now, std::uint64_t tokens) {
@@ -120,6 +127,24 @@ void KeyState::release() {
   std::lock_guard lock(mu_);
   if (in_flight_ > 0) --in_flight_;
   in_flight_hint_.store(in_flight_, std::memory_order_relaxed);
+}
+
+void KeyState::settle_tokens(Time now, Time at, std::uint64_t estimated, std::uint64_t actual,
+                             const SharedSpend& shared) {
+  if (actual == estimated) return;
+  std::lock_guard lock(mu_);
+  tokens_.settle(at, estimated, actual);
+  // The provider's own count since its report: by the real cost too.
+  tokens_since_report_ = actual > estimated ? tokens_since_report_ + (actual - estimated)
+                                            : tokens_since_report_ - std::min(tokens_since_report_,
+                                                                              estimated - actual);
+  // The shared budget's lock is taken under the key's, as in try_admit. A
+  // spend of no tokens (no shared budget then, or no tpm) has nothing to settle.
+  if (SharedBudget* budget = shared_.load(std::memory_order_acquire);
+      budget != nullptr && shared.tokens != 0) {
+    budget->settle(now, at, shared, actual);
+  }
+  refresh_hints_locked(now);
 }
 
 void KeyState::store_report_locked(Time now, const UpstreamReport& report) {

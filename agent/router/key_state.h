@@ -136,6 +136,7 @@ class KeyState {
     // On refusal: refused only for want of a shared slice, and one is on its
     // way (SharedBudget::refill_expected): the request may wait for it.
     bool refill_expected = false;
+    SharedSpend shared;  // admitted with a shared budget: what it took (settle_tokens)
   };
   Admission try_admit(Time now, std::uint64_t tokens, bool panic = false);
   // The soonest moment this key could take a request of `tokens` (now when it
@@ -145,6 +146,12 @@ class KeyState {
 
   // Frees the in-flight slot of an admitted request (settle, timeout or retry).
   void release();
+
+  // The request admitted at `at` for `estimated` tokens (try_admit) really
+  // cost `actual`: the surplus goes back to the token window, an excess is
+  // charged to it, both at `at`; the shared budget settles `shared` likewise.
+  void settle_tokens(Time now, Time at, std::uint64_t estimated, std::uint64_t actual,
+                     const SharedSpend& shared);
 
   // Counts a settled attempt by its status (0: no response), for metrics.
   void record_response(int status);

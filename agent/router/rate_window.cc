@@ -1,6 +1,7 @@
 #include "agent/router/rate_window.h"
 
 #include <algorithm>
+#include <iterator>
 
 namespace keymux::router {
 
@@ -188,6 +189,34 @@ void TokenWindow::cancel(Time at, std::uint64_t tokens) {
     sum_ -= taken;
     return;
   }
+}
+
+void TokenWindow::settle(Time at, std::uint64_t estimated, std::uint64_t actual) {
+  if (limit_ == 0) {
+    if (actual < estimated) {
+      if (meter_) meter_->remove(at, estimated - actual);
+    } else if (actual > estimated) {
+      if (!meter_) meter_ = std::make_unique<WindowMeter>(span_);
+      meter_->add(at, actual - estimated);
+    }
+    return;
+  }
+  const std::uint64_t was = charge(estimated);
+  const std::uint64_t is = charge(actual);
+  if (is < was) {
+    cancel(at, was - is);
+    return;
+  }
+  if (is == was) return;
+  // Newest first: the entry at `at` is almost always among the last.
+  auto it = entries_.end();
+  while (it != entries_.begin() && std::prev(it)->first > at) --it;
+  if (it != entries_.begin() && std::prev(it)->first == at) {
+    std::prev(it)->second += is - was;
+  } else {
+    entries_.insert(it, {at, is - was});
+  }
+  sum_ += is - was;
 }
 
 Time TokenWindow::next_room(Time now, std::uint64_t tokens) {

@@ -88,6 +88,10 @@ class TokenWindow {
   void admit(Time now, std::uint64_t tokens);  // caller checked has_room()
   // Takes back an admission of `tokens` made at `at`.
   void cancel(Time at, std::uint64_t tokens);
+  // An admission of `estimated` tokens at `at` really cost `actual`: the
+  // surplus leaves the window, an excess joins it, both at `at` (where the
+  // provider counted the request), so the window holds real counts.
+  void settle(Time at, std::uint64_t estimated, std::uint64_t actual);
   // When `tokens` more would fit (now when they do).
   Time next_room(Time now, std::uint64_t tokens);
   // What a request of `tokens` counts for: a request bigger than the whole

@@ -266,7 +266,7 @@ struct RequestMemory::Shard {
     const std::uint64_t id =
         (++generation << (kShardBits + kSlotBits)) | (std::uint64_t{slot} << kShardBits) | index;
     Slot& s = slots[slot];
-    s.ticket = {id, &key, client, tokens, now + ticket_ttl, request, tags};
+    s.ticket = {id, &key, client, tokens, now + ticket_ttl, request, tags, now};
     s.open = true;
     s.prev = tail;
     s.next = kNoSlot;

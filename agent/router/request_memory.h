@@ -25,16 +25,24 @@ struct AttemptTags {
   ProviderState* provider = nullptr;
   AttemptKind key_kind = AttemptKind::kNormal;
   AttemptKind provider_kind = AttemptKind::kNormal;
+  SharedSpend shared;  // what the key's shared budget gave it (KeyState::Admission)
+  // The key or the client counts tokens (a tpm limit, or a client's day
+  // budget): the answer's real count was asked for (Decision::want_usage).
+  bool counts_tokens = false;
+  // This attempt charged its client's budget (a first attempt; a retry's
+  // request was charged with its first): the real count settles it too.
+  bool client_charged = false;
 };
 
 struct Ticket {
   std::uint64_t id = 0;
   KeyState* key = nullptr;
   ClientState* client = nullptr;  // whose in-flight slot the attempt holds too
-  std::uint64_t tokens = 0;
+  std::uint64_t tokens = 0;       // the estimate charged to the key's token window at `admitted`
   Time expires{};
   std::uint64_t request = 0;  // the request id's hash; 0 without one
   AttemptTags tags;
+  Time admitted{};  // where the estimate sits in the key's windows, to settle the real count
 };
 
 class RequestMemory {

@@ -190,9 +190,12 @@ void Router::serve(const RouteRequest& request, Time now, Decision& d) {
     const ProviderState::Admission pa = key.provider->state->admit(now);
     d.key = &key;
     d.reserved_tokens = tokens;
+    d.want_usage =
+        key.limits.tpm != 0 || client.limits.window.tpm != 0 || client.limits.tokens_per_day != 0;
     d.panic = selection.panic;
     d.ticket = memory_.admit(request.request_id, *key.state, client.state, tokens, now,
-                             {key.provider->state, selection.admission.kind, pa.kind});
+                             {key.provider->state, selection.admission.kind, pa.kind,
+                              selection.admission.shared, d.want_usage, !retry});
     tell_admission(snap, *route, key, selection.admission, pa, selection.panic, now);
     return;
   }
@@ -321,7 +324,7 @@ void Router::apply_shared_provider_ejection(std::string_view provider, Time unti
   }
 }
 
-bool Router::settle(const SettleRequest& request) {
+bool Router::settle(const SettleRequest& request, TokenSettle* tokens) {
   const Time now = clock_.now();
   const std::shared_ptr<const Snapshot> snap = snapshot_.load();
   for (const Ticket& ticket : memory_.expire(now)) release_slots(ticket);
@@ -331,6 +334,17 @@ bool Router::settle(const SettleRequest& request) {
   const bool spent = verdict == Verdict::kKeyOutOfBudget || verdict == Verdict::kKeyRevoked;
   if (auto ticket = memory_.settle(request.ticket, spent)) {
     release_slots(*ticket);
+    if (request.tokens) {
+      ticket->key->settle_tokens(now, ticket->admitted, ticket->tokens, *request.tokens,
+                                 ticket->tags.shared);
+      if (ticket->client != nullptr && ticket->tags.client_charged) {
+        ticket->client->settle_tokens(ticket->admitted, ticket->tokens, *request.tokens);
+      }
+    }
+    if (tokens != nullptr) {
+      *tokens = {true, ticket->tags.counts_tokens, ticket->tokens,
+                 request.tokens.value_or(ticket->tokens), request.tokens.has_value()};
+    }
     learn(*snap, *ticket->key, ticket->tags.provider, request.status, request.report,
           ticket->tags.key_kind, ticket->tags.provider_kind, now);
     return true;

@@ -44,8 +44,13 @@ class Router {
   // Only who the token belongs to (GET /v1/models): `client` set, or a 401
   // refusal with `client` nullptr. `token` as RouteRequest::client_token.
   Decision authenticate(std::string_view token) const;
-  // True when the ticket was open (this settle closed it).
-  bool settle(const SettleRequest& request);
+  // True when the ticket was open (this settle closed it). A real token
+  // count (request.tokens) replaces the estimate the ticket charged: the
+  // surplus goes back to the key's token window, an excess is charged there,
+  // both where the estimate sits, and the key's shared budget settles too;
+  // so does the client's budget, when this attempt was the one charged to it.
+  // `tokens`, when given, says what was settled.
+  bool settle(const SettleRequest& request, TokenSettle* tokens = nullptr);
 
   // Where changes of a key's condition are reported; set before any decision.
   void set_event_sink(KeyEventSink* sink) { events_ = sink; }

@@ -1,5 +1,7 @@
 #include "agent/state/shared_key_budget.h"
 
+#include <algorithm>
+
 namespace keymux::state {
 
 SharedKeyBudget::SharedKeyBudget(std::string key_id, LeasePolicy policy, DegradedMode mode)
@@ -35,20 +37,33 @@ void SharedKeyBudget::set_healthy(bool healthy, std::uint32_t live_nodes, bool m
   configure_local_locked();
 }
 
-bool SharedKeyBudget::take(Time now, std::uint64_t tokens) {
+std::optional<router::SharedSpend> SharedKeyBudget::take(Time now, std::uint64_t tokens) {
   std::lock_guard lock(mu_);
-  if (ledger_.spend(now, tokens)) {
+  if (const std::optional<LeaseReceipt> receipt = ledger_.spend(now, tokens)) {
     ++taken_total_;
     // The local share counts this node's slice spends too: degraded, the node
     // spends its share of any window, not a share on top of what it spent.
     if (limits_.rpm != 0) local_requests_.admit(now);  // (an unlimited one only meters)
     if (limits_.tpm != 0) local_tokens_.admit(now, tokens);
-    return true;
+    return router::SharedSpend{receipt->id, receipt->tokens};
   }
   // Healthy: only Redis's slices count (a refill is on its way). Degraded, or
   // the last ask unanswered (Redis stuck before the mode says so): the held
   // slices first (above), then the local share.
-  return (!healthy_ || (ask_unanswered_ && members_known_)) && take_degraded_locked(now, tokens);
+  if ((!healthy_ || (ask_unanswered_ && members_known_)) && take_degraded_locked(now, tokens)) {
+    return router::SharedSpend{0, limits_.tpm != 0 ? std::min(tokens, limits_.tpm) : 0};
+  }
+  return std::nullopt;
+}
+
+void SharedKeyBudget::settle(Time now, Time taken_at, const router::SharedSpend& spend,
+                             std::uint64_t actual_tokens) {
+  std::lock_guard lock(mu_);
+  if (limits_.tpm == 0) return;
+  if (spend.slice != 0) ledger_.settle(now, {spend.slice, spend.tokens}, actual_tokens);
+  // A degraded spend's excess or surplus stays local: Redis records its
+  // batch as taken (take_unrecorded).
+  local_tokens_.settle(taken_at, spend.tokens, actual_tokens);
 }
 
 bool SharedKeyBudget::refill_expected(Time /*now*/) {

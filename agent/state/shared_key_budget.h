@@ -33,7 +33,11 @@ class SharedKeyBudget final : public router::SharedBudget {
   void set_healthy(bool healthy, std::uint32_t live_nodes, bool members_known = true);
 
   // The router's side.
-  bool take(Time now, std::uint64_t tokens) override;
+  std::optional<router::SharedSpend> take(Time now, std::uint64_t tokens) override;
+  // The real count: the slice's surplus or excess (LeaseLedger::settle), and
+  // the same on the local share's token window, where the spend counts too.
+  void settle(Time now, Time taken_at, const router::SharedSpend& spend,
+              std::uint64_t actual_tokens) override;
   bool refill_expected(Time now) override;
   // Called (on the caller's thread, outside the lock) when a request starts
   // waiting for this key and no ask is on its way yet: the Redis thread may

@@ -51,9 +51,10 @@ CANARY_HEADERS = {
 XAPIKEY_CLIENT = {"x-api-key": "client-xapikey-token"}
 LIMITED_CLIENT = {"authorization": "Bearer client-limited-token"}
 GREEDY_CLIENT = {"authorization": "bearer client-greedy-token"}
+TOKENS_CLIENT = {"authorization": "Bearer client-tokens-token"}
 CLIENT_TOKENS = ["client-canary-bearer", "client-xapikey-token", "client-limited-token",
-                 "client-greedy-token"]
-CLIENT_NAMES = ["e2e-main", "e2e-xapikey", "e2e-limited", "e2e-greedy"]
+                 "client-greedy-token", "client-tokens-token"]
+CLIENT_NAMES = ["e2e-main", "e2e-xapikey", "e2e-limited", "e2e-greedy", "e2e-tokens"]
 # The admin API's token (gateway.yaml admin.token_sha256); a secret like the others.
 ADMIN_TOKEN = "admin-canary-token"
 ADMIN_AUTH = {"authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -157,6 +158,33 @@ def chat(port, model, headers=None, **extra):
     body.update(extra)
     return request(port, "POST", "/v1/chat/completions", body,
                    CANARY_HEADERS if headers is None else headers)
+
+
+def mock_usage(size, max_tokens=None):
+    """The usage (prompt, completion) the mock reports for a body of `size` bytes:
+    below, at or above keymux's estimate by size % 3 (tests/mock_upstream/llm_request.h)."""
+    shape = size % 3
+    prompt = max(1, size // 4 + (size // 8 if shape == 2 else 0))
+    completion = 16 if max_tokens is None else min(max_tokens, 16)
+    if shape == 0:
+        completion = max(1, completion // 2)
+    return prompt, completion
+
+
+def keymux_estimate(size, max_tokens):
+    """What the agent reserves for a request (agent/router/token_estimate.h)."""
+    return -(-size // 4) + max_tokens
+
+
+def chat_body(model, shape, max_tokens=16):
+    """A chat body (bytes) whose length is `shape` mod 3 (see mock_usage)."""
+    pad = ""
+    while True:
+        body = json.dumps({"model": model, "max_tokens": max_tokens,
+                           "messages": [{"role": "user", "content": "Hello" + pad}]}).encode()
+        if len(body) % 3 == shape:
+            return body
+        pad += "!"
 
 
 class Gateway:
@@ -871,8 +899,85 @@ def check_body_larger_than_buffer(g):
     r = request(g.gateway, "POST", "/v1/chat/completions", body.encode(), CANARY_HEADERS)
     expect(r.status == 200, r)
     expect(r.headers.get("x-mock-key-id") == "big-a", r.headers)
-    # The mock counts prompt tokens as body bytes / 4: the whole body arrived.
-    expect(r.json()["usage"]["prompt_tokens"] == len(body) // 4, (r.json()["usage"], len(body)))
+    # The mock counts prompt tokens from the body's bytes: the whole body arrived.
+    expect(r.json()["usage"]["prompt_tokens"] == mock_usage(len(body))[0],
+           (r.json()["usage"], len(body)))
+
+
+def check_tpm_settles_real_token_counts(g):
+    """A key's tpm window holds the answers' real counts (the usage HAProxy reads
+    from the JSON body), not the estimates: below the estimate, the surplus lets
+    more requests in and the real tokens in any window never exceed the limit;
+    above it, the excess is charged and the key refuses sooner. The agent's
+    window equals what the mock reported, token for token. OpenAI's usage
+    (total_tokens) and Anthropic's (input_tokens + output_tokens)."""
+    # A tpm key's answer must come uncompressed (its usage read): accept-encoding
+    # never reaches the provider for it, and still does for a key without tpm.
+    gzip = dict(CANARY_HEADERS, **{"accept-encoding": "gzip"})
+    for model, key_id, kept in (("gpt-route", "rt-bearer", True), ("gpt-metered", "mt-a", False)):
+        r = request(g.gateway, "POST", "/v1/chat/completions", chat_body(model, 0), gzip)
+        expect(r.status == 200 and r.headers.get("x-mock-key-id") == key_id, r)
+        last = [e for e in g.mock_stats()["last_requests"] if e["key_id"] == key_id][-1]
+        expect((last["headers"].get("accept-encoding") == "gzip") == kept,
+               f"{key_id}: {last['headers']}")
+    before = g.metrics()
+    served_total = estimated_total = settled_total = 0
+    for key_id, model, shape, path in (("tk-below", "gpt-tokens-below", 0, "/v1/chat/completions"),
+                                       ("tk-above", "gpt-tokens-above", 2, "/v1/chat/completions"),
+                                       ("tk-anthropic", "claude-tokens", 0, "/v1/messages")):
+        limit = 600
+        body = chat_body(model, shape)
+        estimate = keymux_estimate(len(body), 16)
+        real = sum(mock_usage(len(body), 16))
+        expect(real < estimate if shape == 0 else real > estimate, (shape, real, estimate))
+        # What the agent admits: while the real tokens so far and one more estimate fit.
+        expected, used = 0, 0
+        while used + estimate <= limit:
+            used += real
+            expected += 1
+        served = 0
+        for i in range(expected + 3):
+            r = request(g.gateway, "POST", path, body, CANARY_HEADERS)
+            if r.status != 200:
+                expect(r.status == 429 and r.json()["error"]["code"] == "keys_exhausted",
+                       f"{key_id} request {i}: {r}")
+                break
+            usage = r.json()["usage"]
+            expect(usage.get("total_tokens", usage.get("input_tokens", 0) +
+                             usage.get("output_tokens", 0)) == real, (usage, real))
+            served += 1
+        expect(served == expected, f"{key_id}: {served} served, {expected} expected "
+               f"(estimate {estimate}, real {real}, tpm {limit}; by estimates alone "
+               f"{limit // estimate})")
+        audit = g.mock("POST", "/_mock/audit", {"key": key_id})["keys"][key_id]
+        expect(audit["max_tokens"] == served * real, f"{key_id}: mock audit {audit}")
+        if shape == 0:  # below: the real tokens never exceed the limit
+            expect(served > limit // estimate, f"{key_id}: the surpluses let no more in")
+            expect(audit["max_tokens"] <= limit, f"{key_id}: over its tpm in real tokens: {audit}")
+        k = g.admin_key(key_id)
+        expect(k["tokens_in_window"] == served * real,
+               f"{key_id}: the agent's window {k['tokens_in_window']}, the mock's {served * real}")
+        served_total += served
+        estimated_total += served * estimate
+        settled_total += served * real
+    # A client that counts tokens, on a key that does not: its window holds the real count.
+    body = chat_body("gpt-route", 0)
+    r = request(g.gateway, "POST", "/v1/chat/completions", body, TOKENS_CLIENT)
+    expect(r.status == 200, r)
+    real = sum(mock_usage(len(body), 16))
+    clients = {c["name"]: c for c in g.admin("GET", "/v1/clients").json()["clients"]}
+    expect(clients["e2e-tokens"]["tokens_in_window"] == real,
+           f"e2e-tokens: {clients['e2e-tokens']}, real {real}")
+    served_total += 1
+    estimated_total += keymux_estimate(len(body), 16)
+    settled_total += real
+    after = g.metrics()
+    delta = lambda name, **labels: metric(after, name, **labels) - metric(before, name, **labels)
+    expect(delta("keymux_token_settles_total", count="real") == served_total,
+           f"real-count settles {delta('keymux_token_settles_total', count='real')}, "
+           f"{served_total} expected")
+    expect(delta("keymux_tokens_estimated_total") == estimated_total, "tokens estimated")
+    expect(delta("keymux_tokens_settled_total") == settled_total, "tokens settled")
 
 
 def fe_public_line(g, request_id):
@@ -1427,7 +1532,7 @@ def check_reload_under_load(g):
                 expect(r.status == 200, f"reload {i}: {r}")
                 body = r.json()
                 expect(body["result"] == "reloaded" and body["config"] == g.config, body)
-                expect(re.fullmatch(r"20 providers, 26 keys, 19 routes, 4 clients", body["summary"]),
+                expect(re.fullmatch(r"23 providers, 29 keys, 22 routes, 5 clients", body["summary"]),
                        body)
             else:
                 os.kill(g.agent_pid(), signal.SIGHUP)
@@ -1625,6 +1730,8 @@ CHECKS = [
     ("a 2xx's rate-limit headers reach the agent",
      check_success_headers_reach_the_agent),
     ("body larger than the buffer is forwarded whole", check_body_larger_than_buffer),
+    ("tpm counts the answers' real tokens: surplus back, excess charged, never over",
+     check_tpm_settles_real_token_counts),
     ("large body, model last: never silently rerouted (log, metric, header, path)",
      check_large_body_model_last_never_silently_rerouted),
     ("edge: per-source 429 + retry-after, other sources served, trusted proxies, off switch",

@@ -76,9 +76,11 @@ std::string header_block(const std::vector<std::pair<std::string, std::string>>&
 
 class DecisionHandlerTest : public ::testing::Test {
  protected:
+  virtual std::string_view config_text() const { return kConfig; }
+
   void SetUp() override {
     config::LoadResult loaded =
-        config::load_config_text(kConfig, "test.yaml", config::Environment::process());
+        config::load_config_text(config_text(), "test.yaml", config::Environment::process());
     ASSERT_TRUE(loaded.errors.empty()) << config::format_error(loaded.errors.front());
     router_ = std::make_unique<router::Router>(
         clock_, router::Snapshot::build(*loaded.config, registry_, clients_), registry_);
@@ -116,7 +118,9 @@ class DecisionHandlerTest : public ::testing::Test {
     return exchange({{"route", args}});
   }
 
-  void settle(const std::vector<AckAction>& routed, int status, const std::string& headers) {
+  // `usage`: the settle message's usage_* arguments (HAProxy's json_query of the body).
+  void settle(const std::vector<AckAction>& routed, int status, const std::string& headers,
+              const std::vector<TestArg>& usage = {}) {
     const std::string key_id = var(routed, "key_id");
     std::vector<TestArg> args = {
         {"status", TypedValue::of_int64(status)},
@@ -124,6 +128,7 @@ class DecisionHandlerTest : public ::testing::Test {
         {"key_id", TypedValue::of_string(key_id)},
         {"headers", TypedValue::of_binary(headers)},
     };
+    args.insert(args.end(), usage.begin(), usage.end());
     exchange({{"settle", args}});
   }
 
@@ -372,6 +377,63 @@ TEST_F(DecisionHandlerTest, VersionMessageAnswersTheAgentVersion) {
 TEST_F(DecisionHandlerTest, UnknownMessageStillGetsAnAction) {
   const auto actions = exchange({{"something-else", {}}});
   EXPECT_EQ(actions.size(), 1u);
+}
+
+// A key with a tpm limit: HAProxy is told to read the answer's usage, and
+// the settle's usage replaces the estimate in the key's window.
+constexpr std::string_view kTpmConfig = R"(
+providers:
+  - name: openai
+    backend: be_openai
+    auth: bearer
+    keys:
+      - {id: free, secret: test-secret-free}
+  - name: metered
+    backend: be_openai
+    auth: bearer
+    keys:
+      - {id: tpm-1, secret: test-secret-tpm-1, tpm: 100000}
+routes:
+  - models: ["gpt-4o"]
+    targets: [{provider: openai}]
+  - models: ["metered"]
+    targets: [{provider: metered}]
+allow_anonymous: true
+)";
+
+class DecisionHandlerTokensTest : public DecisionHandlerTest {
+ protected:
+  std::string_view config_text() const override { return kTpmConfig; }
+  std::uint64_t tokens_in_window(const std::string& key) {
+    return registry_.get(key).view(clock_.now()).tokens_in_window;
+  }
+};
+
+TEST_F(DecisionHandlerTokensTest, OnlyAKeyWithATpmLimitAsksForTheUsage) {
+  EXPECT_EQ(int_var(route("metered", "req-1"), "want_usage"), 1);
+  EXPECT_EQ(int_var(route("gpt-4o", "req-2"), "want_usage"), -1) << "no such variable";
+}
+
+TEST_F(DecisionHandlerTokensTest, TheUsageReplacesTheEstimate) {
+  const auto first = route("metered", "req-1");
+  const std::uint64_t estimate = tokens_in_window("tpm-1");
+  ASSERT_GT(estimate, 12u);
+  settle(first, 200, header_block({}), {{"usage_total", TypedValue::of_int64(12)}});
+  EXPECT_EQ(tokens_in_window("tpm-1"), 12u);
+  // Anthropic's shape: input + output tokens.
+  settle(route("metered", "req-2"), 200, header_block({}),
+         {{"usage_input", TypedValue::of_int64(7)},
+          {"usage_output", TypedValue::of_int64(500)},
+          {"usage_total", TypedValue::null()}});
+  EXPECT_EQ(tokens_in_window("tpm-1"), 12u + 507u);
+  // No usage (a body past HAProxy's buffer), or half of Anthropic's: the estimate stays.
+  settle(route("metered", "req-3"), 200, header_block({}),
+         {{"usage_total", TypedValue::null()}, {"usage_input", TypedValue::of_int64(3)}});
+  EXPECT_EQ(tokens_in_window("tpm-1"), 12u + 507u + estimate);
+  // A negative count is no count.
+  settle(route("metered", "req-4"), 200, header_block({}),
+         {{"usage_total", TypedValue::of_int64(-5)}});
+  EXPECT_EQ(tokens_in_window("tpm-1"), 12u + 507u + 2 * estimate);
 }
 
 }  // namespace

@@ -9,7 +9,9 @@ namespace keymux::mock {
 
 LlmRequest parse_llm_request(std::string_view body) {
   LlmRequest request;
-  request.prompt_tokens = std::max<std::uint64_t>(1, body.size() / 4);
+  const std::uint64_t shape = body.size() % kUsageShapes;
+  request.prompt_tokens =
+      std::max<std::uint64_t>(1, body.size() / 4 + (shape == 2 ? body.size() / 8 : 0));
   // One pass over the top-level members: request bodies can be large.
   std::optional<std::uint64_t> max_tokens;
   std::optional<std::uint64_t> max_completion_tokens;
@@ -37,6 +39,8 @@ LlmRequest parse_llm_request(std::string_view body) {
   if (const auto limit = max_completion_tokens ? max_completion_tokens : max_tokens) {
     request.completion_tokens = std::min(*limit, kDefaultCompletionTokens);
   }
+  if (shape == 0)
+    request.completion_tokens = std::max<std::uint64_t>(1, request.completion_tokens / 2);
   return request;
 }
 

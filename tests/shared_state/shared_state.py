@@ -94,8 +94,22 @@ def key_ids(provider):
 
 
 def body_for(model):
-    return json.dumps({"model": model, "max_tokens": 16,
-                       "messages": [{"role": "user", "content": "Hello"}]})
+    """A chat body whose real usage (what the mock reports and its audit counts) is
+    below keymux's estimate: its length is 0 mod 3 (tests/mock_upstream/llm_request.h).
+    The agents settle each answer's real count, so the tpm checks below measure
+    real tokens against the limit, surpluses given back included."""
+    pad = ""
+    while True:
+        body = json.dumps({"model": model, "max_tokens": 16,
+                           "messages": [{"role": "user", "content": "Hello" + pad}]})
+        if len(body) % 3 == 0:
+            return body
+        pad += "!"
+
+
+def real_tokens(model):
+    """The mock's usage for body_for(model): prompt bytes/4, half the output cap."""
+    return len(body_for(model)) // 4 + 16 // 2
 
 
 def percentile(values, q):
@@ -596,7 +610,7 @@ def saturation_phase(rig, checks, phase, name, weights, seconds):
     # window is longer than that (the 60 s baseline).
     span = min(rig.window_s, seconds / 2)
     rpm_capacity = PROVIDERS[f"{phase}-rpm"][0] * RPM / span
-    tpm_capacity = PROVIDERS[f"{phase}-tpm"][0] * TPM / span / 37  # ~37 tokens a request
+    tpm_capacity = PROVIDERS[f"{phase}-tpm"][0] * TPM / span / real_tokens(f"m-{phase}-tpm")
     t0 = time.time()
     load = Load().run(ports, [(f"m-{phase}-rpm", OVERLOAD * rpm_capacity, weights),
                               (f"m-{phase}-tpm", OVERLOAD * tpm_capacity, weights)], seconds)
@@ -622,6 +636,13 @@ def saturation_phase(rig, checks, phase, name, weights, seconds):
         # the limit needs a window of 9 lifetimes; shorter ones are held to 90% of
         # that bound, and the plain 90% is reported.
         bound = rig.window_s / (rig.window_s + LEASE_SECONDS) if rig.features["leases"] else 1.0
+        if kind == "tpm":
+            # Slices are spent by estimates (40 tokens a request here) and the
+            # real count (31) settles later: a surplus smaller than one estimate
+            # is not spent again within its slice's life (it goes back to Redis
+            # when the slice ends), so real tokens reach real / estimate of it.
+            body = body_for(f"m-{phase}-tpm")
+            bound *= real_tokens(f"m-{phase}-tpm") / (-(-len(body) // 4) + 16)
         windows = min(f["windows"] for f in figures.values())
         where = "n/a (no whole window)" if util is None else \
             f"lowest key {util:.1%} of the limit over {windows} windows of {rig.window_s:g} s"

@@ -8,12 +8,13 @@ namespace keymux::router::test {
 
 class FakeSharedBudget final : public SharedBudget {
  public:
-  bool take(Time, std::uint64_t) override {
+  std::optional<SharedSpend> take(Time, std::uint64_t tokens) override {
     ++takes;
-    if (units == 0) return false;
+    if (units == 0) return std::nullopt;
     --units;
-    return true;
+    return SharedSpend{1, tokens};
   }
+  void settle(Time, Time, const SharedSpend&, std::uint64_t) override {}
   bool refill_expected(Time) override { return refill; }
 
   int units = 0;       // requests it holds

@@ -45,8 +45,32 @@ TEST(MockLlmRequestTest, ReadsTheFieldsItNeeds) {
   EXPECT_EQ(r.model, "gpt-4o");
   EXPECT_TRUE(r.stream);
   EXPECT_TRUE(r.include_usage);
-  EXPECT_EQ(r.completion_tokens, 4u);
+  ASSERT_EQ(body.size() % kUsageShapes, 0u) << "the shape with half the cap";
+  EXPECT_EQ(r.completion_tokens, 2u);
   EXPECT_EQ(r.prompt_tokens, body.size() / 4);
+}
+
+// keymux estimates body bytes / 4 (rounded up) + the output cap; the mock's
+// usage is below, at or above that by the body's length.
+TEST(MockLlmRequestTest, UsageDiffersFromTheEstimateBothWays) {
+  const auto body_of = [](std::size_t size) {
+    std::string body = R"({"max_tokens":16,"pad":")";
+    body.append(size - body.size() - 2, 'x');
+    return body + "\"}";
+  };
+  const std::string below = body_of(120), at = body_of(121), above = body_of(122);
+  ASSERT_EQ(below.size() % kUsageShapes, 0u);
+  const LlmRequest b = parse_llm_request(below);
+  EXPECT_EQ(b.prompt_tokens, 30u);
+  EXPECT_EQ(b.completion_tokens, 8u);
+  const LlmRequest a = parse_llm_request(at);
+  EXPECT_EQ(a.prompt_tokens, 30u);
+  EXPECT_EQ(a.completion_tokens, 16u);
+  const LlmRequest o = parse_llm_request(above);
+  EXPECT_EQ(o.prompt_tokens, 30u + 15u);
+  EXPECT_EQ(o.completion_tokens, 16u);
+  EXPECT_LT(b.total_tokens(), 30u + 16u);
+  EXPECT_GT(o.total_tokens(), 31u + 16u);
 }
 
 TEST(MockLlmRequestTest, DefaultsForAnythingElse) {
@@ -54,7 +78,7 @@ TEST(MockLlmRequestTest, DefaultsForAnythingElse) {
     const LlmRequest r = parse_llm_request(body);
     EXPECT_EQ(r.model, "mock-model");
     EXPECT_FALSE(r.stream);
-    EXPECT_EQ(r.completion_tokens, 16u);
+    EXPECT_EQ(r.completion_tokens, body.size() % kUsageShapes == 0 ? 8u : 16u);
     EXPECT_GE(r.prompt_tokens, 1u);
   }
   EXPECT_EQ(parse_llm_request(R"({"max_completion_tokens":100})").completion_tokens, 16u);

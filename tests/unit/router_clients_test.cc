@@ -352,6 +352,43 @@ TEST(RouterClientsTest, AReloadKeepsTheClientsCounters) {
   EXPECT_EQ(Ask(rig, "t2").outcome, Outcome::kClientRateLimited);
 }
 
+// The answer's real count (usage) replaces the estimate in the client's
+// window and day budget too; only the attempt that charged the client settles it.
+TEST(RouterClientsTest, TheAnswersRealCountSettlesTheClientsBudget) {
+  RouterRig rig(
+      WithClients({{.name = "c", .token = "tok-c", .tpm = 1000, .tokens_per_day = 5000}}));
+  const Decision d = Ask(rig, "tok-c");
+  ASSERT_TRUE(d.routed());
+  EXPECT_TRUE(d.want_usage) << "the client counts tokens, though no key does";
+  EXPECT_EQ(Client(rig, "c").tokens_in_window, 200u);
+  rig.Settle(d, 200, {}, 50);
+  EXPECT_EQ(Client(rig, "c").tokens_in_window, 50u);
+  EXPECT_EQ(Client(rig, "c").tokens_today, 50u);
+  const Decision more = Ask(rig, "tok-c");
+  rig.Settle(more, 200, {}, 900);
+  EXPECT_EQ(Client(rig, "c").tokens_in_window, 950u);
+  EXPECT_EQ(Client(rig, "c").tokens_today, 950u);
+}
+
+TEST(RouterClientsTest, ARetrysRealCountSettlesItsKeyNotTheClient) {
+  RouterRig rig(WithClients({{.name = "c", .token = "tok-c", .tpm = 1000}}));
+  const Decision first = Ask(rig, "tok-c", "gpt-4o", "req-1");
+  rig.Settle(first, 503);
+  const Decision retry = Ask(rig, "tok-c", "gpt-4o", "req-1");
+  ASSERT_TRUE(retry.routed());
+  ASSERT_EQ(retry.attempt, 2u);
+  rig.Settle(retry, 200, {}, 50);
+  EXPECT_EQ(Client(rig, "c").tokens_in_window, 200u) << "charged at the first attempt, kept";
+  EXPECT_EQ(rig.Key(retry.key->id).view(rig.clock.now()).tokens_in_window, 50u);
+}
+
+TEST(RouterClientsTest, NoTokenLimitAnywhereAsksForNoUsage) {
+  RouterRig rig(WithClients({{.name = "c", .token = "tok-c", .rpm = 10}}));
+  const Decision d = Ask(rig, "tok-c");
+  ASSERT_TRUE(d.routed());
+  EXPECT_FALSE(d.want_usage);
+}
+
 TEST(RouterClientsTest, AuthenticateAloneTouchesNothing) {
   RouterRig rig(WithClients({{.name = "app", .token = "t", .rpm = 1}}));
   const Decision who = rig.router.authenticate("t");

@@ -21,7 +21,7 @@ TEST(RequestMemoryTest, RemembersWhichTriedKeysMayNotBeTriedAgain) {
   RequestMemory memory(seconds(120), seconds(330), 1000);
   KeyState a("a"), b("b");
   ProviderState p("p");
-  const AttemptTags tags{&p, AttemptKind::kPanic, AttemptKind::kProbe};
+  const AttemptTags tags{&p, AttemptKind::kPanic, AttemptKind::kProbe, {}, false, false};
   const auto t1 = memory.admit("req", a, nullptr, 10, kT0, tags);
   const auto t2 = memory.admit("req", b, nullptr, 10, kT0);
   const std::optional<Ticket> settled = memory.settle(t1, /*spent=*/true);  // a 429

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -105,12 +106,15 @@ struct BasicRouterRig {
     r.body_prefix = body_prefix;
     return router.decide(r);
   }
-  void Settle(const Decision& d, int status, UpstreamReport report = {}) {
+  // `tokens`: the answer's real token count (its usage); nullopt: none.
+  void Settle(const Decision& d, int status, UpstreamReport report = {},
+              std::optional<std::uint64_t> tokens = std::nullopt) {
     SettleRequest s;
     s.ticket = d.ticket;
     s.key_id = d.key != nullptr ? std::string_view(d.key->id) : std::string_view();
     s.status = status;
     s.report = report;
+    s.tokens = tokens;
     router.settle(s);
   }
   KeyState& Key(const std::string& id) { return registry.get(id); }
