@@ -8,7 +8,7 @@ SharedKeyBudget::SharedKeyBudget(std::string key_id, LeasePolicy policy, Degrade
 void SharedKeyBudget::set_limits(const router::KeyLimits& limits) {
   std::lock_guard lock(mu_);
   limits_ = limits;
-  ledger_.set_limits(limits.rpm, limits.tpm);
+  ledger_.set_limits(limits.rpm, limits.tpm, limits.span);
   local_requests_.set_span(limits.span);
   local_tokens_.set_span(limits.span);
   configure_local_locked();

@@ -1,7 +1,8 @@
 // The FUNCTION library (agent/state/keymux_functions.lua) against a real
 // redis-server on a free loopback port: grants fit the limits, give-backs,
-// charges, replay after Redis lost its data, membership, max-merged and
-// published cooldowns, quarantines and enables.
+// closes that shorten a grant's count, charges, replay after Redis lost its
+// data, membership, max-merged and published cooldowns, quarantines and
+// enables.
 #include "agent/state/redis_functions.h"
 
 #include <gtest/gtest.h>
@@ -78,6 +79,38 @@ class RedisFunctionsTest : public ::testing::Test {
     return {r->element[2]->integer, r->element[3]->integer};
   }
 
+  // keymux_give_back for grant `id` of key {k}; `spent_ms` closes it.
+  long long GiveBack(long long id, int requests, int tokens, const std::string& spent_ms = "") {
+    std::vector<std::string> args = {"FCALL",
+                                     "keymux_give_back",
+                                     "2",
+                                     "t:{k}:g",
+                                     "t:{k}:a",
+                                     std::to_string(id),
+                                     std::to_string(requests),
+                                     std::to_string(tokens)};
+    if (!spent_ms.empty()) args.push_back(spent_ms);
+    const Reply r = Run(args);
+    return r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+  }
+
+  // Grant `id`'s spend end and grant time (Redis ms), or -1s when it is gone.
+  std::pair<long long, long long> EndAndGranted(long long id) {
+    const Reply end = Run({"ZSCORE", "t:{k}:g", std::to_string(id)});
+    const Reply amounts = Run({"HGET", "t:{k}:a", std::to_string(id)});
+    if (!end || end->type != REDIS_REPLY_STRING || !amounts ||
+        amounts->type != REDIS_REPLY_STRING) {
+      return {-1, -1};
+    }
+    const std::string v(amounts->str, amounts->len);
+    return {std::stoll(end->str), std::stoll(v.substr(v.rfind(' ') + 1))};
+  }
+
+  long long RedisNowMs() {
+    const Reply t = Run({"TIME"});
+    return std::stoll(t->element[0]->str) * 1000 + std::stoll(t->element[1]->str) / 1000;
+  }
+
   test::RedisServer server_;
   redisContext* ctx_ = nullptr;
 };
@@ -129,6 +162,83 @@ TEST_F(RedisFunctionsTest, GrantsLeaveTheLogAfterWindowPlusLifetime) {
   EXPECT_EQ(Grant(e, 5, 0, 5, 0, 500, 500), std::make_pair(5LL, 0LL));
 }
 
+// A grant's spend end is its grant time + the lifetime (+ the margin: 0.1%
+// and 10 ms); a close moves it to the grant time + the node's spend
+// duration, never later, and the grant then leaves the log a window after
+// that instead of a window after its lifetime.
+TEST_F(RedisFunctionsTest, ClosingASliceShortensItsCount) {
+  const std::string e = Epoch();
+  long long id = 0;
+  const long long before = RedisNowMs();
+  EXPECT_EQ(Grant(e, 5, 0, 5, 0, 300, 2000, &id), std::make_pair(5LL, 0LL));
+  auto [end, granted] = EndAndGranted(id);
+  EXPECT_GE(granted, before);
+  EXPECT_LE(granted, RedisNowMs());
+  EXPECT_EQ(end, granted + 2000 + 2 + 10);
+  // Closed: 3 spent within 40 ms of the ask, 2 back.
+  EXPECT_EQ(GiveBack(id, 2, 0, "40"), 1);
+  EXPECT_EQ(EndAndGranted(id), std::make_pair(granted + 40 + 1 + 10, granted));
+  // Never later: a second close with a longer spend, or a surplus, keeps it.
+  EXPECT_EQ(GiveBack(id, 0, 0, "900"), 1);
+  EXPECT_EQ(GiveBack(id, 0, 0), 1);
+  EXPECT_EQ(EndAndGranted(id).first, granted + 51);
+  const Reply usage = Run({"FCALL", "keymux_usage", "2", "t:{k}:g", "t:{k}:a", "300", "2000"});
+  EXPECT_EQ(usage->element[0]->integer, 3);
+  // It leaves the log 300 ms after its end: about 351 ms after the grant,
+  // where the lifetime alone would keep it 2.3 s.
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  EXPECT_EQ(Grant(e, 5, 0, 5, 0, 300, 2000), std::make_pair(5LL, 0LL));
+  EXPECT_EQ(EndAndGranted(id).first, -1);
+  // A grant given back whole (never spent) leaves the log at once.
+  Run({"DEL", "t:{k}:g", "t:{k}:a"});
+  EXPECT_EQ(Grant(e, 5, 1000, 2, 100, 60'000, 1000, &id), std::make_pair(2LL, 100LL));
+  EXPECT_EQ(GiveBack(id, 2, 100, "0"), 1);
+  EXPECT_EQ(EndAndGranted(id).first, -1);
+  EXPECT_EQ(Grant(e, 5, 1000, 5, 1000), std::make_pair(5LL, 1000LL));
+  EXPECT_EQ(GiveBack(id, 1, 1), 0);  // gone: nothing counts any more
+}
+
+// Charges and degraded spends end when they were spent; a replayed grant
+// ends where the node says its spends end (its lifetime while open).
+TEST_F(RedisFunctionsTest, ChargesRecordsAndReplaysEndWhenSpent) {
+  const std::string e = Epoch();
+  const long long before = RedisNowMs();
+  const Reply charged = Run(
+      {"FCALL", "keymux_charge", "3", "t:{k}:g", "t:{k}:a", "t:epoch", e, "60000", "1000", "70"});
+  ASSERT_EQ(charged->type, REDIS_REPLY_ARRAY);
+  auto [end, at] = EndAndGranted(charged->element[1]->integer);
+  EXPECT_GE(at, before);
+  EXPECT_EQ(end, at + 10);
+  Run({"DEL", "t:{k}:g", "t:{k}:a"});
+  Run({"FCALL", "keymux_record", "2", "t:{k}:g", "t:{k}:a", "60000", "1000", "500", "3", "0"});
+  const Reply ids = Run({"ZRANGE", "t:{k}:g", "0", "-1"});
+  ASSERT_EQ(ids->elements, 1u);
+  std::tie(end, at) = EndAndGranted(std::stoll(ids->element[0]->str));
+  EXPECT_GE(at, before - 500);
+  EXPECT_LE(at, RedisNowMs() - 500);
+  EXPECT_EQ(end, at + 10);
+  Run({"FLUSHALL"});
+  const std::string e2 = Epoch("again");
+  const Reply replayed = Run({"FCALL",   "keymux_replay",
+                              "2",       "t:{k}:g",
+                              "t:{k}:a", "2000",
+                              "1000",    "7",
+                              "800",     "120",
+                              "3",       "0",
+                              "8",       "300",
+                              "1000",    "2",
+                              "0",       "9",
+                              "5000",    "100",
+                              "1",       "0"});
+  EXPECT_EQ(replayed->integer, 2);  // 9 ended more than a window ago
+  std::tie(end, at) = EndAndGranted(7);
+  EXPECT_EQ(end, at + 120 + 1 + 10);
+  std::tie(end, at) = EndAndGranted(8);
+  EXPECT_EQ(end, at + 1000 + 1 + 10);
+  EXPECT_LE(at, RedisNowMs() - 300);
+  EXPECT_EQ(Grant(e2, 10, 0, 10, 0, 2000, 1000), std::make_pair(5LL, 0LL));
+}
+
 TEST_F(RedisFunctionsTest, LostDataIsToldByTheEpochAndReplayRestoresTheGrants) {
   std::string e = Epoch("first");
   ASSERT_EQ(e, "first");
@@ -140,7 +250,7 @@ TEST_F(RedisFunctionsTest, LostDataIsToldByTheEpochAndReplayRestoresTheGrants) {
   e = Epoch("third");
   ASSERT_EQ(e, "third");
   const Reply replayed = Run({"FCALL", "keymux_replay", "2", "t:{k}:g", "t:{k}:a", "60000", "1000",
-                              std::to_string(id), "200", "6", "0"});
+                              std::to_string(id), "200", "1000", "6", "0"});
   EXPECT_EQ(replayed->integer, 1);
   long long next = 0;
   EXPECT_EQ(Grant(e, 10, 0, 6, 0, 60'000, 1000, &next), std::make_pair(4LL, 0LL));

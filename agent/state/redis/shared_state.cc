@@ -34,6 +34,11 @@ std::chrono::milliseconds millis(const google::protobuf::Duration& d) {
   return std::chrono::milliseconds(d.seconds() * 1000 + d.nanos() / 1'000'000);
 }
 
+// Whole milliseconds, rounded up (a spend duration Redis must not cut short).
+std::int64_t ceil_ms(router::Duration d) {
+  return std::chrono::ceil<std::chrono::milliseconds>(d).count();
+}
+
 DegradedMode mode_of(config::Degraded d) {
   switch (d) {
     case config::OPEN:
@@ -256,10 +261,18 @@ void SharedState::give_back(SharedKeyBudget& budget, const LeaseReturn& r) {
                    [](redisReply*) {});
     return;
   }
-  link_->command(
-      {"FCALL", "keymux_give_back", "2", key(budget.key_id(), "g"), key(budget.key_id(), "a"),
-       std::to_string(r.id), std::to_string(r.requests), std::to_string(r.tokens)},
-      [](redisReply*) {});
+  std::vector<std::string> args = {"FCALL",
+                                   "keymux_give_back",
+                                   "2",
+                                   key(budget.key_id(), "g"),
+                                   key(budget.key_id(), "a"),
+                                   std::to_string(r.id),
+                                   std::to_string(r.requests),
+                                   std::to_string(r.tokens)};
+  // A closed slice: Redis counts the grant only until a window after its
+  // last spend. Unanswered, the grant keeps its lifetime: never less safe.
+  if (r.spent) args.push_back(std::to_string(ceil_ms(*r.spent)));
+  link_->command(args, [](redisReply*) {});
 }
 
 void SharedState::record_spent(SharedKeyBudget& budget, router::Time now) {
@@ -326,8 +339,11 @@ void SharedState::replay_all() {
                                      lifetime_ms_};
     for (const LeaseReplay& g : grants) {
       args.push_back(std::to_string(g.id));
+      // The age rounded down and the spend duration up: the grant's spend end
+      // is placed no earlier than it is.
       args.push_back(
           std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(g.age).count()));
+      args.push_back(std::to_string(ceil_ms(g.spent)));
       args.push_back(std::to_string(g.requests));
       args.push_back(std::to_string(g.tokens));
     }
