@@ -33,11 +33,12 @@ local function int(x)
   return string.format('%d', x)
 end
 
--- A grant's requests, tokens and Redis time of the grant (nil: gone).
+-- A grant's requests, tokens and Redis time of the grant (nil: gone; the
+-- time is nil for an entry an older library wrote: it is never shortened).
 local function amounts(a, id)
   local v = redis.call('HGET', a, id)
   if not v then return nil end
-  local r, t, at = string.match(v, '^(%d+) (%d+) (%d+)$')
+  local r, t, at = string.match(v, '^(%d+) (%d+) ?(%d*)$')
   return tonumber(r), tonumber(t), tonumber(at)
 end
 
@@ -136,6 +137,10 @@ local function give_back(keys, args)
   if r == back_r and t == back_t then
     redis.call('HDEL', keys[2], id)
     redis.call('ZREM', keys[1], id)
+    return 1
+  end
+  if not at then  -- an older library's entry
+    redis.call('HSET', keys[2], id, int(r - back_r) .. ' ' .. int(t - back_t))
     return 1
   end
   redis.call('HSET', keys[2], id, int(r - back_r) .. ' ' .. int(t - back_t) .. ' ' .. int(at))

@@ -196,6 +196,19 @@ TEST_F(RedisFunctionsTest, ClosingASliceShortensItsCount) {
   EXPECT_EQ(EndAndGranted(id).first, -1);
   EXPECT_EQ(Grant(e, 5, 1000, 5, 1000), std::make_pair(5LL, 1000LL));
   EXPECT_EQ(GiveBack(id, 1, 1), 0);  // gone: nothing counts any more
+  // An entry an older library wrote ("requests tokens", the score its grant
+  // time) still gives back and leaves the log with its sums; it is never
+  // shortened.
+  Run({"DEL", "t:{k}:g", "t:{k}:a"});
+  const std::string now = std::to_string(RedisNowMs());
+  Run({"ZADD", "t:{k}:g", now, "42"});
+  Run({"HSET", "t:{k}:a", "42", "3 0", "sr", "3", "st", "0"});
+  EXPECT_EQ(GiveBack(42, 1, 0, "10"), 1);
+  EXPECT_EQ(Run({"ZSCORE", "t:{k}:g", "42"})->str, now);
+  EXPECT_EQ(Grant(e, 5, 0, 5, 0, 300, 2000), std::make_pair(3LL, 0LL));
+  std::this_thread::sleep_for(std::chrono::milliseconds(350));
+  Run({"FCALL", "keymux_usage", "2", "t:{k}:g", "t:{k}:a", "300", "2000"});
+  EXPECT_EQ(Run({"HGET", "t:{k}:a", "42"})->type, REDIS_REPLY_NIL);
 }
 
 // Charges and degraded spends end when they were spent; a replayed grant
