@@ -12,7 +12,8 @@
 // one window after its end. Every spend of it thus falls in [T, end], so any
 // window holding spends of several slices was covered by the log that Redis
 // checked when it granted the latest of them. Clocks need not agree: each
-// side measures its own intervals (Redis adds a margin for their rates). At
+// side measures its own intervals (Redis adds a margin for their rates and
+// for the way from a decision to the upstream). At
 // saturation a slice is spent out soon after it came, so the nodes together
 // get about window / (window + D) of the limit instead of
 // window / (window + lifetime).

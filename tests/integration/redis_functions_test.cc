@@ -21,6 +21,10 @@ namespace {
 
 using Reply = std::unique_ptr<redisReply, decltype(&freeReplyObject)>;
 
+// The library's HOP_MS: what a spend end adds for the way from a gateway's
+// decision to the upstream (and the rounding to ms).
+constexpr long long kHopMs = 50;
+
 class RedisFunctionsTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -153,17 +157,17 @@ TEST_F(RedisFunctionsTest, GrantsLeaveTheLogAfterWindowPlusLifetime) {
   EXPECT_EQ(Grant(e, 5, 0, 5, 0, 500, 500), std::make_pair(5LL, 0LL));
   EXPECT_EQ(Grant(e, 5, 0, 5, 0, 500, 500), std::make_pair(0LL, 0LL));
   std::this_thread::sleep_for(std::chrono::milliseconds(600));  // past the window alone
-  // Still counted while window + lifetime have not passed (checked only when
-  // a loaded machine did not oversleep).
+  // Still counted while window + lifetime (+ the margin) have not passed
+  // (checked only when a loaded machine did not oversleep).
   if (std::chrono::steady_clock::now() - granted < std::chrono::milliseconds(950)) {
     EXPECT_EQ(Grant(e, 5, 0, 5, 0, 500, 500), std::make_pair(0LL, 0LL));
   }
-  std::this_thread::sleep_until(granted + std::chrono::milliseconds(1050));
+  std::this_thread::sleep_until(granted + std::chrono::milliseconds(1000 + 1 + kHopMs + 40));
   EXPECT_EQ(Grant(e, 5, 0, 5, 0, 500, 500), std::make_pair(5LL, 0LL));
 }
 
 // A grant's spend end is its grant time + the lifetime (+ the margin: 0.1%
-// and 10 ms); a close moves it to the grant time + the node's spend
+// and HOP_MS); a close moves it to the grant time + the node's spend
 // duration, never later, and the grant then leaves the log a window after
 // that instead of a window after its lifetime.
 TEST_F(RedisFunctionsTest, ClosingASliceShortensItsCount) {
@@ -174,19 +178,19 @@ TEST_F(RedisFunctionsTest, ClosingASliceShortensItsCount) {
   auto [end, granted] = EndAndGranted(id);
   EXPECT_GE(granted, before);
   EXPECT_LE(granted, RedisNowMs());
-  EXPECT_EQ(end, granted + 2000 + 2 + 10);
+  EXPECT_EQ(end, granted + 2000 + 2 + kHopMs);
   // Closed: 3 spent within 40 ms of the ask, 2 back.
   EXPECT_EQ(GiveBack(id, 2, 0, "40"), 1);
-  EXPECT_EQ(EndAndGranted(id), std::make_pair(granted + 40 + 1 + 10, granted));
+  EXPECT_EQ(EndAndGranted(id), std::make_pair(granted + 40 + 1 + kHopMs, granted));
   // Never later: a second close with a longer spend, or a surplus, keeps it.
   EXPECT_EQ(GiveBack(id, 0, 0, "900"), 1);
   EXPECT_EQ(GiveBack(id, 0, 0), 1);
-  EXPECT_EQ(EndAndGranted(id).first, granted + 51);
+  EXPECT_EQ(EndAndGranted(id).first, granted + 41 + kHopMs);
   const Reply usage = Run({"FCALL", "keymux_usage", "2", "t:{k}:g", "t:{k}:a", "300", "2000"});
   EXPECT_EQ(usage->element[0]->integer, 3);
-  // It leaves the log 300 ms after its end: about 351 ms after the grant,
+  // It leaves the log 300 ms after its end: about 391 ms after the grant,
   // where the lifetime alone would keep it 2.3 s.
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  std::this_thread::sleep_for(std::chrono::milliseconds(450));
   EXPECT_EQ(Grant(e, 5, 0, 5, 0, 300, 2000), std::make_pair(5LL, 0LL));
   EXPECT_EQ(EndAndGranted(id).first, -1);
   // A grant given back whole (never spent) leaves the log at once.
@@ -221,7 +225,7 @@ TEST_F(RedisFunctionsTest, ChargesRecordsAndReplaysEndWhenSpent) {
   ASSERT_EQ(charged->type, REDIS_REPLY_ARRAY);
   auto [end, at] = EndAndGranted(charged->element[1]->integer);
   EXPECT_GE(at, before);
-  EXPECT_EQ(end, at + 10);
+  EXPECT_EQ(end, at + kHopMs);
   Run({"DEL", "t:{k}:g", "t:{k}:a"});
   Run({"FCALL", "keymux_record", "2", "t:{k}:g", "t:{k}:a", "60000", "1000", "500", "3", "0"});
   const Reply ids = Run({"ZRANGE", "t:{k}:g", "0", "-1"});
@@ -229,7 +233,7 @@ TEST_F(RedisFunctionsTest, ChargesRecordsAndReplaysEndWhenSpent) {
   std::tie(end, at) = EndAndGranted(std::stoll(ids->element[0]->str));
   EXPECT_GE(at, before - 500);
   EXPECT_LE(at, RedisNowMs() - 500);
-  EXPECT_EQ(end, at + 10);
+  EXPECT_EQ(end, at + kHopMs);
   Run({"FLUSHALL"});
   const std::string e2 = Epoch("again");
   const Reply replayed = Run({"FCALL",   "keymux_replay",
@@ -245,9 +249,9 @@ TEST_F(RedisFunctionsTest, ChargesRecordsAndReplaysEndWhenSpent) {
                               "1",       "0"});
   EXPECT_EQ(replayed->integer, 2);  // 9 ended more than a window ago
   std::tie(end, at) = EndAndGranted(7);
-  EXPECT_EQ(end, at + 120 + 1 + 10);
+  EXPECT_EQ(end, at + 120 + 1 + kHopMs);
   std::tie(end, at) = EndAndGranted(8);
-  EXPECT_EQ(end, at + 1000 + 1 + 10);
+  EXPECT_EQ(end, at + 1000 + 1 + kHopMs);
   EXPECT_LE(at, RedisNowMs() - 300);
   EXPECT_EQ(Grant(e2, 10, 0, 10, 0, 2000, 1000), std::make_pair(5LL, 0LL));
 }

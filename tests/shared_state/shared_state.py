@@ -431,6 +431,16 @@ def live_nodes(gw):
     return None
 
 
+def redis_calls(port):
+    """The FCALLs Redis has run (INFO commandstats; what the functions call
+    inside counts apart): the gateways' asks, give-backs, heartbeats..."""
+    reply = resp_command(port, "INFO", "commandstats")
+    text = reply.decode(errors="replace") if isinstance(reply, bytes) else ""
+    return sum(int(part.split("=", 1)[1]) for line in text.splitlines()
+               if line.startswith("cmdstat_fcall:") for part in line.split(":", 1)[1].split(",")
+               if part.startswith("calls="))
+
+
 def key_counter(gateways, name, keys):
     """The sum of a per-key counter (`name{key="..."}`) over the gateways' /metrics."""
     total = 0
@@ -625,14 +635,17 @@ def saturation_phase(rig, checks, phase, name, weights, seconds):
     span = min(rig.window_s, seconds / 2)
     rpm_capacity = PROVIDERS[f"{phase}-rpm"][0] * RPM / span
     tpm_capacity = PROVIDERS[f"{phase}-tpm"][0] * TPM / span / 37  # ~37 tokens a request
+    calls0 = redis_calls(rig.redis.port)
     t0 = time.time()
     load = Load().run(ports, [(f"m-{phase}-rpm", OVERLOAD * rpm_capacity, weights),
                               (f"m-{phase}-tpm", OVERLOAD * tpm_capacity, weights)], seconds)
     t1 = time.time()
+    calls = redis_calls(rig.redis.port) - calls0
     errors = {s: n for s, n in load.statuses().items() if not isinstance(s, int)}
     print(f"    {len(load.records)} requests ({len(load.records) / seconds:.0f}/s): "
           f"rpm route {load.statuses(f'm-{phase}-rpm')}, "
-          f"tpm route {load.statuses(f'm-{phase}-tpm')}")
+          f"tpm route {load.statuses(f'm-{phase}-tpm')}; Redis FCALLs "
+          f"{calls / (t1 - t0) / len(rig.gateways):.0f}/s per gateway (4 keys, heartbeats too)")
     checks.add(f"{name}: every request answered", not errors, f"connection errors {errors or 0}")
     n = len(rig.gateways)
     for kind, provider in (("rpm", f"{phase}-rpm"), ("tpm", f"{phase}-tpm")):
