@@ -88,7 +88,9 @@ std::optional<LeaseReceipt> LeaseLedger::spend(Time now, std::uint64_t tokens) {
     }
     if (rpm_ != 0) --s.requests_left;
     s.tokens_left -= charged;
-    s.last_spend = now;
+    // Workers take `now` before they wait for the lock: never move it back
+    // (a later spend with an older time would cut an earlier one's count).
+    s.last_spend = std::max(s.last_spend, now);
     note_spend(now, charged);
     if (spent_out(s)) close(s);  // Redis learns at the next tick
     return LeaseReceipt{s.id, charged};
@@ -118,7 +120,7 @@ void LeaseLedger::settle(Time now, const LeaseReceipt& receipt, std::uint64_t ac
     // from now, as a charge would (the tokens went out before now).
     const std::uint64_t taken = std::min(excess, s.tokens_left);
     s.tokens_left -= taken;
-    s.last_spend = now;
+    s.last_spend = std::max(s.last_spend, now);
     excess -= taken;
     if (spent_out(s)) close(s);
   }

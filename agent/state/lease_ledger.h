@@ -131,7 +131,7 @@ class LeaseLedger {
     std::uint64_t tokens_granted;
     std::uint32_t requests_left;
     std::uint64_t tokens_left;
-    Time last_spend;  // asked_at until the first spend
+    Time last_spend;  // the latest spend's time, never before asked_at
     bool closed = false;
   };
   Slice* open_slice(Time now, std::uint64_t id);

@@ -78,6 +78,18 @@ TEST(LeaseLedgerTest, SlicesCloseWhenNothingMoreIsSpentFromThem) {
   EXPECT_EQ(returns[0].requests, 2u);
   EXPECT_EQ(returns[0].tokens, 0u);
   EXPECT_EQ(returns[0].spent, milliseconds(60));
+  // Spends may come with times out of order (workers take `now` before the
+  // lock): the close tells the latest, and never a time before the ask.
+  l.granted(kT0 + milliseconds(80), 4, 3, 100);
+  ASSERT_EQ(l.spend(kT0 + milliseconds(90), 1)->id, 4u);
+  ASSERT_EQ(l.spend(kT0 + milliseconds(85), 1)->id, 4u);
+  ASSERT_EQ(l.spend(kT0 + milliseconds(75), 1)->id, 4u);  // spent out
+  returns = l.take_returns(kT0 + milliseconds(90));
+  ASSERT_EQ(returns.size(), 1u);
+  EXPECT_EQ(returns[0].spent, milliseconds(10));
+  l.granted(kT0 + milliseconds(95), 5, 1, 100);
+  ASSERT_EQ(l.spend(kT0 + milliseconds(94), 1)->id, 5u);
+  EXPECT_EQ(l.take_returns(kT0 + milliseconds(95))[0].spent, Duration::zero());
   // Never spent: everything goes back at the lifetime's end, spent 0.
   l.granted(kT0 + milliseconds(100), 3, 5, 100);
   EXPECT_TRUE(l.take_returns(kT0 + milliseconds(1099)).empty());
