@@ -5,7 +5,8 @@ Runs the keymux data path (haproxy/haproxy.cfg, the agent, the mock) under wrk
 with fe_inner's outcome lines sent to the agent over a unix datagram socket
 (dgram), over UDP on loopback (udp), or through HAProxy's `ring` forwarded
 over TCP with octet counting (ring: to the agent, as haproxy.cfg does;
-ring-count: to a counting listener here). Prints, per run: attempts fe_inner saw (its req_tot), lines received,
+ring-count: to a counting listener here). Every attempt writes a line here (the
+shipped config writes none for a non-stream 2xx). Prints, per run: attempts fe_inner saw (its req_tot), lines received,
 lines lost, HAProxy's DroppedLogs.
 
   bench/outcome_transport.py [--haproxy BIN] [--duration S] [--connections 32,128]
@@ -26,24 +27,25 @@ import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
+from loopback import free_port, port_open, wait_until  # noqa: E402
 
 
 def wait_port(port, proc, name):
-    for _ in range(100):
+    if not wait_until(10, lambda: port_open(port) or proc.poll() is not None, 0.1):
+        sys.exit(f"{name} did not listen on {port}")
+    if proc.poll() is not None:
+        sys.exit(f"{name} exited")
+
+
+def stop_all(procs):
+    """Stops what a run started, newest first (by PID, never by name)."""
+    for p in reversed(procs):
+        p.terminate()
         try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            if proc.poll() is not None:
-                sys.exit(f"{name} exited")
-            time.sleep(0.1)
-    sys.exit(f"{name} did not listen on {port}")
+            p.wait(5)
+        except subprocess.TimeoutExpired:
+            p.kill()
 
 
 class Counter(threading.Thread):
@@ -105,13 +107,20 @@ def agent_lines(admin_port):
     return int(m.group(1)) if m else -1
 
 
-def datagram_config(src, dst):
-    """haproxy.cfg with fe_inner logging straight to KEYMUX_OUTCOME_ADDR (a
-    unix socket path or UDP HOST:PORT) instead of through its ring."""
+def bench_config(src, dst, datagram):
+    """haproxy.cfg with an outcome line for every attempt (the shipped one
+    silences a non-stream 2xx, which its settle message reports), so that
+    every request loads the transport; with `datagram`, fe_inner logs straight
+    to KEYMUX_OUTCOME_ADDR (a unix socket path or UDP HOST:PORT), not its ring."""
     text = open(src).read()
-    old = "    log ring@keymux_outcomes len 4096 format raw local0 info\n"
-    assert old in text, "haproxy.cfg's outcome log line changed"
-    text = text.replace(old, '    log "${KEYMUX_OUTCOME_ADDR}" len 4096 format raw local0 info\n')
+    silent = re.compile(r"^    http-response set-log-level silent if \{ var\(txn\.keymux\.ticket\).*\n",
+                        re.M)
+    assert silent.search(text), "haproxy.cfg's rule silencing a 2xx's outcome line changed"
+    text = silent.sub("", text)
+    if datagram:
+        old = "    log ring@keymux_outcomes len 4096 format raw local0 info\n"
+        assert old in text, "haproxy.cfg's outcome log line changed"
+        text = text.replace(old, '    log "${KEYMUX_OUTCOME_ADDR}" len 4096 format raw local0 info\n')
     open(dst, "w").write(text)
 
 
@@ -121,7 +130,7 @@ def run(args, transport, connections, work):
         mock_port, agent_port, admin_port = free_port(), free_port(), free_port()
         gateway, stats = free_port(), free_port()
         run_dir = tempfile.mkdtemp(dir=work)
-        # ring (haproxy.cfg as it is): the agent's TCP listener; ring-count: a
+        # ring (haproxy.cfg's ring): the agent's TCP listener; ring-count: a
         # counting listener instead of the agent (the agent's CPU left out).
         outcome = f"127.0.0.1:{free_port()}"
         listen = outcome
@@ -149,15 +158,13 @@ def run(args, transport, connections, work):
              "--log-level", "warn", "--admin-listen", f"127.0.0.1:{admin_port}",
              "--outcome-listen", listen], stdout=log, stderr=log))
         wait_port(admin_port, procs[-1], "agent")
-        cfg = os.path.join(ROOT, "haproxy/haproxy.cfg")
         counter = None
         if transport == "ring-count":
             counter = Counter()
             counter.start()
             outcome = f"127.0.0.1:{counter.port}"
-        elif transport in ("dgram", "udp"):
-            cfg = os.path.join(run_dir, "haproxy-datagram.cfg")
-            datagram_config(os.path.join(ROOT, "haproxy/haproxy.cfg"), cfg)
+        cfg = os.path.join(run_dir, "haproxy.cfg")
+        bench_config(os.path.join(ROOT, "haproxy/haproxy.cfg"), cfg, transport in ("dgram", "udp"))
         env = dict(os.environ, KEYMUX_GATEWAY_BIND=f"127.0.0.1:{gateway}",
                    KEYMUX_STATS_BIND=f"127.0.0.1:{stats}",
                    KEYMUX_AGENT_ADDR=f"127.0.0.1:{agent_port}",
@@ -184,12 +191,7 @@ def run(args, transport, connections, work):
               f"DroppedLogs {dropped_logs(admin_sock)}  non-2xx {non2xx.group(1) if non2xx else 0}",
               flush=True)
     finally:
-        for p in reversed(procs):
-            p.terminate()
-            try:
-                p.wait(5)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs)
 
 
 def main():

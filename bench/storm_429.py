@@ -24,7 +24,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from outcome_transport import BUILD, ROOT, free_port, wait_port  # noqa: E402
+from outcome_transport import BUILD, ROOT, free_port, stop_all, wait_port  # noqa: E402
 
 CONFIG = """providers:
   - name: storm
@@ -119,12 +119,7 @@ def run(args, variant, work):
               f"provider {total_429}, served {served} of {len(statuses)}, attempts the agent "
               f"counted as unanswered {faults:.0f}", flush=True)
     finally:
-        for p in reversed(procs):
-            p.terminate()
-            try:
-                p.wait(5)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs)
 
 
 def main():
