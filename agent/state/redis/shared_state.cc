@@ -387,6 +387,11 @@ void SharedState::beat() {
                    if (now < settle_until_ - kSettle + std::chrono::milliseconds(kMemberTtlMs)) {
                      live = std::max(live, live_nodes());
                    }
+                   // Back from a degraded spell, a gateway still reconnecting may have
+                   // missed its beats: while the shares cap the spends (a window after
+                   // the recovery), it still counts (seen: CLIENT PAUSE +5 when one
+                   // gateway came back 1 s late and the others' shares grew to 1/2).
+                   if (now < live_floor_until_) live = std::max(live, live_before_degraded_);
                    live_nodes_.store(live, std::memory_order_relaxed);
                    const bool settling = now < settle_until_;
                    set_healthy(
@@ -401,7 +406,18 @@ bool SharedState::members_known(router::Time now) const {
 
 void SharedState::set_healthy(bool healthy, const char* why) {
   const bool was = healthy_.exchange(healthy, std::memory_order_relaxed);
+  const router::Time now = router_.clock().now();
+  std::lock_guard lock(budgets_mu_);
   if (was != healthy) {
+    if (!healthy) {
+      live_before_degraded_ = std::max(live_before_degraded_, live_nodes());
+    } else {
+      // For a member TTL and the longest window after the recovery (the shares'
+      // cap, SharedKeyBudget::take), the live count does not drop below it.
+      router::Duration longest{};
+      for (const auto& [id, budget] : budgets_) longest = std::max(longest, budget->limits().span);
+      live_floor_until_ = now + std::chrono::milliseconds(kMemberTtlMs) + longest;
+    }
     mode_changes_.fetch_add(1, std::memory_order_relaxed);
     if (healthy) {
       spdlog::info("redis: shared state healthy ({}; live nodes: {})", why, live_nodes());
@@ -410,8 +426,8 @@ void SharedState::set_healthy(bool healthy, const char* why) {
                    why, mode_name(mode_));
     }
   }
-  std::lock_guard lock(budgets_mu_);
-  const bool known = members_known(router_.clock().now());
+  if (healthy && now >= live_floor_until_) live_before_degraded_ = 0;
+  const bool known = members_known(now);
   for (auto& [id, budget] : budgets_) budget->set_healthy(healthy, live_nodes(), known);
 }
 
