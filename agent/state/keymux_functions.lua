@@ -4,13 +4,21 @@
 -- this file at build time).
 --
 -- Per upstream key K, under the agent's prefix P (hash tag {K}):
---   P{K}:g  sorted set: grant id -> Redis time of the grant (ms)
---   P{K}:a  hash: grant id -> "requests tokens"; sr, st: their sums; seq: the
---           last grant id (starts at the time in ms * 1000, so ids never repeat
---           after Redis lost its data)
--- A grant counts for window + lifetime after Redis recorded it: a node spends
--- a slice only for `lifetime` after it asked for it, so together the nodes
--- never exceed a limit in any window.
+--   P{K}:g  sorted set: grant id -> the last moment (Redis time, ms) a spend
+--           of it can happen (its "spend end")
+--   P{K}:a  hash: grant id -> "requests tokens granted_ms"; sr, st: the
+--           sums; seq: the last grant id (starts at the time in ms * 1000,
+--           so ids never repeat after Redis lost its data)
+-- A grant counts in the log until one window after its spend end. A node
+-- spends a slice only for `lifetime` after it asked for it (asked <= granted),
+-- so a fresh grant ends at granted + lifetime; once the node closes the slice
+-- (spent, or its lifetime over) it tells how long after its ask the last
+-- spend came, by its own clock, and the end moves to granted + that (never
+-- later). Every spend in a window then lies before the end of its grant, and
+-- the grant that came last among that window's was checked against a log that
+-- still held all of them: together the nodes never exceed a limit in any
+-- window. What a node spent alone (degraded) and charges are recorded with
+-- the end at the time spent.
 -- P epoch: a random marker set once; when it is gone or changed, Redis lost
 -- its data and every node records its own live grants again (replay).
 
@@ -25,16 +33,30 @@ local function int(x)
   return string.format('%d', x)
 end
 
+-- A grant's requests, tokens and Redis time of the grant (nil: gone; the
+-- time is nil for an entry an older library wrote: it is never shortened).
 local function amounts(a, id)
   local v = redis.call('HGET', a, id)
   if not v then return nil end
-  local r, t = string.match(v, '^(%d+) (%d+)$')
-  return tonumber(r), tonumber(t)
+  local r, t, at = string.match(v, '^(%d+) (%d+) ?(%d*)$')
+  return tonumber(r), tonumber(t), tonumber(at)
 end
 
--- Grants older than the window + lifetime no longer count.
-local function expire(z, a, now, span)
-  local old = redis.call('ZRANGEBYSCORE', z, '-inf', int(now - span))
+-- The spend end of what a node measured as `spent_ms` after `from_ms` (both
+-- as near as it can tell, by its own clock): 0.1% for the clocks' rates, and
+-- 50 ms for the rounding to ms and the way from the gateway's decision to
+-- the upstream: the upstream counts a request when it arrives, the node when
+-- it decided, and on a loaded host the one before a window's end may take
+-- tens of ms longer than the first one after it (seen: 40 ms on 2 shared
+-- cores). At saturation this costs 50 ms of each window's worth.
+local HOP_MS = 50
+local function spend_end(from_ms, spent_ms)
+  return from_ms + spent_ms + math.ceil(spent_ms / 1000) + HOP_MS
+end
+
+-- Grants whose spend end is a whole window ago no longer count.
+local function expire(z, a, now, window)
+  local old = redis.call('ZRANGEBYSCORE', z, '-inf', int(now - window))
   for _, id in ipairs(old) do
     local r, t = amounts(a, id)
     if r then
@@ -43,7 +65,7 @@ local function expire(z, a, now, span)
       redis.call('HDEL', a, id)
     end
   end
-  if #old > 0 then redis.call('ZREMRANGEBYSCORE', z, '-inf', int(now - span)) end
+  if #old > 0 then redis.call('ZREMRANGEBYSCORE', z, '-inf', int(now - window)) end
 end
 
 local function sums(a)
@@ -55,19 +77,29 @@ local function next_id(a, now)
   return int(redis.call('HINCRBY', a, 'seq', 1))
 end
 
-local function record(z, a, id, at, r, t, span)
-  redis.call('ZADD', z, int(at), id)
-  redis.call('HSET', a, id, int(r) .. ' ' .. int(t))
+-- `keep_ms`: window + lifetime, past which nothing recorded now counts.
+local function record(z, a, id, at, spent_until, r, t, keep_ms)
+  redis.call('ZADD', z, int(spent_until), id)
+  redis.call('HSET', a, id, int(r) .. ' ' .. int(t) .. ' ' .. int(at))
   redis.call('HINCRBY', a, 'sr', int(r))
   redis.call('HINCRBY', a, 'st', int(t))
-  redis.call('PEXPIRE', z, int(span + 1000))
-  redis.call('PEXPIRE', a, int(span + 1000))
+  redis.call('PEXPIRE', z, int(keep_ms + 1000))
+  redis.call('PEXPIRE', a, int(keep_ms + 1000))
 end
 
 -- The epoch the caller knows is still Redis's.
 local function epoch_ok(epoch_key, epoch)
   local e = redis.call('GET', epoch_key)
   return e and e == epoch
+end
+
+-- Redis's time, the log's stale grants gone, and how long what is recorded
+-- now may count (window_ms + lifetime_ms).
+local function open_log(keys, window_ms, lifetime_ms)
+  local now = now_ms()
+  local window = tonumber(window_ms)
+  expire(keys[1], keys[2], now, window)
+  return now, window + tonumber(lifetime_ms)
 end
 
 -- KEYS: g, a, epoch. ARGV: epoch, rpm, tpm, window_ms, lifetime_ms,
@@ -79,10 +111,8 @@ end
 local function grant(keys, args)
   if not epoch_ok(keys[3], args[1]) then return {'epoch'} end
   local rpm, tpm = tonumber(args[2]), tonumber(args[3])
-  local span = tonumber(args[4]) + tonumber(args[5])
   local ask_r, ask_t = tonumber(args[6]), tonumber(args[7])
-  local now = now_ms()
-  expire(keys[1], keys[2], now, span)
+  local now, keep = open_log(keys, args[4], args[5])
   local sr, st = sums(keys[2])
   local r, t = 0, 0
   if rpm > 0 then r = math.max(0, math.min(ask_r, rpm - sr)) end
@@ -91,55 +121,67 @@ local function grant(keys, args)
   -- A slice is of no use without both of its limited dimensions.
   if (rpm > 0 and r == 0) or (tpm > 0 and t < min_t) then return {'ok', 0, 0, 0} end
   local id = next_id(keys[2], now)
-  record(keys[1], keys[2], id, now, r, t, span)
+  record(keys[1], keys[2], id, now, spend_end(now, tonumber(args[5])), r, t, keep)
   return {'ok', tonumber(id), r, t}
 end
 
--- KEYS: g, a. ARGV: id, requests, tokens. Unused units of a grant go back.
+-- KEYS: g, a. ARGV: id, requests, tokens, [spent_ms]. Unused units of a
+-- grant go back. With spent_ms the node closed the slice: it spent nothing
+-- of it later than spent_ms after it asked for it (by its own clock), so the
+-- grant counts only until a window after that (the end only ever moves
+-- earlier). A grant left with nothing leaves the log.
 local function give_back(keys, args)
   local id = args[1]
-  local r, t = amounts(keys[2], id)
+  local r, t, at = amounts(keys[2], id)
   if not r then return 0 end  -- expired or lost: nothing counts any more
   local back_r = math.min(r, tonumber(args[2]))
   local back_t = math.min(t, tonumber(args[3]))
-  redis.call('HSET', keys[2], id, int(r - back_r) .. ' ' .. int(t - back_t))
   redis.call('HINCRBY', keys[2], 'sr', int(0 - back_r))
   redis.call('HINCRBY', keys[2], 'st', int(0 - back_t))
+  if r == back_r and t == back_t then
+    redis.call('HDEL', keys[2], id)
+    redis.call('ZREM', keys[1], id)
+    return 1
+  end
+  if not at then  -- an older library's entry
+    redis.call('HSET', keys[2], id, int(r - back_r) .. ' ' .. int(t - back_t))
+    return 1
+  end
+  redis.call('HSET', keys[2], id, int(r - back_r) .. ' ' .. int(t - back_t) .. ' ' .. int(at))
+  local cur = redis.call('ZSCORE', keys[1], id)
+  if args[4] and cur then
+    local closed_end = spend_end(at, tonumber(args[4]))
+    if closed_end < tonumber(cur) then redis.call('ZADD', keys[1], int(closed_end), id) end
+  end
   return 1
 end
 
 -- KEYS: g, a, epoch. ARGV: epoch, window_ms, lifetime_ms, tokens. Tokens used
--- beyond what was reserved: recorded without a check (they were spent).
+-- beyond what was reserved: recorded without a check (they were spent, by now).
 local function charge(keys, args)
   if not epoch_ok(keys[3], args[1]) then return {'epoch'} end
-  local span = tonumber(args[2]) + tonumber(args[3])
-  local now = now_ms()
-  expire(keys[1], keys[2], now, span)
+  local now, keep = open_log(keys, args[2], args[3])
   local id = next_id(keys[2], now)
-  record(keys[1], keys[2], id, now, 0, tonumber(args[4]), span)
+  record(keys[1], keys[2], id, now, spend_end(now, 0), 0, tonumber(args[4]), keep)
   return {'ok', tonumber(id)}
 end
 
--- Redis's time and the log's span (window_ms + lifetime_ms in ARGV 1, 2),
--- the log's stale grants gone: where replay and record_spent start.
-local function log_now(keys, args)
-  local span = tonumber(args[1]) + tonumber(args[2])
-  local now = now_ms()
-  expire(keys[1], keys[2], now, span)
-  return now, span
-end
-
--- KEYS: g, a. ARGV: window_ms, lifetime_ms, then (id, age_ms, requests,
--- tokens) per grant. A node's own live grants after Redis lost its data, at
--- the time they were granted (as near as the node can tell).
+-- KEYS: g, a. ARGV: window_ms, lifetime_ms, then (id, age_ms, spent_ms,
+-- requests, tokens) per grant. A node's own grants that still count, after
+-- Redis lost its data, at the time they were granted (as near as the node
+-- can tell: age_ms since it asked), spent within spent_ms of that (the
+-- lifetime while the slice is open), with what of them it spent or may spend.
 local function replay(keys, args)
-  local now, span = log_now(keys, args)
+  local now, keep = open_log(keys, args[1], args[2])
+  local window = tonumber(args[1])
   local n = 0
-  for i = 3, #args, 4 do
+  for i = 3, #args, 5 do
     local id = args[i]
-    if redis.call('HEXISTS', keys[2], id) == 0 then
-      record(keys[1], keys[2], id, now - tonumber(args[i + 1]), tonumber(args[i + 2]),
-             tonumber(args[i + 3]), span)
+    local at = now - tonumber(args[i + 1])
+    local spent_until = spend_end(at, tonumber(args[i + 2]))
+    if redis.call('HEXISTS', keys[2], id) == 0 and spent_until > now - window then
+      record(keys[1], keys[2], id, at, spent_until, tonumber(args[i + 3]), tonumber(args[i + 4]),
+             keep)
       n = n + 1
     end
     if tonumber(redis.call('HGET', keys[2], 'seq') or '0') < tonumber(id) then
@@ -151,17 +193,19 @@ end
 
 -- KEYS: g, a. ARGV: window_ms, lifetime_ms, then (age_ms, requests, tokens)
 -- per batch. What a node spent on its own while Redis did not answer
--- (degraded), recorded as grants at the time it was spent, without a check
--- (it was spent), so grants after a recovery keep the window. Returns how
--- many were recorded.
+-- (degraded), recorded as grants spent age_ms ago (the batch's last spend),
+-- without a check (it was spent), so grants after a recovery keep the
+-- window. Batches a window old no longer count. Returns how many were recorded.
 local function record_spent(keys, args)
-  local now, span = log_now(keys, args)
+  local now, keep = open_log(keys, args[1], args[2])
+  local window = tonumber(args[1])
   local n = 0
   for i = 3, #args, 3 do
     local at = now - tonumber(args[i])
-    if at > now - span then
-      record(keys[1], keys[2], next_id(keys[2], now), at, tonumber(args[i + 1]),
-             tonumber(args[i + 2]), span)
+    local spent_until = spend_end(at, 0)
+    if spent_until > now - window then
+      record(keys[1], keys[2], next_id(keys[2], now), at, spent_until, tonumber(args[i + 1]),
+             tonumber(args[i + 2]), keep)
       n = n + 1
     end
   end
@@ -170,7 +214,7 @@ end
 
 -- KEYS: g, a. ARGV: window_ms, lifetime_ms. What the log holds: {requests, tokens}.
 local function usage(keys, args)
-  expire(keys[1], keys[2], now_ms(), tonumber(args[1]) + tonumber(args[2]))
+  open_log(keys, args[1], args[2])
   local sr, st = sums(keys[2])
   return {sr, st}
 end

@@ -10,7 +10,7 @@ SharedKeyBudget::SharedKeyBudget(std::string key_id, LeasePolicy policy, Degrade
 void SharedKeyBudget::set_limits(const router::KeyLimits& limits) {
   std::lock_guard lock(mu_);
   limits_ = limits;
-  ledger_.set_limits(limits.rpm, limits.tpm);
+  ledger_.set_limits(limits.rpm, limits.tpm, limits.span);
   local_requests_.set_span(limits.span);
   local_tokens_.set_span(limits.span);
   configure_local_locked();
@@ -31,6 +31,10 @@ router::KeyLimits SharedKeyBudget::limits() const {
 
 void SharedKeyBudget::set_healthy(bool healthy, std::uint32_t live_nodes, bool members_known) {
   std::lock_guard lock(mu_);
+  // Back from a degraded spell: the others may have spent their shares too,
+  // and Redis may not know it yet (each records its own when it is back).
+  if (healthy && !healthy_ && was_healthy_) recovered_ = true;
+  was_healthy_ = was_healthy_ || healthy;
   healthy_ = healthy;
   members_known_ = members_known;
   live_nodes_ = live_nodes;
@@ -39,6 +43,18 @@ void SharedKeyBudget::set_healthy(bool healthy, std::uint32_t live_nodes, bool m
 
 std::optional<router::SharedSpend> SharedKeyBudget::take(Time now, std::uint64_t tokens) {
   std::lock_guard lock(mu_);
+  if (recovered_) {
+    recovered_ = false;
+    capped_until_ = std::max(capped_until_, now + limits_.span);
+  }
+  // For a window after a degraded spell, or after this node spent from its
+  // local share, its slice spends too stay within that share: grants Redis
+  // makes then may not count what the nodes spent alone (their records come
+  // when each is back), and the shares of any window add up to the limit.
+  if (now < capped_until_ &&
+      (!local_requests_.has_room(now) || !local_tokens_.has_room(now, tokens))) {
+    return std::nullopt;
+  }
   if (const std::optional<LeaseReceipt> receipt = ledger_.spend(now, tokens)) {
     ++taken_total_;
     // The local share counts this node's slice spends too: degraded, the node
@@ -91,6 +107,7 @@ bool SharedKeyBudget::take_degraded_locked(Time now, std::uint64_t tokens) {
   local_requests_.admit(now);
   local_tokens_.admit(now, tokens);
   ++taken_degraded_total_;
+  capped_until_ = std::max(capped_until_, now + limits_.span);
   if (unrecorded_.empty() || now - unrecorded_.back().first >= kSpentBatch) {
     unrecorded_.push_back({now, now, 0, 0});
   }

@@ -85,6 +85,10 @@ class SharedKeyBudget final : public router::SharedBudget {
   bool ask_unanswered_ = false;  // the last ask failed (deadline, no connection)
   bool ask_refused_ = false;     // Redis granted nothing to the last ask (the log is full)
   bool members_known_ = true;
+  bool was_healthy_ = false;  // Redis answered once (a start-up is no recovery)
+  bool recovered_ = false;    // healthy again: the next take() starts the cap
+  // Until then the node's slice spends stay within its local share too.
+  Time capped_until_{};
   std::uint32_t live_nodes_ = 0;  // unknown until Redis first answers
   router::RequestWindow local_requests_{0};
   router::TokenWindow local_tokens_{0};

@@ -1,7 +1,8 @@
 // The FUNCTION library (agent/state/keymux_functions.lua) against a real
 // redis-server on a free loopback port: grants fit the limits, give-backs,
-// charges, replay after Redis lost its data, membership, max-merged and
-// published cooldowns, quarantines and enables.
+// closes that shorten a grant's count, charges, replay after Redis lost its
+// data, membership, max-merged and published cooldowns, quarantines and
+// enables.
 #include "agent/state/redis_functions.h"
 
 #include <gtest/gtest.h>
@@ -19,6 +20,10 @@ namespace keymux::state {
 namespace {
 
 using Reply = std::unique_ptr<redisReply, decltype(&freeReplyObject)>;
+
+// The library's HOP_MS: what a spend end adds for the way from a gateway's
+// decision to the upstream (and the rounding to ms).
+constexpr long long kHopMs = 50;
 
 class RedisFunctionsTest : public ::testing::Test {
  protected:
@@ -78,6 +83,38 @@ class RedisFunctionsTest : public ::testing::Test {
     return {r->element[2]->integer, r->element[3]->integer};
   }
 
+  // keymux_give_back for grant `id` of key {k}; `spent_ms` closes it.
+  long long GiveBack(long long id, int requests, int tokens, const std::string& spent_ms = "") {
+    std::vector<std::string> args = {"FCALL",
+                                     "keymux_give_back",
+                                     "2",
+                                     "t:{k}:g",
+                                     "t:{k}:a",
+                                     std::to_string(id),
+                                     std::to_string(requests),
+                                     std::to_string(tokens)};
+    if (!spent_ms.empty()) args.push_back(spent_ms);
+    const Reply r = Run(args);
+    return r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+  }
+
+  // Grant `id`'s spend end and grant time (Redis ms), or -1s when it is gone.
+  std::pair<long long, long long> EndAndGranted(long long id) {
+    const Reply end = Run({"ZSCORE", "t:{k}:g", std::to_string(id)});
+    const Reply amounts = Run({"HGET", "t:{k}:a", std::to_string(id)});
+    if (!end || end->type != REDIS_REPLY_STRING || !amounts ||
+        amounts->type != REDIS_REPLY_STRING) {
+      return {-1, -1};
+    }
+    const std::string v(amounts->str, amounts->len);
+    return {std::stoll(end->str), std::stoll(v.substr(v.rfind(' ') + 1))};
+  }
+
+  long long RedisNowMs() {
+    const Reply t = Run({"TIME"});
+    return std::stoll(t->element[0]->str) * 1000 + std::stoll(t->element[1]->str) / 1000;
+  }
+
   test::RedisServer server_;
   redisContext* ctx_ = nullptr;
 };
@@ -120,13 +157,103 @@ TEST_F(RedisFunctionsTest, GrantsLeaveTheLogAfterWindowPlusLifetime) {
   EXPECT_EQ(Grant(e, 5, 0, 5, 0, 500, 500), std::make_pair(5LL, 0LL));
   EXPECT_EQ(Grant(e, 5, 0, 5, 0, 500, 500), std::make_pair(0LL, 0LL));
   std::this_thread::sleep_for(std::chrono::milliseconds(600));  // past the window alone
-  // Still counted while window + lifetime have not passed (checked only when
-  // a loaded machine did not oversleep).
+  // Still counted while window + lifetime (+ the margin) have not passed
+  // (checked only when a loaded machine did not oversleep).
   if (std::chrono::steady_clock::now() - granted < std::chrono::milliseconds(950)) {
     EXPECT_EQ(Grant(e, 5, 0, 5, 0, 500, 500), std::make_pair(0LL, 0LL));
   }
-  std::this_thread::sleep_until(granted + std::chrono::milliseconds(1050));
+  std::this_thread::sleep_until(granted + std::chrono::milliseconds(1000 + 1 + kHopMs + 40));
   EXPECT_EQ(Grant(e, 5, 0, 5, 0, 500, 500), std::make_pair(5LL, 0LL));
+}
+
+// A grant's spend end is its grant time + the lifetime (+ the margin: 0.1%
+// and HOP_MS); a close moves it to the grant time + the node's spend
+// duration, never later, and the grant then leaves the log a window after
+// that instead of a window after its lifetime.
+TEST_F(RedisFunctionsTest, ClosingASliceShortensItsCount) {
+  const std::string e = Epoch();
+  long long id = 0;
+  const long long before = RedisNowMs();
+  EXPECT_EQ(Grant(e, 5, 0, 5, 0, 300, 2000, &id), std::make_pair(5LL, 0LL));
+  auto [end, granted] = EndAndGranted(id);
+  EXPECT_GE(granted, before);
+  EXPECT_LE(granted, RedisNowMs());
+  EXPECT_EQ(end, granted + 2000 + 2 + kHopMs);
+  // Closed: 3 spent within 40 ms of the ask, 2 back.
+  EXPECT_EQ(GiveBack(id, 2, 0, "40"), 1);
+  EXPECT_EQ(EndAndGranted(id), std::make_pair(granted + 40 + 1 + kHopMs, granted));
+  // Never later: a second close with a longer spend, or a surplus, keeps it.
+  EXPECT_EQ(GiveBack(id, 0, 0, "900"), 1);
+  EXPECT_EQ(GiveBack(id, 0, 0), 1);
+  EXPECT_EQ(EndAndGranted(id).first, granted + 41 + kHopMs);
+  const Reply usage = Run({"FCALL", "keymux_usage", "2", "t:{k}:g", "t:{k}:a", "300", "2000"});
+  EXPECT_EQ(usage->element[0]->integer, 3);
+  // It leaves the log 300 ms after its end: about 391 ms after the grant,
+  // where the lifetime alone would keep it 2.3 s.
+  std::this_thread::sleep_for(std::chrono::milliseconds(450));
+  EXPECT_EQ(Grant(e, 5, 0, 5, 0, 300, 2000), std::make_pair(5LL, 0LL));
+  EXPECT_EQ(EndAndGranted(id).first, -1);
+  // A grant given back whole (never spent) leaves the log at once.
+  Run({"DEL", "t:{k}:g", "t:{k}:a"});
+  EXPECT_EQ(Grant(e, 5, 1000, 2, 100, 60'000, 1000, &id), std::make_pair(2LL, 100LL));
+  EXPECT_EQ(GiveBack(id, 2, 100, "0"), 1);
+  EXPECT_EQ(EndAndGranted(id).first, -1);
+  EXPECT_EQ(Grant(e, 5, 1000, 5, 1000), std::make_pair(5LL, 1000LL));
+  EXPECT_EQ(GiveBack(id, 1, 1), 0);  // gone: nothing counts any more
+  // An entry an older library wrote ("requests tokens", the score its grant
+  // time) still gives back and leaves the log with its sums; it is never
+  // shortened.
+  Run({"DEL", "t:{k}:g", "t:{k}:a"});
+  const std::string now = std::to_string(RedisNowMs());
+  Run({"ZADD", "t:{k}:g", now, "42"});
+  Run({"HSET", "t:{k}:a", "42", "3 0", "sr", "3", "st", "0"});
+  EXPECT_EQ(GiveBack(42, 1, 0, "10"), 1);
+  EXPECT_EQ(Run({"ZSCORE", "t:{k}:g", "42"})->str, now);
+  EXPECT_EQ(Grant(e, 5, 0, 5, 0, 300, 2000), std::make_pair(3LL, 0LL));
+  std::this_thread::sleep_for(std::chrono::milliseconds(350));
+  Run({"FCALL", "keymux_usage", "2", "t:{k}:g", "t:{k}:a", "300", "2000"});
+  EXPECT_EQ(Run({"HGET", "t:{k}:a", "42"})->type, REDIS_REPLY_NIL);
+}
+
+// Charges and degraded spends end when they were spent; a replayed grant
+// ends where the node says its spends end (its lifetime while open).
+TEST_F(RedisFunctionsTest, ChargesRecordsAndReplaysEndWhenSpent) {
+  const std::string e = Epoch();
+  const long long before = RedisNowMs();
+  const Reply charged = Run(
+      {"FCALL", "keymux_charge", "3", "t:{k}:g", "t:{k}:a", "t:epoch", e, "60000", "1000", "70"});
+  ASSERT_EQ(charged->type, REDIS_REPLY_ARRAY);
+  auto [end, at] = EndAndGranted(charged->element[1]->integer);
+  EXPECT_GE(at, before);
+  EXPECT_EQ(end, at + kHopMs);
+  Run({"DEL", "t:{k}:g", "t:{k}:a"});
+  Run({"FCALL", "keymux_record", "2", "t:{k}:g", "t:{k}:a", "60000", "1000", "500", "3", "0"});
+  const Reply ids = Run({"ZRANGE", "t:{k}:g", "0", "-1"});
+  ASSERT_EQ(ids->elements, 1u);
+  std::tie(end, at) = EndAndGranted(std::stoll(ids->element[0]->str));
+  EXPECT_GE(at, before - 500);
+  EXPECT_LE(at, RedisNowMs() - 500);
+  EXPECT_EQ(end, at + kHopMs);
+  Run({"FLUSHALL"});
+  const std::string e2 = Epoch("again");
+  const Reply replayed = Run({"FCALL",   "keymux_replay",
+                              "2",       "t:{k}:g",
+                              "t:{k}:a", "2000",
+                              "1000",    "7",
+                              "800",     "120",
+                              "3",       "0",
+                              "8",       "300",
+                              "1000",    "2",
+                              "0",       "9",
+                              "5000",    "100",
+                              "1",       "0"});
+  EXPECT_EQ(replayed->integer, 2);  // 9 ended more than a window ago
+  std::tie(end, at) = EndAndGranted(7);
+  EXPECT_EQ(end, at + 120 + 1 + kHopMs);
+  std::tie(end, at) = EndAndGranted(8);
+  EXPECT_EQ(end, at + 1000 + 1 + kHopMs);
+  EXPECT_LE(at, RedisNowMs() - 300);
+  EXPECT_EQ(Grant(e2, 10, 0, 10, 0, 2000, 1000), std::make_pair(5LL, 0LL));
 }
 
 TEST_F(RedisFunctionsTest, LostDataIsToldByTheEpochAndReplayRestoresTheGrants) {
@@ -140,7 +267,7 @@ TEST_F(RedisFunctionsTest, LostDataIsToldByTheEpochAndReplayRestoresTheGrants) {
   e = Epoch("third");
   ASSERT_EQ(e, "third");
   const Reply replayed = Run({"FCALL", "keymux_replay", "2", "t:{k}:g", "t:{k}:a", "60000", "1000",
-                              std::to_string(id), "200", "6", "0"});
+                              std::to_string(id), "200", "1000", "6", "0"});
   EXPECT_EQ(replayed->integer, 1);
   long long next = 0;
   EXPECT_EQ(Grant(e, 10, 0, 6, 0, 60'000, 1000, &next), std::make_pair(4LL, 0LL));

@@ -112,6 +112,13 @@ def real_tokens(model):
     return len(body_for(model)) // 4 + 16 // 2
 
 
+def flatten_bytes(reply):
+    """Every bulk string of a RESP reply (nested lists), joined."""
+    if isinstance(reply, list):
+        return b" ".join(flatten_bytes(r) for r in reply)
+    return reply if isinstance(reply, bytes) else b""
+
+
 def percentile(values, q):
     if not values:
         return None
@@ -381,8 +388,13 @@ class Rig:
                   f"{'after' if healthy else 'NOT within'} {time.monotonic() - t:.2f} s")
         self.features["leases"] = on and wait_until(5, functions, 0.1)
         self.features["pubsub"] = on and wait_until(2, channels, 0.1)
-        # Long enough that the lease rule leaves 90% of a limit usable (see saturation_phase).
-        self.features["long_window"] = self.window_s >= 9 * LEASE_SECONDS
+        # Slices that close once spent (see saturation_phase): the library takes a spend
+        # duration (spent_ms) with a give-back. Without, a grant counts for the window plus
+        # the lease lifetime, and only a window of 9 lifetimes leaves 90% of a limit usable.
+        self.features["closes"] = self.features["leases"] and (
+            b"spent_ms" in flatten_bytes(resp_command(
+                self.redis.port, "FUNCTION", "LIST", "LIBRARYNAME", "keymux", "WITHCODE"))
+            or self.window_s >= 9 * LEASE_SECONDS)
         if on:
             for name, what in (("leases", "loaded no FUNCTION library (no leases)"),
                                ("pubsub", "subscribed to no channel (no shared cooldowns)")):
@@ -450,6 +462,30 @@ def wait_counts(gateways):
             if name in names:
                 counts[names[name]] += int(float(value))
     return counts
+
+
+def redis_calls(port):
+    """The FCALLs Redis has run (INFO commandstats; what the functions call
+    inside counts apart): the gateways' asks, give-backs, heartbeats..."""
+    reply = resp_command(port, "INFO", "commandstats")
+    text = reply.decode(errors="replace") if isinstance(reply, bytes) else ""
+    return sum(int(part.split("=", 1)[1]) for line in text.splitlines()
+               if line.startswith("cmdstat_fcall:") for part in line.split(":", 1)[1].split(",")
+               if part.startswith("calls="))
+
+
+def key_counter(gateways, name, keys):
+    """The sum of a per-key counter (`name{key="..."}`) over the gateways' /metrics."""
+    total = 0
+    for gw in gateways:
+        try:
+            _, body = gw.admin("GET", "/metrics", timeout=2)
+        except OSError:
+            continue
+        for line in body.decode(errors="replace").splitlines():
+            if any(line.startswith(f'{name}{{key="{k}"}} ') for k in keys):
+                total += int(float(line.rsplit(" ", 1)[-1]))
+    return total
 
 
 def one_request(port, model):
@@ -552,7 +588,8 @@ WHY_NOT = {
     "state": "the agent lacks state:",
     "leases": "the agents loaded no FUNCTION library in Redis (no leases yet)",
     "pubsub": "the agents subscribed to no Redis channel (no shared cooldowns yet)",
-    "long_window": "a window under 9 lease lifetimes: the lease rule caps utilisation below 90%",
+    "closes": "the agents' slices do not close once spent: a grant counts for the window plus "
+              "the lease lifetime, which caps utilisation below 90% at a window under 9 lifetimes",
 }
 
 
@@ -600,7 +637,27 @@ def key_figures(rig, provider, limit_kind, t_from, t_to):
         util = used / (windows * limit) if windows > 0 else None
         out[key] = {"peak": peak, "limit": limit, "overshoot": peak - limit,
                     "utilisation": util, "windows": windows, "received": a["requests"]}
+        if peak > limit:
+            out[key]["over"] = over_window(a["events"], w, limit, limit_kind)
     return out
+
+
+def over_window(events, w, limit, limit_kind):
+    """Where the first window over the limit lies: from its first arrival, how far
+    (ms) its last arrival came before the window's end. A few ms: the gateways'
+    decisions kept the limit and the hop to the mock bunched them; hundreds: the
+    decisions themselves went over."""
+    times = sorted((t_us / 1e6, 1 if limit_kind == "rpm" else tokens) for t_us, tokens, _ in events)
+    first, inside = 0, 0
+    for last, (t, n) in enumerate(times):
+        inside += n
+        while times[first][0] <= t - w:
+            inside -= times[first][1]
+            first += 1
+        if inside > limit:
+            return {"slack_ms": round((times[first][0] + w - t) * 1000, 1),
+                    "requests": last - first + 1}
+    return None
 
 
 def saturation_phase(rig, checks, phase, name, weights, seconds):
@@ -611,14 +668,17 @@ def saturation_phase(rig, checks, phase, name, weights, seconds):
     span = min(rig.window_s, seconds / 2)
     rpm_capacity = PROVIDERS[f"{phase}-rpm"][0] * RPM / span
     tpm_capacity = PROVIDERS[f"{phase}-tpm"][0] * TPM / span / real_tokens(f"m-{phase}-tpm")
+    calls0 = redis_calls(rig.redis.port)
     t0 = time.time()
     load = Load().run(ports, [(f"m-{phase}-rpm", OVERLOAD * rpm_capacity, weights),
                               (f"m-{phase}-tpm", OVERLOAD * tpm_capacity, weights)], seconds)
     t1 = time.time()
+    calls = redis_calls(rig.redis.port) - calls0
     errors = {s: n for s, n in load.statuses().items() if not isinstance(s, int)}
     print(f"    {len(load.records)} requests ({len(load.records) / seconds:.0f}/s): "
           f"rpm route {load.statuses(f'm-{phase}-rpm')}, "
-          f"tpm route {load.statuses(f'm-{phase}-tpm')}")
+          f"tpm route {load.statuses(f'm-{phase}-tpm')}; Redis FCALLs "
+          f"{calls / (t1 - t0) / len(rig.gateways):.0f}/s per gateway (4 keys, heartbeats too)")
     checks.add(f"{name}: every request answered", not errors, f"connection errors {errors or 0}")
     n = len(rig.gateways)
     for kind, provider in (("rpm", f"{phase}-rpm"), ("tpm", f"{phase}-tpm")):
@@ -628,29 +688,26 @@ def saturation_phase(rig, checks, phase, name, weights, seconds):
         ratio = max(f["peak"] / f["limit"] for f in figures.values())
         utils = [f["utilisation"] for f in figures.values() if f["utilisation"] is not None]
         util = min(utils) if utils else None
-        detail = ", ".join(f"{k} peak {f['peak']}/{f['limit']}" for k, f in figures.items())
+        detail = ", ".join(f"{k} peak {f['peak']}/{f['limit']}" +
+                           (f" (its last arrival {f['over']['slack_ms']} ms before the end of "
+                            f"a window from its first)" if f.get("over") else "")
+                           for k, f in figures.items())
+        # Requests a node took from its local share while an ask went unanswered (Redis
+        # slow): not checked against the shared log, the usual cause of an overshoot.
+        local = key_counter(rig.gateways, "keymux_key_shared_taken_degraded_total",
+                            key_ids(provider))
         checks.add(f"{name}: {kind} overshoot <= 0", worst <= 0,
-                   f"{detail} (worst {worst:+d}, {ratio:.2f}x the limit; {n} nodes)", "leases")
-        # A slice counts in Redis's log for the window plus its lifetime: at a steady
-        # rate the keys get at most window / (window + lifetime) of the limit. 90% of
-        # the limit needs a window of 9 lifetimes; shorter ones are held to 90% of
-        # that bound, and the plain 90% is reported.
-        bound = rig.window_s / (rig.window_s + LEASE_SECONDS) if rig.features["leases"] else 1.0
-        if kind == "tpm":
-            # Slices are spent by estimates (40 tokens a request here) and the
-            # real count (31) settles later: a surplus smaller than one estimate
-            # is not spent again within its slice's life (it goes back to Redis
-            # when the slice ends), so real tokens reach real / estimate of it.
-            body = body_for(f"m-{phase}-tpm")
-            bound *= real_tokens(f"m-{phase}-tpm") / (-(-len(body) // 4) + 16)
+                   f"{detail} (worst {worst:+d}, {ratio:.2f}x the limit; {n} nodes; "
+                   f"{local} taken from a local share)", "leases")
+        # A closed slice counts in Redis's log for the window plus its spend duration (short
+        # when saturated), so the nodes together use nearly the whole limit, also at a 2 s
+        # window. Agents whose slices count for their whole lifetime are only reported.
         windows = min(f["windows"] for f in figures.values())
         where = "n/a (no whole window)" if util is None else \
             f"lowest key {util:.1%} of the limit over {windows} windows of {rig.window_s:g} s"
         checks.add(f"{name}: {kind} utilisation >= 90% of the limit",
                    util is not None and util >= 0.9, where,
-                   "window" if bound >= 0.9 else "long_window")
-        checks.add(f"{name}: {kind} utilisation >= 90% of the lease bound ({bound:.0%})",
-                   util is not None and util >= 0.9 * bound, where, "window")
+                   "closes" if rig.features["leases"] else "window")
         if not rig.features["leases"]:
             # The harness sees what it must catch: without sharing, each node spends it all.
             checks.add(f"{name}: {kind} baseline overshoot is visible", worst > 0,

@@ -230,9 +230,13 @@ TEST(SharedKeyBudgetSettleTest, ASurplusGoesBackToItsSliceAndAnExcessIsTakenOrCh
   b.settle(kT0 + milliseconds(20), kT0, *second, 1400);
   EXPECT_EQ(b.view(kT0).tokens_left, 0u) << "the excess took what the slice had";
   const std::vector<LeaseReturn> returns = b.take_returns(kT0 + milliseconds(20));
-  ASSERT_EQ(returns.size(), 1u);
-  EXPECT_EQ(returns[0].id, 0u) << "a charge";
-  EXPECT_EQ(returns[0].tokens, 500u);
+  // The slice, spent out, closes (nothing goes back); the rest is a charge.
+  ASSERT_EQ(returns.size(), 2u);
+  EXPECT_EQ(returns[0].id, 7u) << "the close";
+  EXPECT_EQ(returns[0].tokens, 0u);
+  EXPECT_TRUE(returns[0].spent);
+  EXPECT_EQ(returns[1].id, 0u) << "a charge";
+  EXPECT_EQ(returns[1].tokens, 500u);
 }
 
 TEST(SharedKeyBudgetSettleTest, ASurplusAfterTheSliceDiedGoesBackToRedis) {
@@ -243,9 +247,15 @@ TEST(SharedKeyBudgetSettleTest, ASurplusAfterTheSliceDiedGoesBackToRedis) {
   const Time late = kT0 + std::chrono::seconds(2);  // past the slice's lifetime
   b.settle(late, kT0, *spend, 150);
   const std::vector<LeaseReturn> returns = b.take_returns(late);
-  ASSERT_EQ(returns.size(), 1u);
+  // Spent out at the take, the slice closed then; the surplus goes back to
+  // its grant later, without a spend duration (it never lengthens the count).
+  ASSERT_EQ(returns.size(), 2u);
   EXPECT_EQ(returns[0].id, 7u);
-  EXPECT_EQ(returns[0].tokens, 250u);
+  EXPECT_EQ(returns[0].tokens, 0u);
+  EXPECT_TRUE(returns[0].spent);
+  EXPECT_EQ(returns[1].id, 7u);
+  EXPECT_EQ(returns[1].tokens, 250u);
+  EXPECT_FALSE(returns[1].spent);
 }
 
 TEST(SharedKeyBudgetSettleTest, TheRouterSettlesTheSpendOfItsTicket) {

@@ -41,6 +41,52 @@ TEST(SharedKeyBudgetTest, DegradedSpendsHeldSlicesThenTheSplit) {
   EXPECT_EQ(b.view(kT0).taken_degraded_total, 25u);
 }
 
+// Back from a degraded spell, Redis may grant slices before every node
+// recorded what it spent alone: for one window the node's slice spends stay
+// within its share too (the shares of any window add up to the limit).
+// Spending from the local share while healthy (an unanswered ask) does the
+// same. A start-up is no recovery.
+TEST(SharedKeyBudgetTest, AfterADegradedSpellSlicesStayWithinTheShareForAWindow) {
+  const Duration window = std::chrono::seconds(2);
+  SharedKeyBudget b("k", {}, DegradedMode::kSplit);
+  b.set_limits({.rpm = 90, .span = window});
+  b.set_healthy(true, 3);
+  b.want(kT0);
+  b.granted(kT0, 1, 40, 0);
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE(b.take(kT0, 0)) << i;  // no cap after a start
+  b.set_healthy(false, 3);
+  b.set_healthy(true, 3);
+  const Time back = kT0 + std::chrono::seconds(3);  // the first window's spends have left
+  b.want(back);
+  b.granted(back, 2, 40, 0);
+  int taken = 0;
+  while (b.take(back + milliseconds(10), 0)) ++taken;
+  EXPECT_EQ(taken, 30);  // 90 / 3 of any window
+  EXPECT_EQ(b.view(back).requests_left, 10u);
+  // A window later the node spends its slices alone again (the first slice
+  // died meanwhile).
+  const Time later = back + window + milliseconds(10);
+  b.want(later);
+  b.granted(later, 4, 40, 0);
+  taken = 0;
+  while (b.take(later, 0)) ++taken;
+  EXPECT_EQ(taken, 40);
+  // An unanswered ask: local spends cap the slices for a window after them.
+  SharedKeyBudget u("k", {}, DegradedMode::kSplit);
+  u.set_limits({.rpm = 90, .span = window});
+  u.set_healthy(true, 3);
+  u.want(kT0);
+  u.ask_failed();
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(u.take(kT0 + milliseconds(i), 0)) << i;
+  u.want(kT0 + milliseconds(50));
+  u.granted(kT0 + milliseconds(50), 3, 9, 0);
+  EXPECT_FALSE(u.take(kT0 + milliseconds(60), 0));
+  u.want(kT0 + window);
+  u.granted(kT0 + window, 4, 9, 0);
+  EXPECT_TRUE(u.take(kT0 + window, 0));   // the first local spend left the window
+  EXPECT_FALSE(u.take(kT0 + window, 0));  // still capped: one room only
+}
+
 // Recovery: what the node spent on its own is handed out once, in batches of
 // 100 ms aged by their last spend, to record in Redis before new asks.
 TEST(SharedKeyBudgetTest, DegradedSpendsAreHandedOutToRecord) {

@@ -34,6 +34,11 @@ std::chrono::milliseconds millis(const google::protobuf::Duration& d) {
   return std::chrono::milliseconds(d.seconds() * 1000 + d.nanos() / 1'000'000);
 }
 
+// Whole milliseconds, rounded up (a spend duration Redis must not cut short).
+std::int64_t ceil_ms(router::Duration d) {
+  return std::chrono::ceil<std::chrono::milliseconds>(d).count();
+}
+
 DegradedMode mode_of(config::Degraded d) {
   switch (d) {
     case config::OPEN:
@@ -280,10 +285,18 @@ void SharedState::give_back(SharedKeyBudget& budget, const LeaseReturn& r) {
                    [](redisReply*) {});
     return;
   }
-  link_->command(
-      {"FCALL", "keymux_give_back", "2", key(budget.key_id(), "g"), key(budget.key_id(), "a"),
-       std::to_string(r.id), std::to_string(r.requests), std::to_string(r.tokens)},
-      [](redisReply*) {});
+  std::vector<std::string> args = {"FCALL",
+                                   "keymux_give_back",
+                                   "2",
+                                   key(budget.key_id(), "g"),
+                                   key(budget.key_id(), "a"),
+                                   std::to_string(r.id),
+                                   std::to_string(r.requests),
+                                   std::to_string(r.tokens)};
+  // A closed slice: Redis counts the grant only until a window after its
+  // last spend. Unanswered, the grant keeps its lifetime: never less safe.
+  if (r.spent) args.push_back(std::to_string(ceil_ms(*r.spent)));
+  link_->command(args, [](redisReply*) {});
 }
 
 void SharedState::record_spent(SharedKeyBudget& budget, router::Time now) {
@@ -350,8 +363,11 @@ void SharedState::replay_all() {
                                      lifetime_ms_};
     for (const LeaseReplay& g : grants) {
       args.push_back(std::to_string(g.id));
+      // The age rounded down and the spend duration up: the grant's spend end
+      // is placed no earlier than it is.
       args.push_back(
           std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(g.age).count()));
+      args.push_back(std::to_string(ceil_ms(g.spent)));
       args.push_back(std::to_string(g.requests));
       args.push_back(std::to_string(g.tokens));
     }
@@ -395,6 +411,11 @@ void SharedState::beat() {
                    if (now < settle_until_ - kSettle + std::chrono::milliseconds(kMemberTtlMs)) {
                      live = std::max(live, live_nodes());
                    }
+                   // Back from a degraded spell, a gateway still reconnecting may have
+                   // missed its beats: while the shares cap the spends (a window after
+                   // the recovery), it still counts (seen: CLIENT PAUSE +5 when one
+                   // gateway came back 1 s late and the others' shares grew to 1/2).
+                   if (now < live_floor_until_) live = std::max(live, live_before_degraded_);
                    live_nodes_.store(live, std::memory_order_relaxed);
                    const bool settling = now < settle_until_;
                    set_healthy(
@@ -409,18 +430,30 @@ bool SharedState::members_known(router::Time now) const {
 
 void SharedState::set_healthy(bool healthy, const char* why) {
   const bool was = healthy_.exchange(healthy, std::memory_order_relaxed);
-  if (was != healthy) {
-    mode_changes_.fetch_add(1, std::memory_order_relaxed);
-    if (healthy) {
-      spdlog::info("redis: shared state healthy ({}; live nodes: {})", why, live_nodes());
-    } else {
-      spdlog::warn("redis: shared state degraded ({}): spending held slices, then degraded: {}",
-                   why, mode_name(mode_));
-    }
-  }
+  const router::Time now = router_.clock().now();
   {
     std::lock_guard lock(budgets_mu_);
-    const bool known = members_known(router_.clock().now());
+    if (was != healthy) {
+      if (!healthy) {
+        live_before_degraded_ = std::max(live_before_degraded_, live_nodes());
+      } else {
+        // For a member TTL and the longest window after the recovery (the shares'
+        // cap, SharedKeyBudget::take), the live count does not drop below it.
+        router::Duration longest{};
+        for (const auto& [id, budget] : budgets_)
+          longest = std::max(longest, budget->limits().span);
+        live_floor_until_ = now + std::chrono::milliseconds(kMemberTtlMs) + longest;
+      }
+      mode_changes_.fetch_add(1, std::memory_order_relaxed);
+      if (healthy) {
+        spdlog::info("redis: shared state healthy ({}; live nodes: {})", why, live_nodes());
+      } else {
+        spdlog::warn("redis: shared state degraded ({}): spending held slices, then degraded: {}",
+                     why, mode_name(mode_));
+      }
+    }
+    if (healthy && now >= live_floor_until_) live_before_degraded_ = 0;
+    const bool known = members_known(now);
     for (auto& [id, budget] : budgets_) budget->set_healthy(healthy, live_nodes(), known);
   }
   if (was != healthy) refilled();  // degraded: held requests may take the local share

@@ -136,6 +136,10 @@ class SharedState final : public router::KeyEventSink {
   // After Redis lost its data: no asks (the node stays degraded) until every
   // node had time to reconnect and record its own spends and grants.
   router::Time settle_until_{};
+  // The live count when the last degraded spell began, and until when a
+  // heartbeat's smaller count is not believed (see set_healthy()).
+  std::uint32_t live_before_degraded_ = 0;
+  router::Time live_floor_until_{};
   std::atomic<std::uint64_t> mode_changes_{0};
   std::atomic<std::uint64_t> replays_{0};
 };
