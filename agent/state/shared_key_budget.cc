@@ -147,6 +147,11 @@ void SharedKeyBudget::ask_failed() {
   ledger_.ask_failed();
 }
 
+void SharedKeyBudget::ask_answered_with_error() {
+  std::lock_guard lock(mu_);
+  ledger_.ask_failed();
+}
+
 std::vector<LeaseReturn> SharedKeyBudget::take_returns(Time now) {
   std::lock_guard lock(mu_);
   return ledger_.take_returns(now);

@@ -48,6 +48,10 @@ class SharedKeyBudget final : public router::SharedBudget {
   std::optional<LeaseAsk> want(Time now);
   void granted(Time asked_at, std::uint64_t id, std::uint32_t requests, std::uint64_t tokens);
   void ask_failed();  // also opens the degraded share until the next grant
+  // Redis answered the ask with an error it recovers from at once (its
+  // functions flushed: reloaded before the next ask on the same connection):
+  // ask again, but open no local share, since the others' slices still count.
+  void ask_answered_with_error();
   std::vector<LeaseReturn> take_returns(Time now);
   std::vector<LeaseReplay> replay(Time now);
   // What this node spent on its own (degraded share) and Redis has not

@@ -87,6 +87,21 @@ TEST(SharedKeyBudgetTest, AfterADegradedSpellSlicesStayWithinTheShareForAWindow)
   EXPECT_FALSE(u.take(kT0 + window, 0));  // still capped: one room only
 }
 
+// A flushed function library is an answer, not a stuck Redis: the node asks
+// again (after the reload) and spends no local share meanwhile.
+TEST(SharedKeyBudgetTest, AnAskAnsweredWithAnErrorOpensNoLocalShare) {
+  SharedKeyBudget b("k", {}, DegradedMode::kSplit);
+  b.set_limits({.rpm = 90, .span = std::chrono::seconds(2)});
+  b.set_healthy(true, 3);
+  EXPECT_FALSE(b.take(kT0, 0));  // no slice yet: the demand is marked
+  ASSERT_TRUE(b.want(kT0));
+  b.ask_answered_with_error();
+  EXPECT_FALSE(b.take(kT0, 0));
+  EXPECT_TRUE(b.want(kT0 + milliseconds(10))) << "asks again";
+  b.ask_failed();  // unanswered: Redis may be stuck
+  EXPECT_TRUE(b.take(kT0 + milliseconds(10), 0));
+}
+
 // Recovery: what the node spent on its own is handed out once, in batches of
 // 100 ms aged by their last spend, to record in Redis before new asks.
 TEST(SharedKeyBudgetTest, DegradedSpendsAreHandedOutToRecord) {

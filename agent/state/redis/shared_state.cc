@@ -252,10 +252,14 @@ void SharedState::ask(SharedKeyBudget& budget, const LeaseAsk& want, router::Tim
        std::to_string(limits.tpm), std::to_string(window_ms.count()), lifetime_ms_,
        std::to_string(want.requests), std::to_string(want.tokens), std::to_string(want.min_tokens)},
       [this, &budget, asked_at](redisReply* r) {
+        if (is_error(r, "Function not found")) {  // FUNCTION FLUSH: Redis is fine
+          link_->reload_functions();              // before the next ask, same connection
+          budget.ask_answered_with_error();  // a local share would overshoot (+1 of 40 at 8 nodes)
+          return;
+        }
         if (r == nullptr || r->type != REDIS_REPLY_ARRAY || r->elements < 1) {
           budget.ask_failed();
           refilled();  // the key's local share may open
-          if (is_error(r, "Function not found")) link_->reload_functions();  // FUNCTION FLUSH
           return;
         }
         if (std::string_view(r->element[0]->str) == "epoch") {
