@@ -51,10 +51,9 @@ std::optional<router::SharedSpend> SharedKeyBudget::take(Time now, std::uint64_t
   // local share, its slice spends too stay within that share: grants Redis
   // makes then may not count what the nodes spent alone (their records come
   // when each is back), and the shares of any window add up to the limit.
-  if (now < capped_until_ &&
-      (!local_requests_.has_room(now) || !local_tokens_.has_room(now, tokens))) {
-    return std::nullopt;
-  }
+  capped_ = now < capped_until_ &&
+            (!local_requests_.has_room(now) || !local_tokens_.has_room(now, tokens));
+  if (capped_) return std::nullopt;
   if (const std::optional<LeaseReceipt> receipt = ledger_.spend(now, tokens)) {
     ++taken_total_;
     // The local share counts this node's slice spends too: degraded, the node
@@ -90,7 +89,9 @@ bool SharedKeyBudget::refill_expected(Time /*now*/) {
     // tick (or already did). Worth waiting for only while Redis answers and
     // the last answer was a grant: a full log or a stuck Redis would keep the
     // request until its deadline for a refusal.
-    expected = healthy_ && live_nodes_ != 0 && !ask_unanswered_ && !ask_refused_;
+    // Refused by the share's cap after a degraded spell: a slice would not
+    // help (the request would wait its whole deadline for a refusal).
+    expected = healthy_ && live_nodes_ != 0 && !ask_unanswered_ && !ask_refused_ && !capped_;
     nudge = expected && !ledger_.asking();
   }
   if (nudge && on_demand_) on_demand_();

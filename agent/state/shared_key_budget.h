@@ -93,6 +93,7 @@ class SharedKeyBudget final : public router::SharedBudget {
   bool recovered_ = false;    // healthy again: the next take() starts the cap
   // Until then the node's slice spends stay within its local share too.
   Time capped_until_{};
+  bool capped_ = false;           // the last take() was refused by that cap
   std::uint32_t live_nodes_ = 0;  // unknown until Redis first answers
   router::RequestWindow local_requests_{0};
   router::TokenWindow local_tokens_{0};

@@ -63,6 +63,7 @@ TEST(SharedKeyBudgetTest, AfterADegradedSpellSlicesStayWithinTheShareForAWindow)
   while (b.take(back + milliseconds(10), 0)) ++taken;
   EXPECT_EQ(taken, 30);  // 90 / 3 of any window
   EXPECT_EQ(b.view(back).requests_left, 10u);
+  EXPECT_FALSE(b.refill_expected(back + milliseconds(10))) << "capped: a slice would not help";
   // A window later the node spends its slices alone again (the first slice
   // died meanwhile).
   const Time later = back + window + milliseconds(10);
