@@ -153,6 +153,9 @@ std::optional<LeaseAsk> LeaseLedger::want(Time now) {
   // A refused spend is worth an ask even with units left: what is left may be
   // too small for it (a request bigger than any slice).
   if (!low_requests && !low_tokens && !demand_) return std::nullopt;
+  if (!demand_ && policy_.ask_on_demand_when_slow && recent_requests * horizon < 1.0) {
+    return std::nullopt;
+  }
   // An idle key parks nothing: no slice until a request wants one (the router
   // takes another key meanwhile), then slices follow the rate.
   if (recent_requests == 0 && !demand_) return std::nullopt;

@@ -153,6 +153,28 @@ TEST(LeaseLedgerTest, SlicesAreSmallAtShortWindows) {
   EXPECT_EQ(largest, 12u);  // 167 a second for 67 ms, rounded up (two lifetimes: 100)
 }
 
+// With waiting on, a node spending less than a request per slice horizon
+// parks nothing between its requests: it asks when one wants a slice.
+TEST(LeaseLedgerTest, ASlowNodeAsksOnlyWhenARequestWaits) {
+  LeaseLedger l(1000, 0, {.ask_on_demand_when_slow = true}, seconds(2));  // horizon 67 ms
+  EXPECT_FALSE(l.spend(kT0, 0));
+  ASSERT_TRUE(l.want(kT0));
+  l.granted(kT0, 1, 1, 0);
+  EXPECT_TRUE(l.spend(kT0, 0));
+  EXPECT_FALSE(l.want(kT0 + milliseconds(10))) << "one request a second: nothing ahead";
+  EXPECT_FALSE(l.spend(kT0 + milliseconds(900), 0));
+  const auto ask = l.want(kT0 + milliseconds(900));
+  ASSERT_TRUE(ask) << "a request waits";
+  EXPECT_EQ(ask->requests, 1u);
+  // Without waiting the same node asks ahead once its slice is spent.
+  LeaseLedger ahead(1000, 0, {}, seconds(2));
+  EXPECT_FALSE(ahead.spend(kT0, 0));
+  ASSERT_TRUE(ahead.want(kT0));
+  ahead.granted(kT0, 1, 1, 0);
+  EXPECT_TRUE(ahead.spend(kT0, 0));
+  EXPECT_TRUE(ahead.want(kT0 + milliseconds(10)));
+}
+
 // A tpm-only key whose requests cost more than the smallest slice (tpm/40):
 // the ask covers the request that found no slice, and grows with the spends.
 TEST(LeaseLedgerTest, TokenSliceCoversTheWaitingRequestAndGrows) {

@@ -70,8 +70,10 @@ SharedState::SharedState(const config::State& state, std::string node, router::R
     : state_(state),
       node_(std::move(node)),
       router_(router),
-      policy_{.lifetime =
-                  std::chrono::duration_cast<router::Duration>(millis(state.lease_lifetime()))},
+      policy_{
+          .lifetime = std::chrono::duration_cast<router::Duration>(millis(state.lease_lifetime())),
+          .ask_on_demand_when_slow =
+              state.wait_deadline().seconds() > 0 || state.wait_deadline().nanos() > 0},
       mode_(mode_of(state.degraded())),
       lifetime_ms_(std::to_string(millis(state.lease_lifetime()).count())),
       channel_(state.key_prefix() + "events") {}
