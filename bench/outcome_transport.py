@@ -29,6 +29,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build")
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 from loopback import free_port, port_open, wait_until  # noqa: E402
+from prometheus import metric, parse_samples  # noqa: E402
 
 
 def wait_port(port, proc, name):
@@ -101,10 +102,15 @@ def dropped_logs(path):
     return int(m.group(1)) if m else -1
 
 
+def agent_samples(admin_port):
+    """The agent's /metrics samples (tests/support/prometheus.py)."""
+    return parse_samples(
+        urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/metrics").read().decode())
+
+
 def agent_lines(admin_port):
-    text = urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/metrics").read().decode()
-    m = re.search(r"^keymux_outcome_lines_total (\d+)", text, re.M)
-    return int(m.group(1)) if m else -1
+    lines = metric(agent_samples(admin_port), "keymux_outcome_lines_total")
+    return -1 if lines is None else int(lines)
 
 
 def bench_config(src, dst, datagram):

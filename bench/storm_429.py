@@ -14,7 +14,6 @@ a rate-limited key), requests served, and how the agent classified them.
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -24,7 +23,9 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from outcome_transport import BUILD, ROOT, free_port, stop_all, wait_port  # noqa: E402
+from outcome_transport import (BUILD, ROOT, agent_samples, free_port,  # noqa: E402
+                               stop_all, wait_port)
+from prometheus import metric  # noqa: E402
 
 CONFIG = """providers:
   - name: storm
@@ -115,10 +116,8 @@ def run(args, variant, work):
         total_429 = (after["st-a"]["by_status"].get("429", 0)
                      - before.get("st-a", {}).get("by_status", {}).get("429", 0))
         served = statuses.count(200)
-        metrics = urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/metrics").read().decode()
-        faults = sum(float(v) for v in re.findall(
-            r'^keymux_key_requests_total\{[^}]*status_class="no_response"[^}]*\} (\S+)',
-            metrics, re.M))
+        faults = metric(agent_samples(admin_port), "keymux_key_requests_total",
+                        status_class="no_response") or 0
         print(f"{variant:10} {args.clients} clients x {args.seconds}s: 429s reaching the "
               f"provider {total_429}, served {served} of {len(statuses)}, attempts the agent "
               f"counted as unanswered {faults:.0f}", flush=True)

@@ -178,11 +178,13 @@ bool DecisionHandler::answer_held_route(const HeldRoute& held, bool last, metric
   if (decision.waiting()) return false;  // another request took the slice first
   held.session->answer(held.stream_id, held.frame_id,
                        [&](spop::AckEncoder& ack) { answer(request, decision, ack); });
-  if (metrics_ != nullptr) {
-    metrics::bump(metrics_->waits_ended[static_cast<std::size_t>(why)]);
-    metrics_->wait_time.observe(router_.clock().now() - held.since);
-  }
+  count_wait_end(why);
+  if (metrics_ != nullptr) metrics_->wait_time.observe(router_.clock().now() - held.since);
   return true;
+}
+
+void DecisionHandler::count_wait_end(metrics::WaitEnd why) {
+  if (metrics_ != nullptr) metrics::bump(metrics_->waits_ended[static_cast<std::size_t>(why)]);
 }
 
 void DecisionHandler::resume(bool woken, std::vector<spop::Session*>& answered) {
@@ -191,9 +193,7 @@ void DecisionHandler::resume(bool woken, std::vector<spop::Session*>& answered) 
     if (it->session->closing()) {
       // HAProxy said goodbye (or an error ended it): no ACK can go out, and
       // nothing was reserved for the request.
-      if (metrics_ != nullptr) {
-        metrics::bump(metrics_->waits_ended[static_cast<std::size_t>(metrics::WaitEnd::kClosed)]);
-      }
+      count_wait_end(metrics::WaitEnd::kClosed);
       it = held_.erase(it);
       continue;
     }
@@ -210,27 +210,19 @@ void DecisionHandler::resume(bool woken, std::vector<spop::Session*>& answered) 
 }
 
 void DecisionHandler::answer_held(spop::Session& session) {
-  for (auto it = held_.begin(); it != held_.end();) {
-    if (it->session == &session) {
-      answer_held_route(*it, true, metrics::WaitEnd::kStop);
-      it = held_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  std::erase_if(held_, [&](const HeldRoute& held) {
+    if (held.session != &session) return false;
+    answer_held_route(held, true, metrics::WaitEnd::kStop);
+    return true;
+  });
 }
 
 void DecisionHandler::forget(spop::Session& session) {
-  for (auto it = held_.begin(); it != held_.end();) {
-    if (it->session == &session) {
-      if (metrics_ != nullptr) {
-        metrics::bump(metrics_->waits_ended[static_cast<std::size_t>(metrics::WaitEnd::kClosed)]);
-      }
-      it = held_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  std::erase_if(held_, [&](const HeldRoute& held) {
+    if (held.session != &session) return false;
+    count_wait_end(metrics::WaitEnd::kClosed);
+    return true;
+  });
 }
 
 void DecisionHandler::tell_request_size(const router::RouteRequest& request,

@@ -74,6 +74,7 @@ class DecisionHandler final : public spop::NotifyHandler {
   // Decides a held route again (without waiting when `last`) and answers it;
   // false when it still waits.
   bool answer_held_route(const HeldRoute& held, bool last, metrics::WaitEnd why);
+  void count_wait_end(metrics::WaitEnd why);
   void settle(const spop::Message& message);
   // A message without the gateway secret: count it, log the first on this
   // connection, answer a route with an error.

@@ -36,6 +36,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 from loopback import free_port, port_open, wait_until  # noqa: E402
+from prometheus import metric, parse_samples  # noqa: E402
 AGENT_CONFIG = os.path.join(HERE, "gateway.yaml")
 # The edge checks' own agent config (a second agent and HAProxy, same mock).
 EDGE_CONFIG = os.path.join(HERE, "edge.yaml")
@@ -94,30 +95,11 @@ def fingerprint(secret):
 
 
 def parse_prometheus(text):
-    """[(name, {label: value}, float)] of every sample line; # lines ignored."""
-    samples = []
-    for line in text.splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        m = re.fullmatch(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+-?\d+)?", line)
-        if not m:
-            raise CheckFailed(f"not a Prometheus sample line: {line!r}")
-        labels = {}
-        if m.group(2):
-            rest = m.group(2)
-            for lm in re.finditer(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*(,|$)', rest):
-                labels[lm.group(1)] = re.sub(r"\\(.)", lambda e: {"n": "\n"}.get(e.group(1), e.group(1)),
-                                             lm.group(2))
-            expect(re.fullmatch(r'(\s*[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*"\s*,?)*', rest),
-                   f"bad labels in {line!r}")
-        samples.append((m.group(1), labels, float(m.group(3))))
-    return samples
-
-
-def metric(samples, name, **labels):
-    """The sum of the samples called name whose labels include labels; None if none."""
-    values = [v for n, l, v in samples if n == name and all(l.get(k) == x for k, x in labels.items())]
-    return sum(values) if values else None
+    """[(name, {label: value}, float)] of every sample line (tests/support/prometheus.py)."""
+    try:
+        return parse_samples(text)
+    except ValueError as e:
+        raise CheckFailed(str(e)) from None
 
 
 class Response:

@@ -14,12 +14,14 @@
 #include <vector>
 
 #include "tests/support/redis_server.h"
+#include "tests/support/redis_state.h"
 #include "tests/unit/router_test_config.h"
 
 namespace keymux::state {
 namespace {
 
 using namespace std::chrono_literals;
+using test::WaitFor;
 using Rig = router::test::BasicRouterRig<router::SystemClock>;
 
 constexpr std::uint32_t kRpm = 40;
@@ -31,15 +33,7 @@ config::Config OneLimitedKey() {
   return c;
 }
 
-config::State StateAt(const std::string& address) {
-  config::State s;
-  s.set_redis(address);
-  s.set_key_prefix("t:");
-  s.set_degraded(config::SPLIT);
-  s.mutable_lease_lifetime()->set_seconds(1);
-  s.mutable_command_timeout()->set_nanos(100'000'000);
-  return s;
-}
+config::State StateAt(const std::string& address) { return test::RedisState(address, "t:"); }
 
 struct Gateway {
   Gateway(const std::string& address, const std::string& node,
@@ -63,15 +57,6 @@ struct Gateway {
   Rig rig;
   SharedState shared;
 };
-
-bool WaitFor(const std::function<bool()>& ready, std::chrono::milliseconds within) {
-  const auto until = std::chrono::steady_clock::now() + within;
-  while (std::chrono::steady_clock::now() < until) {
-    if (ready()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return ready();
-}
 
 // A routed decision in `d`, waiting up to 2 s for a slice.
 bool DecideRouted(Gateway& g, router::Decision& d) {

@@ -16,6 +16,7 @@
 #include "agent/state/redis/shared_state.h"
 #include "tests/integration/server_fixture.h"
 #include "tests/support/redis_server.h"
+#include "tests/support/redis_state.h"
 #include "tests/unit/router_test_config.h"
 
 namespace keymux::testing {
@@ -23,17 +24,9 @@ namespace {
 
 using namespace std::chrono_literals;
 using spop::TypedValue;
+using test::WaitFor;
 
 constexpr auto kWaitDeadline = 150ms;  // roomy on a loaded machine; the default is 50ms
-
-bool WaitFor(const std::function<bool()>& ready, std::chrono::milliseconds within) {
-  const auto until = std::chrono::steady_clock::now() + within;
-  while (std::chrono::steady_clock::now() < until) {
-    if (ready()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return ready();
-}
 
 // Route "cold" has only key "a" (rpm 40, shared, never used); route "free"
 // only key "b" (no limits: its shared budget never runs dry).
@@ -47,15 +40,7 @@ config::Config TwoRoutes() {
   return c;
 }
 
-config::State StateAt(const std::string& address) {
-  config::State s;
-  s.set_redis(address);
-  s.set_key_prefix("w:");
-  s.set_degraded(config::SPLIT);
-  s.mutable_lease_lifetime()->set_seconds(1);
-  s.mutable_command_timeout()->set_nanos(100'000'000);
-  return s;
-}
+config::State StateAt(const std::string& address) { return test::RedisState(address, "w:"); }
 
 std::vector<TestMessage> Route(std::string_view model, std::string_view request_id) {
   return {{"route",

@@ -59,6 +59,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 from loopback import free_port, port_open, wait_until  # noqa: E402
 from http1 import read_response  # noqa: E402
+from prometheus import metric, parse_samples  # noqa: E402
 
 CLIENT_TOKEN = "shared-state-client-token"
 ADMIN_TOKEN = "shared-state-admin-token"
@@ -433,34 +434,31 @@ class Rig:
         return self.mock("/_mock/audit", body)["keys"][key]
 
 
-def live_nodes(gw):
-    """keymux_state_live_nodes on the gateway's /metrics (None: not answered)."""
+def scrape(gw):
+    """The gateway's /metrics samples (tests/support/prometheus.py); None when the
+    admin API did not answer in time, [] for an answer other than 200."""
     try:
-        _, body = gw.admin("GET", "/metrics", timeout=2)
+        status, body = gw.admin("GET", "/metrics", timeout=2)
     except OSError:
         return None
-    for line in body.decode(errors="replace").splitlines():
-        if line.startswith("keymux_state_live_nodes "):
-            return int(float(line.rsplit(" ", 1)[-1]))
-    return None
+    return parse_samples(body.decode(errors="replace")) if status == 200 else []
+
+
+def live_nodes(gw):
+    """keymux_state_live_nodes on the gateway's /metrics (None: not answered)."""
+    value = metric(scrape(gw) or [], "keymux_state_live_nodes")
+    return None if value is None else int(value)
 
 
 def wait_counts(gateways):
     """Route requests held for a shared slice, summed over the gateways' /metrics:
     started, and ended by refill / deadline (zeros from an agent without them)."""
     counts = {"started": 0, "refill": 0, "deadline": 0}
-    names = {"keymux_shared_waits_started_total": "started",
-             'keymux_shared_waits_ended_total{by="refill"}': "refill",
-             'keymux_shared_waits_ended_total{by="deadline"}': "deadline"}
     for gw in gateways:
-        try:
-            _, body = gw.admin("GET", "/metrics", timeout=2)
-        except OSError:
-            continue
-        for line in body.decode(errors="replace").splitlines():
-            name, _, value = line.rpartition(" ")
-            if name in names:
-                counts[names[name]] += int(float(value))
+        samples = scrape(gw) or []
+        counts["started"] += int(metric(samples, "keymux_shared_waits_started_total") or 0)
+        for by in ("refill", "deadline"):
+            counts[by] += int(metric(samples, "keymux_shared_waits_ended_total", by=by) or 0)
     return counts
 
 
@@ -478,14 +476,9 @@ def key_counter(gateways, name, keys):
     """The sum of a per-key counter (`name{key="..."}`) over the gateways' /metrics."""
     total = 0
     for gw in gateways:
-        try:
-            _, body = gw.admin("GET", "/metrics", timeout=2)
-        except OSError:
-            continue
-        for line in body.decode(errors="replace").splitlines():
-            if any(line.startswith(f'{name}{{key="{k}"}} ') for k in keys):
-                total += int(float(line.rsplit(" ", 1)[-1]))
-    return total
+        samples = scrape(gw) or []
+        total += sum(metric(samples, name, key=k) or 0 for k in keys)
+    return int(total)
 
 
 def one_request(port, model):
@@ -895,14 +888,12 @@ class HealthWatcher:
     @staticmethod
     def healthy(gw):
         """True, False, or None when the admin API did not answer in time."""
-        try:
-            status, body = gw.admin("GET", "/metrics", timeout=2)
-        except OSError:
+        samples = scrape(gw)
+        if samples is None:
             return None
-        for line in body.decode(errors="replace").splitlines():
-            if line.startswith("keymux_state_healthy"):
-                return line.rsplit(" ", 1)[-1].strip() == "1"
-        return status == 200  # no state: nothing to be unhealthy about
+        value = metric(samples, "keymux_state_healthy")
+        # No such gauge (no state:): nothing to be unhealthy about, if it answered 200.
+        return bool(samples) if value is None else value == 1
 
     def poll(self):
         while not self.stop:
